@@ -1,0 +1,159 @@
+"""The ``netwatt`` command. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from agent import __version__
+from agent.config import Config, load_config, load_config_text
+from agent.configdump import dump_config
+from agent.errors import ConfigError, NetwattError
+from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
+from agent.lineprotocol import encode
+from agent.points import poll_points
+from agent.poll import Poller
+from agent.pollformat import poll_json
+from agent.readings import PollResult
+from agent.tables import discover_table, power_table
+from collectors.snmp.pysnmp_client import PysnmpClient
+
+DEFAULT_CONFIG = "/etc/netwatt/netwatt.yaml"
+OK, FAILURE, USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if getattr(args, "debug", False) else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return USAGE
+    try:
+        return int(args.handler(args))
+    except ConfigError as exc:
+        print(f"netwatt: configuration error:\n{exc}", file=sys.stderr)
+        return USAGE
+    except NetwattError as exc:
+        print(f"netwatt: {exc}", file=sys.stderr)
+        return FAILURE
+    except KeyboardInterrupt:
+        return FAILURE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="netwatt", description="Energy telemetry for network gear.")
+    parser.add_argument("--debug", action="store_true", help="verbose logging")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name not in ("demo", "version"):
+            p.add_argument("--config", "-c", default=os.environ.get("NETWATT_CONFIG", DEFAULT_CONFIG),
+                           help=f"config file (default: $NETWATT_CONFIG or {DEFAULT_CONFIG})")
+        return p
+
+    check = command("check-config", "validate the configuration; exit 2 on any error")
+    check.add_argument("--show", action="store_true", help="print the resolved config, secrets redacted")
+    check.set_defaults(handler=_check_config)
+
+    discover = command("discover", "show every power object a device answers and what netwatt makes of it")
+    discover.add_argument("--device", "-d", required=True)
+    discover.add_argument("--format", choices=("table", "json"), default="table")
+    discover.set_defaults(handler=_discover)
+
+    poll = command("poll", "poll devices once and print the result; writes nothing")
+    target = poll.add_mutually_exclusive_group(required=True)
+    target.add_argument("--device", "-d", action="append", help="device name (repeatable)")
+    target.add_argument("--all", action="store_true", help="every device in the config")
+    poll.add_argument("--format", choices=("json", "lp", "table", "summary"), default="json")
+    poll.set_defaults(handler=_poll)
+
+    demo = command("demo", "start the bundled lab of recorded devices on 127.0.0.1 and show their power")
+    demo.add_argument("--format", choices=("table", "json"), default="table")
+    demo.set_defaults(handler=_demo)
+
+    version = command("version", "print the version")
+    version.set_defaults(handler=lambda _args: print(f"netwatt {__version__}") or OK)
+    return parser
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    if args.show:
+        print(dump_config(config), end="")
+    else:
+        print(f"{args.config}: ok ({len(config.devices)} devices, {len(config.credentials)} credentials, "
+              f"{len(config.profiles)} profiles)")
+    return OK
+
+
+async def _run_polls(config: Config, names: Sequence[str]) -> list[PollResult]:
+    client = PysnmpClient(max_in_flight=config.agent.max_in_flight)
+    try:
+        poller = Poller(config, client)
+        return await poller.poll_many(config.device(name) for name in names)
+    finally:
+        await client.close()
+
+
+def _discover(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    [result] = asyncio.run(_run_polls(config, [args.device]))
+    if args.format == "json":
+        print(json.dumps(poll_json(result), indent=2))
+    else:
+        print(discover_table(result))
+    return OK if result.ok else FAILURE
+
+
+def _poll(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    names = sorted(config.devices) if args.all else list(args.device)
+    for name in names:
+        config.device(name)        # unknown names are usage errors, before any traffic
+    results = asyncio.run(_run_polls(config, names))
+    _print_results(results, args.format)
+    return OK if all(r.ok for r in results) else FAILURE
+
+
+def _print_results(results: list[PollResult], output_format: str) -> None:
+    if output_format == "json":
+        payload = [poll_json(r) for r in results]
+        print(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2))
+    elif output_format == "lp":
+        sys.stdout.write(encode(point for r in results for point in poll_points(r)))
+    elif output_format == "table":
+        print(power_table(results))
+    else:
+        print(json.dumps({
+            "devices": len(results),
+            "ok": sum(1 for r in results if r.ok),
+            "failed": sum(1 for r in results if not r.ok),
+            "timeouts": sum(1 for r in results if any(e.startswith("timeout") for e in r.errors)),
+            "requests": sum(r.requests for r in results),
+            "with_power": sum(1 for r in results if r.power.power_w is not None),
+            "total_w": round(sum(r.power.power_w or 0.0 for r in results), 3),
+        }))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    with SnmpsimProcess(lab_dir()) as server, tempfile.TemporaryDirectory(prefix="netwatt-demo-") as state:
+        print(f"lab: {len(server.communities)} recorded devices served by snmpsim on "
+              f"{server.host}:{server.port}", file=sys.stderr)
+        config = load_config_text(lab_config_text(server, state_directory=Path(state)), file="<lab>")
+        results = asyncio.run(_run_polls(config, sorted(config.devices)))
+    _print_results(results, args.format)
+    return OK if all(r.ok for r in results) else FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,345 @@
+"""The netwatt configuration file: inventory (credentials, sites, devices), agent settings, outputs.
+
+``load_config`` reads and checks everything at once: unknown keys, wrong types, dangling
+references and unresolvable secrets are errors naming file, line and key. Devices are checked one
+by one and all their problems are reported together.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from agent.errors import ConfigError, ConfigErrors
+from agent.profiles import Profile, load_builtin_profiles, parse_profile
+from agent.schema import Section
+from agent.secrets import Secret, SecretError, resolve_secret
+from agent.yamlsource import load_yaml_file, load_yaml_text
+from collectors.snmp.types import SnmpTarget, SnmpV2cAuth, SnmpV3Auth
+
+CONFIG_VERSION = 1
+AUTH_PROTOCOLS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
+PRIV_PROTOCOLS = ("DES", "3DES", "AES", "AES128", "AES192", "AES256")
+ROLES = ("router", "switch", "wlc", "firewall", "access_point", "other")
+OUTPUT_TYPES = ("sqlite", "influxdb_v1", "influxdb_v2", "influxdb_v3")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSettings:
+    interval_s: float = 60.0
+    round_interval: bool = True
+    collection_jitter_s: float = 0.0
+    flush_interval_s: float = 10.0
+    flush_jitter_s: float = 0.0
+    metric_batch_size: int = 5000
+    metric_buffer_limit: int = 1_000_000
+    state_directory: str = "/var/lib/netwatt"
+    max_in_flight: int = 1000          # upper bound; the live bound adapts (collectors.snmp.limiter)
+    hostname: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    name: str
+    version: Literal["2c", "3"]
+    community: Secret | None = None
+    username: str = ""
+    auth_protocol: str | None = None
+    auth_password: Secret | None = None
+    priv_protocol: str | None = None
+    priv_password: Secret | None = None
+    context_name: str = ""
+
+    def snmp_auth(self) -> SnmpV2cAuth | SnmpV3Auth:
+        if self.version == "2c":
+            assert self.community is not None
+            return SnmpV2cAuth(self.community.reveal())
+        return SnmpV3Auth(
+            self.username,
+            auth_protocol=self.auth_protocol,  # type: ignore[arg-type]
+            auth_password=self.auth_password.reveal() if self.auth_password else None,
+            priv_protocol=self.priv_protocol,  # type: ignore[arg-type]
+            priv_password=self.priv_password.reveal() if self.priv_password else None,
+            context_name=self.context_name,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    name: str
+    timezone: str
+    grid_zone: str
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    name: str
+    host: str
+    port: int
+    site: str
+    role: str
+    credential: str
+    profiles: tuple[str, ...] | None     # None: chosen automatically by sysObjectID
+    timeout_s: float
+    retries: int
+    max_repetitions: int
+    interval_s: float | None = None
+    model: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    line: int | None = None
+
+    @property
+    def address(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    type: str
+    settings: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    file: str
+    agent: AgentSettings
+    credentials: dict[str, Credential]
+    profiles: dict[str, Profile]
+    sites: dict[str, Site]
+    devices: dict[str, Device]
+    outputs: tuple[Output, ...]
+
+    def device(self, name: str) -> Device:
+        try:
+            return self.devices[name]
+        except KeyError:
+            known = ", ".join(sorted(self.devices)[:10])
+            raise ConfigError(f"no device named {name!r} (devices: {known})", file=self.file) from None
+
+    def snmp_target(self, device: Device) -> SnmpTarget:
+        credential = self.credentials[device.credential]
+        return SnmpTarget(
+            name=device.name, host=device.host, port=device.port, auth=credential.snmp_auth(),
+            credential_name=credential.name, timeout_s=device.timeout_s, retries=device.retries,
+            max_repetitions=device.max_repetitions,
+        )
+
+
+def load_config(path: Path | str, *, environ: dict[str, str] | None = None,
+                builtin_profiles: dict[str, Profile] | None = None) -> Config:
+    path = Path(path)
+    return parse_config(load_yaml_file(path), file=str(path), environ=environ,
+                        builtin_profiles=builtin_profiles, base_dir=path.parent)
+
+
+def load_config_text(text: str, *, file: str = "<text>", environ: dict[str, str] | None = None,
+                     builtin_profiles: dict[str, Profile] | None = None) -> Config:
+    return parse_config(load_yaml_text(text, file), file=file, environ=environ,
+                        builtin_profiles=builtin_profiles)
+
+
+def parse_config(data: Any, *, file: str, environ: dict[str, str] | None = None,
+                 builtin_profiles: dict[str, Profile] | None = None,
+                 base_dir: Path | None = None) -> Config:
+    env = dict(os.environ) if environ is None else environ
+    if data is None:
+        raise ConfigError("the file is empty", file=file)
+    top = Section(data, "", file=file, line=1)
+    version = top.integer("version")
+    if version != CONFIG_VERSION:
+        raise top.error("version", f"config version {version} is not supported (this netwatt reads "
+                        f"version {CONFIG_VERSION})")
+    agent = _agent(top.section("agent", {}))
+    credentials = {name: _credential(name, s, env, base_dir) for name, s in top.named_sections("credentials")}
+    profiles = dict(builtin_profiles if builtin_profiles is not None else load_builtin_profiles())
+    for name, s in top.named_sections("profiles"):
+        profiles[name] = parse_profile(s.data, file=file, name=name, path=s.path)
+    sites = {name: _site(name, s) for name, s in top.named_sections("sites")}
+    errors: list[ConfigError] = []
+    devices: dict[str, Device] = {}
+    for s in top.sections("devices"):
+        try:
+            device = _device(s, credentials, profiles, sites)
+        except ConfigError as exc:
+            errors.append(exc)
+            continue
+        if device.name in devices:
+            errors.append(s.error("name", f"device name {device.name!r} is used twice "
+                                  f"(first at line {devices[device.name].line})"))
+        devices[device.name] = device
+    outputs = tuple(_output(s, env, base_dir) for s in top.sections("outputs")) or (Output("sqlite", {}),)
+    top.finish()
+    if errors:
+        raise ConfigErrors(errors)
+    return Config(file, agent, credentials, profiles, sites, devices, outputs)
+
+
+def _agent(s: Section) -> AgentSettings:
+    d = AgentSettings()
+    settings = AgentSettings(
+        interval_s=s.duration("interval", d.interval_s, minimum=1.0),
+        round_interval=s.boolean("round_interval", d.round_interval),
+        collection_jitter_s=s.duration("collection_jitter", d.collection_jitter_s),
+        flush_interval_s=s.duration("flush_interval", d.flush_interval_s, minimum=0.1),
+        flush_jitter_s=s.duration("flush_jitter", d.flush_jitter_s),
+        metric_batch_size=s.integer("metric_batch_size", d.metric_batch_size, minimum=1),
+        metric_buffer_limit=s.integer("metric_buffer_limit", d.metric_buffer_limit, minimum=1),
+        state_directory=s.text("state_directory", d.state_directory),
+        max_in_flight=s.integer("max_in_flight", d.max_in_flight, minimum=1, maximum=100_000),
+        hostname=s.text("hostname", d.hostname),
+    )
+    s.finish()
+    if settings.collection_jitter_s >= settings.interval_s:
+        raise s.error("collection_jitter", "must be shorter than interval")
+    return settings
+
+
+def _secret(s: Section, key: str, env: dict[str, str], base_dir: Path | None) -> Secret:
+    reference = s.text(key)
+    try:
+        return resolve_secret(reference, environ=env, base_dir=base_dir)
+    except SecretError as exc:
+        raise s.error(key, str(exc)) from None
+
+
+def _credential(name: str, s: Section, env: dict[str, str], base_dir: Path | None) -> Credential:
+    _check_name(s, name)
+    version = s.choice("version", ("1", "2c", "3"))
+    if version == "1":
+        raise s.error("version", "SNMPv1 has no GETBULK and no 64-bit counters; use 2c or 3")
+    if version == "2c":
+        credential = Credential(name, "2c", community=_secret(s, "community", env, base_dir))
+        s.finish()
+        return credential
+    username = s.text("username")
+    auth_protocol = _protocol(s, "auth_protocol", AUTH_PROTOCOLS)
+    priv_protocol = _protocol(s, "priv_protocol", PRIV_PROTOCOLS)
+    if priv_protocol and not auth_protocol:
+        raise s.error("priv_protocol", "privacy needs authentication: set auth_protocol too")
+    auth_password = _secret(s, "auth_password", env, base_dir) if auth_protocol else None
+    priv_password = _secret(s, "priv_password", env, base_dir) if priv_protocol else None
+    for key, secret in (("auth_password", auth_password), ("priv_password", priv_password)):
+        if secret is not None and len(secret.reveal()) < 8:
+            raise s.error(key, "SNMPv3 passphrases must be at least 8 characters (RFC 3414)")
+    credential = Credential(name, "3", username=username, auth_protocol=auth_protocol,
+                            auth_password=auth_password, priv_protocol=priv_protocol,
+                            priv_password=priv_password, context_name=s.text("context_name", ""))
+    s.finish()
+    return credential
+
+
+def _protocol(s: Section, key: str, allowed: tuple[str, ...]) -> str | None:
+    if not s.has(key):
+        s.raw(key, None)
+        return None
+    value = s.text(key).upper().replace("-", "")
+    if value not in allowed:
+        raise s.error(key, f"{s.data[key]!r} is not one of: {', '.join(allowed)}")
+    return value
+
+
+def _site(name: str, s: Section) -> Site:
+    _check_name(s, name)
+    site = Site(name, s.text("timezone", "UTC"), s.text("grid_zone", ""))
+    s.finish()
+    try:
+        ZoneInfo(site.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise s.error("timezone", f"{site.timezone!r} is not a known time zone (e.g. Europe/Paris)") from None
+    return site
+
+
+def _device(s: Section, credentials: dict[str, Credential], profiles: dict[str, Profile],
+            sites: dict[str, Site]) -> Device:
+    name = s.text("name")
+    _check_name(s, name, key="name")
+    host, port = _address(s)
+    site = s.text("site", "")
+    if site and site not in sites:
+        raise s.error("site", f"device {name}: unknown site {site!r} (sites: {', '.join(sites) or 'none'})")
+    credential = s.text("credential")
+    if credential not in credentials:
+        raise s.error("credential", f"device {name}: unknown credential {credential!r} "
+                      f"(credentials: {', '.join(credentials) or 'none'})")
+    wanted = s.raw("profiles", "auto")
+    chosen: tuple[str, ...] | None
+    if wanted == "auto":
+        chosen = None
+    else:
+        chosen = tuple(s.text_list("profiles"))
+        for profile in chosen:
+            if profile not in profiles:
+                raise s.error("profiles", f"device {name}: unknown profile {profile!r} "
+                              f"(profiles: {', '.join(sorted(profiles))})")
+    tags = s.section("tags", {})
+    device = Device(
+        name=name, host=host, port=port, site=site, role=s.choice("role", ROLES, "other"),
+        credential=credential, profiles=chosen,
+        timeout_s=s.duration("timeout", 2.0, minimum=0.05),
+        retries=s.integer("retries", 1, minimum=0, maximum=10),
+        max_repetitions=s.integer("max_repetitions", 25, minimum=1, maximum=200),
+        interval_s=s.duration("interval", None, minimum=1.0) if s.has("interval") else None,
+        model=s.text("model", ""),
+        tags={str(k): tags.text(str(k)) for k in list(tags.data)},
+        line=s.line,
+    )
+    tags.finish()
+    if not s.has("interval"):
+        s.raw("interval", None)
+    s.finish()
+    return device
+
+
+def _address(s: Section) -> tuple[str, int]:
+    text = s.text("address").strip()
+    host, port = text, 161
+    bracketed = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\](?::(\d+))?", text)
+    if bracketed:
+        host, port = bracketed.group(1), int(bracketed.group(2) or 161)
+    elif text.count(":") == 1:
+        host, port_text = text.rsplit(":", 1)
+        if not port_text.isdigit():
+            raise s.error("address", f"{text!r}: port must be a number")
+        port = int(port_text)
+    if not 0 < port < 65536:
+        raise s.error("address", f"{text!r}: port {port} is out of range")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9\-.]*[A-Za-z0-9])?", host):
+            raise s.error("address", f"{text!r} is not an IP address or host name") from None
+    return host, port
+
+
+def _output(s: Section, env: dict[str, str], base_dir: Path | None) -> Output:
+    kind = s.choice("type", OUTPUT_TYPES)
+    secrets = {"influxdb_v1": ("password",), "influxdb_v2": ("token",), "influxdb_v3": ("token",)}
+    known = {
+        "sqlite": ("path", "max_size", "max_age"),
+        "influxdb_v1": ("url", "database", "retention_policy", "username", "password", "timeout",
+                        "metric_batch_size", "content_encoding"),
+        "influxdb_v2": ("url", "org", "bucket", "token", "timeout", "metric_batch_size", "content_encoding"),
+        "influxdb_v3": ("url", "database", "token", "timeout", "metric_batch_size", "content_encoding"),
+    }[kind]
+    settings: dict[str, Any] = {}
+    for key in known:
+        if not s.has(key):
+            s.raw(key, None)
+            continue
+        settings[key] = _secret(s, key, env, base_dir) if key in secrets.get(kind, ()) else s.raw(key)
+    if kind.startswith("influxdb") and "url" not in settings:
+        raise s.error("url", f"{kind} needs a url")
+    s.finish()
+    return Output(kind, settings)
+
+
+def _check_name(s: Section, name: str, *, key: str = "") -> None:
+    if not _NAME.match(name):
+        message = f"{name!r} is not a valid name (letters, digits, '_', '-', '.')"
+        raise s.error(key, message) if key else ConfigError(message, file=s.file, line=s.line, key=s.path)

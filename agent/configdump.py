@@ -1,0 +1,37 @@
+"""``check-config --show``: the configuration as netwatt understood it, every secret redacted."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import yaml
+
+from agent.config import Config
+from agent.secrets import Secret
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Secret):
+        return str(value)                    # "<secret env:NAME>": the reference, never the value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if f.name not in ("line",)}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def dump_config(config: Config) -> str:
+    data = {
+        "version": 1,
+        "agent": _plain(config.agent),
+        "credentials": _plain(config.credentials),
+        "sites": _plain(config.sites),
+        "devices": [_plain(d) for d in config.devices.values()],
+        "outputs": [_plain(o) for o in config.outputs],
+        "profiles": sorted(config.profiles),
+    }
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)

@@ -1,0 +1,109 @@
+"""One poll of one device: identify it, walk what its profiles need, normalise, total.
+
+A device's failure stays with that device: every poll returns a ``PollResult`` (with errors)
+and never raises, so one dead or garbage-answering device cannot fail or delay the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from agent.config import Config, Device
+from agent.device_power import device_power
+from agent.normalise import EntityTable, normalise, text
+from agent.profiles import Profile, select_profiles
+from agent.readings import DeviceInfo, DevicePower, Method, PollResult
+from collectors.snmp.types import Oid, SnmpClient, format_oid, parse_oid
+
+log = logging.getLogger(__name__)
+
+SYS_DESCR = parse_oid("1.3.6.1.2.1.1.1.0")
+SYS_OBJECT_ID = parse_oid("1.3.6.1.2.1.1.2.0")
+SYS_NAME = parse_oid("1.3.6.1.2.1.1.5.0")
+IDENTITY_TTL_S = 3600.0       # re-read sysObjectID hourly: a replaced chassis gets new profiles
+
+
+@dataclass(slots=True)
+class _Identity:
+    info: DeviceInfo
+    profiles: list[Profile]
+    subtrees: list[Oid]
+    read_at: float
+
+
+class Poller:
+    def __init__(self, config: Config, client: SnmpClient, *,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.config = config
+        self.client = client
+        self.clock = clock
+        self._identities: dict[str, _Identity] = {}
+
+    async def poll_many(self, devices: Iterable[Device]) -> list[PollResult]:
+        return list(await asyncio.gather(*(self.poll(device) for device in devices)))
+
+    async def poll(self, device: Device) -> PollResult:
+        started = time.perf_counter()
+        now = self.clock()
+        try:
+            return await self._poll(device, now, started)
+        except Exception as exc:     # a bug must not take the other devices down with it
+            log.exception("device %s: poll failed", device.name)
+            return self._failed(device, now, started, [f"internal error: {exc.__class__.__name__}: {exc}"])
+
+    async def identify(self, device: Device) -> tuple[_Identity | None, list[str], int]:
+        cached = self._identities.get(device.name)
+        if cached is not None and time.monotonic() - cached.read_at < IDENTITY_TTL_S:
+            return cached, [], 0
+        target = self.config.snmp_target(device)
+        reply = await self.client.get(target, [SYS_DESCR, SYS_OBJECT_ID, SYS_NAME])
+        if reply.errors:
+            return None, [str(e) for e in reply.errors], reply.requests
+        raw_oid = reply.varbinds.get(SYS_OBJECT_ID)
+        sys_object_id = raw_oid if isinstance(raw_oid, tuple) else None
+        if device.profiles is not None:
+            profiles = [self.config.profiles[name] for name in device.profiles]
+        else:
+            profiles = select_profiles(self.config.profiles.values(), sys_object_id)
+        vendor = next((p.vendor for p in profiles if p.vendor), "")
+        info = DeviceInfo(
+            sys_object_id=format_oid(sys_object_id) if sys_object_id else "",
+            sys_descr=text(reply.varbinds.get(SYS_DESCR))[:200],
+            sys_name=text(reply.varbinds.get(SYS_NAME)),
+            vendor=vendor, model=device.model, profiles=[p.name for p in profiles],
+        )
+        identity = _Identity(info, profiles, [t for p in profiles for t in p.subtrees()], time.monotonic())
+        self._identities[device.name] = identity
+        return identity, [], reply.requests
+
+    async def _poll(self, device: Device, now: datetime, started: float) -> PollResult:
+        identity, errors, requests = await self.identify(device)
+        if identity is None:
+            return self._failed(device, now, started, errors, requests)
+        walk = await self.client.walk(self.config.snmp_target(device), identity.subtrees)
+        if walk.errors and not walk.varbinds:
+            self._identities.pop(device.name, None)     # identify again once it answers
+        readings = normalise(identity.profiles, walk.varbinds)
+        power = device_power(readings)
+        info = identity.info
+        if not info.model:
+            info.model = EntityTable.from_varbinds(walk.varbinds).chassis_model()
+        return PollResult(
+            device=device.name, site=device.site, role=device.role, time=now, power=power, info=info,
+            errors=[str(e) for e in walk.errors], requests=requests + walk.requests,
+            elapsed_s=time.perf_counter() - started,
+        )
+
+    def _failed(self, device: Device, now: datetime, started: float, errors: list[str],
+                requests: int = 0) -> PollResult:
+        return PollResult(
+            device=device.name, site=device.site, role=device.role, time=now,
+            power=DevicePower(None, Method.UNKNOWN, None, [], note="device did not answer"),
+            info=DeviceInfo(model=device.model), errors=errors, requests=requests,
+            elapsed_s=time.perf_counter() - started,
+        )

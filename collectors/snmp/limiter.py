@@ -1,0 +1,74 @@
+"""How many SNMP requests may be in flight, adapted to how fast this process handles replies.
+
+Replies are decoded on the event loop. When the loop falls behind, replies wait in the socket
+buffer while their timers run, and a healthy device looks dead: the poller's own CPU saturation
+turns into timeouts. So the bound follows the event loop's lag, not device latency (a slow WAN
+device is not our problem to throttle): additive increase while the loop keeps up, multiplicative
+decrease when its lag exceeds a budget. Pure logic; ``PysnmpClient`` feeds it lag samples.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class AdaptiveLimit:
+    limit: float = 32.0
+    minimum: int = 4
+    maximum: int = 2000
+    lag_budget_s: float = 0.05      # loop lag above this means replies are queueing behind us
+    decrease_factor: float = 0.7
+    increase_step: float = 4.0
+
+    def on_lag(self, lag_s: float, *, saturated: bool) -> None:
+        """One lag sample. ``saturated``: callers are waiting for a slot right now."""
+        if lag_s > self.lag_budget_s:
+            self.limit = max(float(self.minimum), self.limit * self.decrease_factor)
+        elif saturated:
+            self.limit = min(float(self.maximum), self.limit + self.increase_step)
+
+    @property
+    def slots(self) -> int:
+        return int(self.limit)
+
+
+class InFlightGate:
+    """An asyncio semaphore whose size is read from an ``AdaptiveLimit`` at every acquire."""
+
+    def __init__(self, limit: AdaptiveLimit) -> None:
+        self.limit = limit
+        self.in_flight = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
+
+    async def acquire(self) -> None:
+        if self.in_flight < self.limit.slots and not self._waiters:
+            self.in_flight += 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()      # we were handed a slot as we were cancelled: give it back
+            elif future in self._waiters:
+                self._waiters.remove(future)
+            raise
+
+    def release(self) -> None:
+        self.in_flight -= 1
+        self.wake()
+
+    def wake(self) -> None:
+        while self._waiters and self.in_flight < self.limit.slots:
+            future = self._waiters.popleft()
+            if not future.done():
+                self.in_flight += 1
+                future.set_result(None)

@@ -1,0 +1,357 @@
+"""The SNMP client on pysnmp 7 (asyncio).
+
+SNMPv2c uses pysnmp's protocol API (message and PDU objects, BER codec) over one asyncio UDP
+socket per address family: no per-target engine state, one decode per reply, request-ids matched
+here. SNMPv3 uses pysnmp's v3arch engine, one engine per credential per event loop (the USM key
+cache is per user and engine id, so sharing an engine across different keys for one user breaks).
+Both go through the same adaptive in-flight gate (see ``limiter``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import socket
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from pyasn1.codec.ber import decoder, encoder
+from pyasn1.error import PyAsn1Error
+from pyasn1.type import univ
+from pysnmp.hlapi.v3arch import asyncio as hl
+from pysnmp.proto import api, rfc1902, rfc1905
+
+from collectors.errors import CollectError, ErrorKind
+from collectors.snmp.limiter import AdaptiveLimit, InFlightGate
+from collectors.snmp.types import (
+    EndOfMibView,
+    NoSuchInstance,
+    NoSuchObject,
+    Oid,
+    SnmpTarget,
+    SnmpV2cAuth,
+    SnmpV3Auth,
+    SnmpValue,
+    WalkResult,
+    format_oid,
+)
+from collectors.snmp.walk import BulkWalk
+
+log = logging.getLogger(__name__)
+
+_V2C = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
+_TOO_BIG = 1
+_RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024
+_LAG_SAMPLE_S = 0.02
+
+
+def plain_value(value: Any) -> SnmpValue:
+    """A pyasn1/pysnmp value as plain Python (see ``SnmpValue``)."""
+    if isinstance(value, rfc1905.EndOfMibView):
+        return EndOfMibView
+    if isinstance(value, rfc1905.NoSuchInstance):
+        return NoSuchInstance
+    if isinstance(value, rfc1905.NoSuchObject):
+        return NoSuchObject
+    if isinstance(value, rfc1902.IpAddress):
+        return ".".join(str(b) for b in value.asOctets())
+    if isinstance(value, univ.OctetString):
+        return bytes(value.asOctets())
+    if isinstance(value, univ.ObjectIdentifier):
+        return tuple(value)
+    if isinstance(value, univ.Null):
+        return NoSuchObject
+    return int(value)
+
+
+class _Reply:
+    __slots__ = ("error", "error_status", "varbinds")
+
+    def __init__(self, varbinds: list[tuple[Oid, SnmpValue]], error_status: int,
+                 error: CollectError | None = None) -> None:
+        self.varbinds = varbinds
+        self.error_status = error_status
+        self.error = error
+
+
+class _V2cSocket(asyncio.DatagramProtocol):
+    """One UDP socket shared by every v2c request of one address family."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+        self.pending: dict[int, tuple[asyncio.Future[_Reply], tuple[str, int]]] = {}
+        self.undecodable = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # a datagram endpoint's transport
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        source = (str(addr[0]), int(addr[1]))
+        try:
+            message, _ = decoder.decode(data, asn1Spec=_V2C.Message())
+            pdu = _V2C.apiMessage.get_pdu(message)
+            request_id = int(_V2C.apiPDU.get_request_id(pdu))
+        except (PyAsn1Error, ValueError, TypeError) as exc:
+            self.undecodable += 1
+            self._fail_only_request_from(source, f"undecodable reply: {exc.__class__.__name__}")
+            return
+        entry = self.pending.get(request_id)
+        if entry is None or entry[1] != source or entry[0].done():
+            return      # late reply to a request we gave up on, or not from the address asked
+        try:
+            varbinds = [(tuple(oid), plain_value(value))
+                        for oid, value in _V2C.apiPDU.get_varbinds(pdu)]
+            reply = _Reply(varbinds, int(_V2C.apiPDU.get_error_status(pdu)))
+        except (PyAsn1Error, ValueError, TypeError) as exc:
+            reply = _Reply([], 0, CollectError(ErrorKind.PROTOCOL, f"malformed varbinds: {exc}"))
+        entry[0].set_result(reply)
+
+    def _fail_only_request_from(self, source: tuple[str, int], message: str) -> None:
+        waiting = [f for f, addr in self.pending.values() if addr == source and not f.done()]
+        if len(waiting) == 1:
+            waiting[0].set_result(_Reply([], 0, CollectError(ErrorKind.PROTOCOL, message)))
+
+
+class PysnmpClient:
+    """``SnmpClient`` on pysnmp. Create and use it inside one running event loop."""
+
+    def __init__(self, *, initial_in_flight: int = 32, max_in_flight: int = 2000) -> None:
+        self.limit = AdaptiveLimit(limit=float(initial_in_flight), maximum=max_in_flight)
+        self.gate = InFlightGate(self.limit)
+        self._request_ids = itertools.count(int(time.time()) % 100_000 * 1000)
+        self._sockets: dict[int, _V2cSocket] = {}
+        self._socket_lock = asyncio.Lock()
+        self._v3_engines: dict[str, Any] = {}
+        self._v3_targets: dict[tuple[str, int, float, int], Any] = {}
+        self._lag_task: asyncio.Task[None] | None = None
+        self.requests_sent = 0
+        self.timeouts = 0
+        self.max_lag_s = 0.0
+
+    # -- public seam -------------------------------------------------------------------------
+
+    async def walk(self, target: SnmpTarget, subtrees: Sequence[Oid]) -> WalkResult:
+        started = time.perf_counter()
+        walk = BulkWalk(subtrees, max_requests=target.max_requests)
+        repetitions = target.max_repetitions
+        while requested := walk.next_request():
+            reply = await self._bulk(target, requested, repetitions)
+            if reply.error is None and reply.error_status == _TOO_BIG and repetitions > 1:
+                repetitions = max(1, repetitions // 2)      # the agent's reply would not fit
+                continue
+            if reply.error is not None:
+                walk.errors.append(reply.error)
+                break
+            if reply.error_status:
+                walk.errors.append(_status_error(reply.error_status, requested))
+                break
+            walk.feed(requested, reply.varbinds)
+        return WalkResult(walk.varbinds, walk.errors, walk.requests, time.perf_counter() - started)
+
+    async def get(self, target: SnmpTarget, oids: Sequence[Oid]) -> WalkResult:
+        started = time.perf_counter()
+        reply = await self._send(target, "get", list(oids), 0)
+        result = WalkResult(requests=1)
+        if reply.error is not None:
+            result.errors.append(reply.error)
+        elif reply.error_status:
+            result.errors.append(_status_error(reply.error_status, oids))
+        else:
+            result.varbinds = {oid: value for oid, value in reply.varbinds
+                               if value not in (NoSuchObject, NoSuchInstance, EndOfMibView)}
+        result.elapsed_s = time.perf_counter() - started
+        return result
+
+    async def close(self) -> None:
+        if self._lag_task is not None:
+            self._lag_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._lag_task
+            self._lag_task = None
+        for sock in self._sockets.values():
+            if sock.transport is not None:
+                sock.transport.close()
+        self._sockets.clear()
+        for engine in self._v3_engines.values():
+            engine.close_dispatcher()
+        self._v3_engines.clear()
+        self._v3_targets.clear()
+
+    # -- requests ----------------------------------------------------------------------------
+
+    async def _bulk(self, target: SnmpTarget, oids: list[Oid], repetitions: int) -> _Reply:
+        return await self._send(target, "bulk", oids, repetitions)
+
+    async def _send(self, target: SnmpTarget, kind: str, oids: list[Oid], repetitions: int) -> _Reply:
+        self._ensure_lag_monitor()
+        await self.gate.acquire()
+        try:
+            self.requests_sent += 1
+            if isinstance(target.auth, SnmpV2cAuth):
+                return await self._send_v2c(target, target.auth, kind, oids, repetitions)
+            return await self._send_v3(target, target.auth, kind, oids, repetitions)
+        finally:
+            self.gate.release()
+
+    async def _send_v2c(self, target: SnmpTarget, auth: SnmpV2cAuth, kind: str, oids: list[Oid],
+                        repetitions: int) -> _Reply:
+        family = socket.AF_INET6 if ":" in target.host else socket.AF_INET
+        sock = await self._socket(family)
+        request_id = next(self._request_ids) % 2_000_000_000
+        wire = _encode_v2c(auth.community, request_id, kind, oids, repetitions)
+        address = (target.host, target.port)
+        loop = asyncio.get_running_loop()
+        try:
+            for _attempt in range(target.retries + 1):
+                future: asyncio.Future[_Reply] = loop.create_future()
+                sock.pending[request_id] = (future, address)
+                assert sock.transport is not None
+                try:
+                    sock.transport.sendto(wire, address)
+                except OSError as exc:
+                    return _Reply([], 0, CollectError(ErrorKind.UNREACHABLE, str(exc), target.address))
+                try:
+                    return await asyncio.wait_for(future, target.timeout_s)
+                except TimeoutError:
+                    continue
+        finally:
+            sock.pending.pop(request_id, None)
+        self.timeouts += 1
+        return _Reply([], 0, _timeout_error(target))
+
+    async def _socket(self, family: int) -> _V2cSocket:
+        async with self._socket_lock:
+            existing = self._sockets.get(family)
+            if existing is not None:
+                return existing
+            raw = socket.socket(family, socket.SOCK_DGRAM)
+            raw.setblocking(False)
+            # Replies arrive in bursts; a small buffer drops them and they look like timeouts.
+            with contextlib.suppress(OSError):
+                raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECEIVE_BUFFER_BYTES)
+            raw.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+            loop = asyncio.get_running_loop()
+            _, protocol = await loop.create_datagram_endpoint(_V2cSocket, sock=raw)
+            self._sockets[family] = protocol
+            return protocol
+
+    async def _send_v3(self, target: SnmpTarget, auth: SnmpV3Auth, kind: str, oids: list[Oid],
+                       repetitions: int) -> _Reply:
+        engine = self._v3_engines.get(target.credential_name or auth.username)
+        if engine is None:
+            engine = hl.SnmpEngine()
+            self._v3_engines[target.credential_name or auth.username] = engine
+        key = (target.host, target.port, target.timeout_s, target.retries)
+        transport = self._v3_targets.get(key)
+        if transport is None:
+            transport_class = hl.Udp6TransportTarget if ":" in target.host else hl.UdpTransportTarget
+            try:
+                transport = await transport_class.create(
+                    (target.host, target.port), timeout=target.timeout_s, retries=target.retries)
+            except Exception as exc:
+                return _Reply([], 0, CollectError(ErrorKind.UNREACHABLE, str(exc), target.address))
+            self._v3_targets[key] = transport
+        user = _usm_user(auth)
+        context = hl.ContextData(contextName=auth.context_name)
+        var_binds = [hl.ObjectType(hl.ObjectIdentity(format_oid(o))) for o in oids]
+        try:
+            if kind == "bulk":
+                indication, status, _index, table = await hl.bulk_cmd(
+                    engine, user, transport, context, 0, repetitions, *var_binds, lookupMib=False)
+            else:
+                indication, status, _index, table = await hl.get_cmd(
+                    engine, user, transport, context, *var_binds, lookupMib=False)
+        except Exception as exc:      # pysnmp raises assorted errors for garbage replies
+            return _Reply([], 0, CollectError(ErrorKind.PROTOCOL, f"{exc.__class__.__name__}: {exc}"))
+        if indication:
+            return _Reply([], 0, _v3_indication_error(target, str(indication)))
+        varbinds = [(tuple(vb[0]), plain_value(vb[1])) for vb in table]
+        return _Reply(varbinds, int(status))
+
+    # -- self-regulation ---------------------------------------------------------------------
+
+    def _ensure_lag_monitor(self) -> None:
+        if self._lag_task is None or self._lag_task.done():
+            self._lag_task = asyncio.get_running_loop().create_task(self._watch_lag())
+
+    async def _watch_lag(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            expected = loop.time() + _LAG_SAMPLE_S
+            await asyncio.sleep(_LAG_SAMPLE_S)
+            lag = max(0.0, loop.time() - expected)
+            self.max_lag_s = max(self.max_lag_s, lag)
+            self.limit.on_lag(lag, saturated=self.gate.waiting > 0)
+            self.gate.wake()
+
+
+def _encode_v2c(community: str, request_id: int, kind: str, oids: list[Oid], repetitions: int) -> bytes:
+    if kind == "bulk":
+        pdu = _V2C.GetBulkRequestPDU()
+        _V2C.apiBulkPDU.set_defaults(pdu)
+        _V2C.apiBulkPDU.set_non_repeaters(pdu, 0)
+        _V2C.apiBulkPDU.set_max_repetitions(pdu, repetitions)
+    else:
+        pdu = _V2C.GetRequestPDU()
+        _V2C.apiPDU.set_defaults(pdu)
+    _V2C.apiPDU.set_request_id(pdu, request_id)
+    _V2C.apiPDU.set_varbinds(pdu, [(rfc1902.ObjectName(o), rfc1902.Null("")) for o in oids])
+    message = _V2C.Message()
+    _V2C.apiMessage.set_defaults(message)
+    _V2C.apiMessage.set_community(message, community)
+    _V2C.apiMessage.set_pdu(message, pdu)
+    return bytes(encoder.encode(message))
+
+
+def _usm_user(auth: SnmpV3Auth) -> Any:
+    auth_protocols = {
+        None: hl.USM_AUTH_NONE, "MD5": hl.USM_AUTH_HMAC96_MD5, "SHA": hl.USM_AUTH_HMAC96_SHA,
+        "SHA224": hl.USM_AUTH_HMAC128_SHA224, "SHA256": hl.USM_AUTH_HMAC192_SHA256,
+        "SHA384": hl.USM_AUTH_HMAC256_SHA384, "SHA512": hl.USM_AUTH_HMAC384_SHA512,
+    }
+    priv_protocols = {
+        None: hl.USM_PRIV_NONE, "DES": hl.USM_PRIV_CBC56_DES, "3DES": hl.USM_PRIV_CBC168_3DES,
+        "AES": hl.USM_PRIV_CFB128_AES, "AES128": hl.USM_PRIV_CFB128_AES,
+        "AES192": hl.USM_PRIV_CFB192_AES, "AES256": hl.USM_PRIV_CFB256_AES,
+    }
+    return hl.UsmUserData(
+        auth.username,
+        authKey=auth.auth_password,
+        privKey=auth.priv_password,
+        authProtocol=auth_protocols[auth.auth_protocol],
+        privProtocol=priv_protocols[auth.priv_protocol],
+    )
+
+
+_STATUS_NAMES = {
+    1: "tooBig", 2: "noSuchName", 3: "badValue", 4: "readOnly", 5: "genErr", 6: "noAccess",
+    16: "authorizationError",
+}
+
+
+def _status_error(status: int, oids: Sequence[Oid]) -> CollectError:
+    name = _STATUS_NAMES.get(status, f"error-status {status}")
+    kind = ErrorKind.AUTH if status in (6, 16) else ErrorKind.PROTOCOL
+    return CollectError(kind, f"agent answered {name}", ", ".join(format_oid(o) for o in oids[:3]))
+
+
+def _timeout_error(target: SnmpTarget) -> CollectError:
+    return CollectError(
+        ErrorKind.TIMEOUT,
+        f"no reply from {target.address} after {target.retries + 1} attempt(s) of "
+        f"{target.timeout_s:g} s (wrong community, ACL, or device down)",
+    )
+
+
+def _v3_indication_error(target: SnmpTarget, indication: str) -> CollectError:
+    lowered = indication.lower()
+    if "timeout" in lowered or "no snmp response" in lowered:
+        return _timeout_error(target)
+    if any(word in lowered for word in ("unknownusername", "wrongdigest", "decryption", "unknown user",
+                                        "digest", "unsupportedsecuritylevel", "notintimewindow")):
+        return CollectError(ErrorKind.AUTH, f"SNMPv3 rejected by {target.address}: {indication} "
+                            "(check username, auth/priv protocols and passphrases)")
+    return CollectError(ErrorKind.PROTOCOL, f"{target.address}: {indication}")
