@@ -17,7 +17,7 @@ from agent.readings import Kind, Quantity, Reading, Status
 from collectors.snmp.types import Oid, SnmpValue, format_oid
 
 _CONTAINER_CLASSES = {ENTITY_CLASSES[c] for c in ("powerSupply", "module", "chassis", "port", "stack")}
-_SENSOR_CLASS = ENTITY_CLASSES["sensor"]
+_WHOLE_DEVICE = {ENTITY_CLASSES["chassis"], ENTITY_CLASSES["stack"]}
 _MAX_DEPTH = 32      # a containment loop in a broken entity table must not hang us
 
 
@@ -152,8 +152,9 @@ def _metric_readings(profile: Profile, metric: Metric, varbinds: Mapping[Oid, Sn
         label = _render(metric.label, fields) or fields["entity"] or fields.get("name", "") or (
             f"{metric.name} {fields['index']}".strip())
         fields["label"] = label
-        component = _render(metric.component, fields) or (
-            owner.label if owner and own is not owner and owner.label != label else label)
+        # A sensor belongs to its PSU or module; one directly in the chassis names itself.
+        specific_owner = owner is not None and owner is not own and owner.physical_class not in _WHOLE_DEVICE
+        component = _render(metric.component, fields) or (owner.label if specific_owner and owner else label)
         classes = {e.physical_class for e in entities.chain(entity_index)}
         classes |= {e.physical_class for e in entities.chain(_row_entity(metric, row))}
         kind = metric.kind or _classify(metric, f"{label} | {component}", classes, quantity)
