@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -57,7 +58,7 @@ def test_example_config_is_valid(credentials_dir: Path) -> None:
     sw7 = config.devices["sw-7"]
     assert (sw7.host, sw7.port, sw7.timeout_s, sw7.interval_s) == ("192.0.2.20", 1161, 2.0, 300.0)
     assert config.devices["core-1"].profiles is None          # auto
-    assert config.credentials["core-v3"].snmp_auth().priv_protocol == "AES256"
+    assert config.credentials["core-v3"].priv_protocol == "AES256"
     assert config.agent.collection_jitter_s == 5.0
 
 
@@ -192,11 +193,10 @@ def test_dump_never_shows_a_secret(credentials_dir: Path) -> None:
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "agent.cli", *args], capture_output=True, text=True,
-                          env=env, timeout=60, cwd=ROOT)
+                          env=env, timeout=60, cwd=ROOT, check=False)
 
 
 def test_check_config_cli_exit_codes(tmp_path: Path, credentials_dir: Path) -> None:
-    import os
     env = {**os.environ, **example_env(credentials_dir)}
     ok = run_cli("check-config", "-c", str(EXAMPLE), env=env)
     assert ok.returncode == 0, ok.stderr

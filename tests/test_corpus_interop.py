@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -54,7 +53,7 @@ def device_name(stem: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def corpus_results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, PollResult]]:
+def corpus_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, PollResult]:
     assert CORPUS.is_dir(), f"the shared corpus is missing at {CORPUS}"
     walks = sorted(p.stem for p in CORPUS.glob("*.snmprec"))
     assert set(walks) == set(TRUTH), "every corpus walk needs its truth stated here"
@@ -67,7 +66,7 @@ def corpus_results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
                   f"credential: 'c-{device_name(w)}', timeout: 5s, retries: 1}}" for w in walks]
         config = load_config_text("\n".join(lines), environ={}, builtin_profiles=load_builtin_profiles())
         results = asyncio.run(_poll_all(config))
-    yield {r.device: r for r in results}
+    return {r.device: r for r in results}
 
 
 async def _poll_all(config: Config) -> list[PollResult]:

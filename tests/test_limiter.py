@@ -40,7 +40,8 @@ async def test_gate_never_admits_more_than_the_limit() -> None:
 
     await asyncio.gather(*(job() for _ in range(50)))
     assert peak == 3
-    assert gate.in_flight == 0 and gate.waiting == 0
+    assert gate.in_flight == 0
+    assert gate.waiting == 0
 
 
 async def test_cancelled_waiter_does_not_leak_a_slot() -> None:
@@ -51,4 +52,5 @@ async def test_cancelled_waiter_does_not_leak_a_slot() -> None:
     waiter.cancel()
     await asyncio.gather(waiter, return_exceptions=True)
     gate.release()
-    assert gate.in_flight == 0 and gate.waiting == 0
+    assert gate.in_flight == 0
+    assert gate.waiting == 0

@@ -10,7 +10,8 @@ A = parse_oid("1.3.6.1.2.1.99.1.1.1.4")
 B = parse_oid("1.3.6.1.2.1.105.1.3.1.1.4")
 
 
-def reply_for(table: dict[Oid, SnmpValue], requested: list[Oid], repetitions: int) -> list[tuple[Oid, SnmpValue]]:
+def reply_for(table: dict[Oid, SnmpValue], requested: list[Oid],
+              repetitions: int) -> list[tuple[Oid, SnmpValue]]:
     """What a correct agent answers to a GETBULK over ``table``."""
     oids = sorted(table)
     out: list[tuple[Oid, SnmpValue]] = []
@@ -77,4 +78,5 @@ def test_runaway_agent_is_stopped_at_the_request_cap() -> None:
 def test_empty_reply_ends_the_walk() -> None:
     walk = BulkWalk([A], max_requests=3)
     walk.feed(walk.next_request(), [])
-    assert walk.done and walk.varbinds == {}
+    assert walk.done
+    assert walk.varbinds == {}
