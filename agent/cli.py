@@ -24,6 +24,7 @@ from agent.pollformat import poll_json
 from agent.readings import PollResult
 from agent.tables import discover_table, power_table
 from collectors.snmp.pysnmp_client import PysnmpClient
+from collectors.snmp.recorded import RecordedClient, RecordingError
 
 DEFAULT_CONFIG = "/etc/netwatt/netwatt.yaml"
 OK, FAILURE, USAGE = 0, 1, 2
@@ -66,7 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=_check_config)
 
     discover = command("discover", "show every power object a device answers and what netwatt makes of it")
-    discover.add_argument("--device", "-d", required=True)
+    source = discover.add_mutually_exclusive_group(required=True)
+    source.add_argument("--device", "-d", help="a device of the config")
+    source.add_argument("--walk", type=Path, help="a recorded walk (.snmprec) instead of a live device")
     discover.add_argument("--format", choices=("table", "json"), default="table")
     discover.set_defaults(handler=_discover)
 
@@ -105,9 +108,23 @@ async def _run_polls(config: Config, names: Sequence[str]) -> list[PollResult]:
         await client.close()
 
 
+async def _poll_recording(walk: Path) -> PollResult:
+    """Poll a recorded walk as if it were a device: profiles, scaling and verdicts, offline."""
+    text = ("version: 1\ncredentials:\n  recording: {version: 2c, community: 'plain:recording'}\n"
+            "devices:\n  - {name: recording, address: 127.0.0.1, credential: recording}\n")
+    config = load_config_text(text, file="<recording>", environ={})
+    try:
+        client = RecordedClient.from_files({"recording": walk})
+    except (OSError, RecordingError) as exc:
+        raise NetwattError(f"cannot read the recording: {exc}") from None
+    return await Poller(config, client).poll(config.devices["recording"])
+
+
 def _discover(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    [result] = asyncio.run(_run_polls(config, [args.device]))
+    if args.walk is not None:
+        result = asyncio.run(_poll_recording(args.walk))
+    else:
+        [result] = asyncio.run(_run_polls(load_config(args.config), [args.device]))
     if args.format == "json":
         print(json.dumps(poll_json(result), indent=2))
     else:

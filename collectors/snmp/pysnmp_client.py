@@ -315,7 +315,11 @@ def _usm_user(auth: SnmpV3Auth) -> Any:
     priv_protocols = {
         None: hl.USM_PRIV_NONE, "DES": hl.USM_PRIV_CBC56_DES, "3DES": hl.USM_PRIV_CBC168_3DES,
         "AES": hl.USM_PRIV_CFB128_AES, "AES128": hl.USM_PRIV_CFB128_AES,
-        "AES192": hl.USM_PRIV_CFB192_AES, "AES256": hl.USM_PRIV_CFB256_AES,
+        # AES-192/256 need a longer key than the auth digest gives; agents differ in how they
+        # extend it. Net-SNMP and most agents: Blumenthal draft; Cisco: Reeder (the "C" variants,
+        # named as Telegraf names them).
+        "AES192": hl.USM_PRIV_CFB192_AES_BLUMENTHAL, "AES256": hl.USM_PRIV_CFB256_AES_BLUMENTHAL,
+        "AES192C": hl.USM_PRIV_CFB192_AES, "AES256C": hl.USM_PRIV_CFB256_AES,
     }
     return hl.UsmUserData(
         auth.username,

@@ -52,7 +52,7 @@ def is_under(oid: Oid, subtree: Oid) -> bool:
 
 
 AuthProtocol = Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"]
-PrivProtocol = Literal["DES", "3DES", "AES", "AES128", "AES192", "AES256"]
+PrivProtocol = Literal["DES", "3DES", "AES", "AES128", "AES192", "AES256", "AES192C", "AES256C"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,42 @@
+"""Session fixtures that start real servers on 127.0.0.1; the logic lives in tests/harness."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.harness import require_server as _require_server
+from tests.harness.pool import MisbehavingFactory, ServerPool, SnmpdFactory, SnmpsimFactory
+from tests.harness.require import RequireServer
+
+
+@pytest.fixture(scope="session")
+def server_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPool]:
+    """Every server started through the factories below; all stopped at session end."""
+    with ServerPool(tmp_path_factory.mktemp("servers")) as pool:
+        yield pool
+
+
+@pytest.fixture(scope="session")
+def require_server() -> RequireServer:
+    """`require_server(server.start)`: a server that cannot start fails the test (log tail), never skips."""
+    return _require_server
+
+
+@pytest.fixture(scope="session")
+def snmpd_factory(server_pool: ServerPool) -> SnmpdFactory:
+    """`snmpd_factory(communities=[...], v3_users=[V3User(...)], extra_lines=[...]) -> NetSnmpd`."""
+    return server_pool.snmpd
+
+
+@pytest.fixture(scope="session")
+def snmpsim_factory(server_pool: ServerPool) -> SnmpsimFactory:
+    """`snmpsim_factory(data_dir, cache_dir=None) -> SnmpsimServer`, one server per data_dir."""
+    return server_pool.snmpsim
+
+
+@pytest.fixture(scope="session")
+def misbehaving_agent_factory(server_pool: ServerPool) -> MisbehavingFactory:
+    """`misbehaving_agent_factory(mode, table=None, delay_s=3.0) -> MisbehavingAgent`."""
+    return server_pool.misbehaving
