@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path
 
 from tests.devices_matrix import README, matrix_markdown
 from tests.golden_cases import cases, comparable, render, run_case
@@ -18,7 +17,7 @@ from tests.golden_cases import cases, comparable, render, run_case
 def main() -> int:
     for case in cases():
         case.expected_file.write_text(render(comparable(run_case(case))), encoding="utf-8")
-        print(f"wrote {case.expected_file.relative_to(Path.cwd()) if case.expected_file.is_relative_to(Path.cwd()) else case.expected_file}")
+        print(f"wrote {case.expected_file}")
     text = README.read_text(encoding="utf-8")
     updated = re.sub(r"(<!-- devices:start -->\n).*?(<!-- devices:end -->)",
                      lambda m: m.group(1) + matrix_markdown() + m.group(2), text, flags=re.S)

@@ -123,6 +123,7 @@ class PysnmpClient:
         self.gate = InFlightGate(self.limit)
         self._request_ids = itertools.count(int(time.time()) % 100_000 * 1000)
         self._sockets: dict[int, _V2cSocket] = {}
+        self._addresses: dict[tuple[str, int], tuple[int, tuple[str, int]]] = {}
         self._socket_lock = asyncio.Lock()
         self._v3_engines: dict[str, Any] = {}
         self._v3_targets: dict[tuple[str, int, float, int], Any] = {}
@@ -198,11 +199,13 @@ class PysnmpClient:
 
     async def _send_v2c(self, target: SnmpTarget, auth: SnmpV2cAuth, kind: str, oids: list[Oid],
                         repetitions: int) -> _Reply:
-        family = socket.AF_INET6 if ":" in target.host else socket.AF_INET
+        resolved = await self._resolve(target)
+        if isinstance(resolved, CollectError):
+            return _Reply([], 0, resolved)
+        family, address = resolved
         sock = await self._socket(family)
         request_id = next(self._request_ids) % 2_000_000_000
         wire = _encode_v2c(auth.community, request_id, kind, oids, repetitions)
-        address = (target.host, target.port)
         loop = asyncio.get_running_loop()
         try:
             for _attempt in range(target.retries + 1):
@@ -221,6 +224,22 @@ class PysnmpClient:
             sock.pending.pop(request_id, None)
         self.timeouts += 1
         return _Reply([], 0, _timeout_error(target))
+
+    async def _resolve(self, target: SnmpTarget) -> tuple[int, tuple[str, int]] | CollectError:
+        """The target's address, resolved without blocking the loop (sendto would resolve inline)."""
+        key = (target.host, target.port)
+        cached = self._addresses.get(key)
+        if cached is not None:
+            return cached
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                target.host, target.port, type=socket.SOCK_DGRAM)
+        except OSError as exc:
+            return CollectError(ErrorKind.UNREACHABLE, f"cannot resolve {target.host!r}: {exc}")
+        family, _, _, _, sockaddr = infos[0]
+        resolved = (int(family), (str(sockaddr[0]), int(sockaddr[1])))
+        self._addresses[key] = resolved
+        return resolved
 
     async def _socket(self, family: int) -> _V2cSocket:
         async with self._socket_lock:

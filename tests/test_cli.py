@@ -1,0 +1,84 @@
+"""The command line as a user runs it: the Quick start's demo, poll formats and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.integration
+
+
+def netwatt(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "agent.cli", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, check=False, env={**os.environ, **(env or {})})
+
+
+def test_demo_prints_every_lab_device() -> None:
+    result = netwatt("demo")
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.stem for p in lab_dir().glob("*.snmprec"))
+    lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.split()}
+    for name in names:
+        assert name in lines
+    assert "495.39" in lines["cisco_asr9901"]
+    assert "psu_input" in lines["cisco_asr9901"]
+    assert "unknown" in lines["cisco_c2960x_poe"]
+
+
+@pytest.fixture(scope="module")
+def lab_config(tmp_path_factory: pytest.TempPathFactory) -> object:
+    state = tmp_path_factory.mktemp("state")
+    with SnmpsimProcess(lab_dir(), cache_dir=tmp_path_factory.mktemp("cache")) as server:
+        path = state / "lab.yaml"
+        path.write_text(lab_config_text(server, state_directory=state))
+        yield path
+
+
+def test_poll_json_contract(lab_config: Path) -> None:
+    result = netwatt("poll", "-c", str(lab_config), "--device", "cisco_asr9901", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert {"device", "site", "time", "power_w", "method", "basis", "readings", "errors"} <= set(output)
+    assert (output["device"], output["site"], output["power_w"], output["method"], output["basis"]) == (
+        "cisco_asr9901", "lab", 495.39, "measured", "psu_input")
+    assert output["time"].endswith("Z")
+    counted = [r for r in output["readings"] if r["counted"]]
+    assert {r["kind"] for r in counted} == {"psu_input"}
+    assert all({"component", "kind", "watts", "method", "source", "oid", "raw", "status"} <= set(r)
+               for r in counted)
+
+
+def test_poll_line_protocol(lab_config: Path) -> None:
+    result = netwatt("poll", "-c", str(lab_config), "--device", "huawei_s5720", "--format", "lp")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("device_power,basis=chassis,device=huawei_s5720,method=measured,")
+    assert " watts=88.74 " in lines[0]
+    assert all(line.startswith(("device_power,", "component_power,")) for line in lines)
+
+
+def test_discover_table_shows_verdicts(lab_config: Path) -> None:
+    result = netwatt("discover", "-c", str(lab_config), "--device", "cisco_c9600_svl")
+    assert result.returncode == 0, result.stderr
+    assert "implausibly small for a module" in result.stdout
+    assert "COUNTED" in result.stdout
+
+
+def test_exit_codes(lab_config: Path, tmp_path: Path) -> None:
+    assert netwatt("poll", "-c", str(lab_config), "--device", "nope").returncode == 2
+    assert netwatt("poll", "-c", str(tmp_path / "missing.yaml"), "--all").returncode == 2
+    dead = tmp_path / "dead.yaml"
+    dead.write_text("version: 1\ncredentials:\n  c: {version: 2c, community: 'plain:x'}\n"
+                    "devices:\n  - {name: dead, address: '127.0.0.1:9', credential: c, timeout: 0.3s, "
+                    "retries: 0}\n")
+    result = netwatt("poll", "-c", str(dead), "--device", "dead", "--format", "json")
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["errors"][0].startswith("timeout: no reply from 127.0.0.1:9")
