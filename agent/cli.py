@@ -15,13 +15,16 @@ from pathlib import Path
 from agent import __version__
 from agent.config import Config, load_config, load_config_text
 from agent.configdump import dump_config
+from agent.daemon import Agent, open_store
 from agent.errors import ConfigError, NetwattError
 from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
 from agent.lineprotocol import encode
+from agent.logs import setup_logging
 from agent.points import poll_points
 from agent.poll import Poller
 from agent.pollformat import poll_json
 from agent.readings import PollResult
+from agent.statusview import DemoProgress, demo_table, status_json, status_table
 from agent.tables import discover_table, power_table
 from collectors.snmp.pysnmp_client import PysnmpClient
 from collectors.snmp.recorded import RecordedClient, RecordingError
@@ -80,8 +83,17 @@ def _parser() -> argparse.ArgumentParser:
     poll.add_argument("--format", choices=("json", "lp", "table", "summary"), default="json")
     poll.set_defaults(handler=_poll)
 
-    demo = command("demo", "start the bundled lab of recorded devices on 127.0.0.1 and show their power")
-    demo.add_argument("--format", choices=("table", "json"), default="table")
+    run = command("run", "run the agent: poll every device on schedule, store, forward")
+    run.add_argument("--once", action="store_true", help="one poll of every device, store, flush, exit")
+    run.add_argument("--log-format", choices=("text", "json"), default="text")
+    run.set_defaults(handler=_run)
+
+    status = command("status", "devices, spool and outputs as the store sees them")
+    status.add_argument("--format", choices=("table", "json"), default="table")
+    status.set_defaults(handler=_status)
+
+    demo = command("demo", "start the bundled lab of recorded devices on 127.0.0.1 and run the agent on it")
+    demo.add_argument("--cycles", type=int, default=4, help="poll cycles to run (2 s apart)")
     demo.set_defaults(handler=_demo)
 
     version = command("version", "print the version")
@@ -162,14 +174,47 @@ def _print_results(results: list[PollResult], output_format: str) -> None:
         }))
 
 
+def _run(args: argparse.Namespace) -> int:
+    setup_logging(log_format=args.log_format, debug=args.debug)
+    config = load_config(args.config)
+    agent = Agent(config, config_path=Path(args.config))
+    if args.once:
+        results = asyncio.run(agent.run_once())
+        return OK if all(r.ok for r in results) else FAILURE
+    asyncio.run(agent.run())
+    return OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    store = open_store(config)
+    try:
+        if args.format == "json":
+            print(json.dumps(status_json(store), indent=2))
+        else:
+            print(status_table(store))
+    finally:
+        store.close()
+    return OK
+
+
 def _demo(args: argparse.Namespace) -> int:
+    interval_s = 2
     with SnmpsimProcess(lab_dir()) as server, tempfile.TemporaryDirectory(prefix="netwatt-demo-") as state:
         print(f"lab: {len(server.communities)} recorded devices served by snmpsim on "
-              f"{server.host}:{server.port}", file=sys.stderr)
-        config = load_config_text(lab_config_text(server, state_directory=Path(state)), file="<lab>")
-        results = asyncio.run(_run_polls(config, sorted(config.devices)))
-    _print_results(results, args.format)
-    return OK if all(r.ok for r in results) else FAILURE
+              f"{server.host}:{server.port}; agent state in {state}", file=sys.stderr)
+        text = lab_config_text(server, state_directory=Path(state), interval_s=interval_s)
+        config = load_config_text(text, file="<lab>")
+        progress = DemoProgress(len(config.devices), args.cycles)
+        agent = Agent(config, on_commit=progress.update)
+        asyncio.run(agent.run(duration_s=interval_s * (args.cycles - 1) + 1.0))
+        progress.done()
+        store = open_store(config)
+        try:
+            print(demo_table(store))
+        finally:
+            store.close()
+    return OK if progress.polls else FAILURE
 
 
 if __name__ == "__main__":

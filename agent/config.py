@@ -42,6 +42,9 @@ class AgentSettings:
     state_directory: str = "/var/lib/netwatt"
     max_in_flight: int = 1000          # upper bound; the live bound adapts (collectors.snmp.limiter)
     hostname: str = ""
+    energy_interval_s: float = 900.0   # energy is reported per interval of this length
+    max_gap_s: float = 0.0             # longest gap between samples bridged; 0: three poll intervals
+    shutdown_timeout_s: float = 10.0   # SIGTERM: finish polls and flush within this
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +103,7 @@ class Device:
 
 
 @dataclass(frozen=True, slots=True)
-class Output:
+class OutputSpec:
     type: str
     settings: dict[str, Any]
 
@@ -113,7 +116,7 @@ class Config:
     profiles: dict[str, Profile]
     sites: dict[str, Site]
     devices: dict[str, Device]
-    outputs: tuple[Output, ...]
+    outputs: tuple[OutputSpec, ...]
 
     def device(self, name: str) -> Device:
         try:
@@ -173,7 +176,7 @@ def parse_config(data: Any, *, file: str, environ: dict[str, str] | None = None,
             errors.append(s.error("name", f"device name {device.name!r} is used twice "
                                   f"(first at line {devices[device.name].line})"))
         devices[device.name] = device
-    outputs = tuple(_output(s, env, base_dir) for s in top.sections("outputs")) or (Output("sqlite", {}),)
+    outputs = tuple(_output(s, env, base_dir) for s in top.sections("outputs")) or (OutputSpec("sqlite", {}),)
     top.finish()
     if errors:
         raise ConfigErrors(errors)
@@ -193,6 +196,9 @@ def _agent(s: Section) -> AgentSettings:
         state_directory=s.text("state_directory", d.state_directory),
         max_in_flight=s.integer("max_in_flight", d.max_in_flight, minimum=1, maximum=100_000),
         hostname=s.text("hostname", d.hostname),
+        energy_interval_s=s.duration("energy_interval", d.energy_interval_s, minimum=1.0),
+        max_gap_s=s.duration("max_gap", d.max_gap_s),
+        shutdown_timeout_s=s.duration("shutdown_timeout", d.shutdown_timeout_s, minimum=0.1),
     )
     s.finish()
     if settings.collection_jitter_s >= settings.interval_s:
@@ -317,11 +323,11 @@ def _address(s: Section) -> tuple[str, int]:
     return host, port
 
 
-def _output(s: Section, env: dict[str, str], base_dir: Path | None) -> Output:
+def _output(s: Section, env: dict[str, str], base_dir: Path | None) -> OutputSpec:
     kind = s.choice("type", OUTPUT_TYPES)
     secrets = {"influxdb_v1": ("password",), "influxdb_v2": ("token",), "influxdb_v3": ("token",)}
     known = {
-        "sqlite": ("path", "max_size", "max_age"),
+        "sqlite": ("max_points", "max_age"),
         "influxdb_v1": ("url", "database", "retention_policy", "username", "password", "timeout",
                         "metric_batch_size", "content_encoding"),
         "influxdb_v2": ("url", "org", "bucket", "token", "timeout", "metric_batch_size", "content_encoding"),
@@ -336,7 +342,7 @@ def _output(s: Section, env: dict[str, str], base_dir: Path | None) -> Output:
     if kind.startswith("influxdb") and "url" not in settings:
         raise s.error("url", f"{kind} needs a url")
     s.finish()
-    return Output(kind, settings)
+    return OutputSpec(kind, settings)
 
 
 def _check_name(s: Section, name: str, *, key: str = "") -> None:

@@ -125,12 +125,15 @@ class SnmpsimProcess:
         return "\n".join(self._log.read().decode("utf-8", "replace").splitlines()[-lines:])
 
 
-def lab_config_text(server: SnmpsimProcess, *, state_directory: Path) -> str:
+def lab_config_text(server: SnmpsimProcess, *, state_directory: Path, interval_s: float = 10) -> str:
     """A netwatt config for every walk the lab serves (communities are not secret here)."""
     lines = [
         "version: 1",
         "agent:",
-        "  interval: 10s",
+        f"  interval: {interval_s:g}s",
+        "  round_interval: false",
+        f"  energy_interval: {max(interval_s * 5, 1):g}s",
+        f"  flush_interval: {interval_s:g}s",
         f"  state_directory: {state_directory}",
         "credentials:",
     ]

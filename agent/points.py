@@ -2,11 +2,17 @@
 
 device_power: tags site, device, role, vendor, model, method, basis; field watts.
 component_power: tags site, device, component, kind, method, source; field watts.
+energy: tags site, device, method; fields wh, seconds (covered), at the interval's start.
+agent: tags host; self-metrics as fields.
 No addresses, serial numbers or error strings as tags: they would explode series cardinality.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from agent.energy import EnergyInterval
 from agent.lineprotocol import Point
 from agent.readings import PollResult, Quantity, Status
 
@@ -35,3 +41,14 @@ def poll_points(result: PollResult) -> list[Point]:
             result.time,
         ))
     return points
+
+
+def energy_points(site: str, device: str, intervals: list[EnergyInterval]) -> list[Point]:
+    return [Point("energy", {"site": site, "device": device, "method": str(interval.method)},
+                  {"wh": float(interval.wh), "seconds": float(interval.seconds)},
+                  datetime.fromtimestamp(interval.start_s, UTC))
+            for interval in intervals]
+
+
+def agent_point(host: str, when: datetime, fields: Mapping[str, float | int]) -> Point:
+    return Point("agent", {"host": host}, dict(fields), when)

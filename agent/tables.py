@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from agent.readings import UNIT, PollResult
 
 
-def _grid(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def grid(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(header[i]), *(len(row[i]) for row in rows)) if rows else len(header[i])
               for i in range(len(header))]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
@@ -16,7 +16,7 @@ def _grid(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _number(value: float | None) -> str:
+def number(value: float | None) -> str:
     return "-" if value is None else f"{value:.6g}"
 
 
@@ -26,9 +26,9 @@ def power_table(results: Sequence[PollResult]) -> str:
         counted = sum(1 for reading in r.power.readings if reading.counted)
         status = "; ".join(r.errors) if r.errors else (r.power.note or f"{counted} readings counted")
         rows.append([r.device, f"{r.info.vendor} {r.info.model}".strip() or "-",
-                     _number(r.power.power_w), str(r.power.method), r.power.basis or "-", status])
+                     number(r.power.power_w), str(r.power.method), r.power.basis or "-", status])
     total = sum(r.power.power_w or 0.0 for r in results)
-    table = _grid(["device", "vendor/model", "power W", "method", "basis", "notes"], rows)
+    table = grid(["device", "vendor/model", "power W", "method", "basis", "notes"], rows)
     return f"{table}\n\ntotal measured/derived power: {total:.2f} W over {len(results)} devices"
 
 
@@ -39,11 +39,11 @@ def discover_table(result: PollResult) -> str:
         if reading.reason:
             verdict += f": {reading.reason}"
         rows.append([reading.address, str(reading.raw), f"{reading.scale:g}",
-                     f"{_number(reading.value)} {UNIT[reading.quantity]}", str(reading.kind),
+                     f"{number(reading.value)} {UNIT[reading.quantity]}", str(reading.kind),
                      reading.component, verdict])
     header = (f"device {result.device}  sysObjectID {result.info.sys_object_id or '?'}  "
               f"profiles: {', '.join(result.info.profiles) or 'none'}\n"
-              f"total: {_number(result.power.power_w)} W  method {result.power.method}  "
+              f"total: {number(result.power.power_w)} W  method {result.power.method}  "
               f"basis {result.power.basis or '-'}  {result.power.note}\n")
     errors = "".join(f"\nerror: {e}" for e in result.errors)
-    return header + _grid(["oid", "raw", "scale", "value", "kind", "component", "verdict"], rows) + errors
+    return header + grid(["oid", "raw", "scale", "value", "kind", "component", "verdict"], rows) + errors

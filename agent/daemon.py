@@ -1,0 +1,277 @@
+"""``netwatt run``: the agent. One poll job per device on APScheduler, commits to the store,
+forwards to the outputs, reloads on SIGHUP, drains and flushes on SIGTERM.
+
+Scheduling policy (``poll_job_options``): every device at its interval with jitter, at most one
+poll of a device at a time (a poll still running when the next is due is skipped and counted),
+missed runs coalesced. Results are committed in small transactions by one writer task, so the
+event loop never waits on SQLite per device.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from agent.config import Config, Device, load_config
+from agent.errors import ConfigError
+from agent.forward import Forwarder
+from agent.outputs.base import Output
+from agent.points import agent_point
+from agent.poll import Poller
+from agent.readings import PollResult
+from agent.record import Recorder, stored
+from agent.schema import parse_duration
+from agent.store import PollRecord, Store
+from collectors.snmp.pysnmp_client import PysnmpClient
+
+log = logging.getLogger("netwatt.agent")
+COMMIT_EVERY_S = 0.5
+
+
+def poll_job_options(device: Device, config: Config, *, now: datetime) -> dict[str, Any]:
+    """APScheduler arguments for one device's poll job (pure, so it is testable without a clock)."""
+    interval = device.interval_s or config.agent.interval_s
+    start = now + timedelta(seconds=0.1)      # the first poll right away
+    if config.agent.round_interval:
+        # first run on the next wall-clock multiple of the interval (:00, :01, ...), like Telegraf
+        epoch = now.timestamp()
+        start = datetime.fromtimestamp((epoch // interval + 1) * interval, UTC)
+    return {
+        "trigger": IntervalTrigger(seconds=interval, start_date=start,
+                                   jitter=config.agent.collection_jitter_s or None, timezone=UTC),
+        "id": f"poll:{device.name}",
+        "name": f"poll {device.name}",
+        "max_instances": 1,
+        "coalesce": True,
+        "misfire_grace_time": max(1, int(interval)),
+        "replace_existing": True,
+    }
+
+
+def build_outputs(config: Config) -> list[Output]:
+    specs = [spec for spec in config.outputs if spec.type != "sqlite"]
+    if not specs:
+        return []
+    # imported here so a store-only agent never loads the InfluxDB client libraries
+    from agent.outputs.influxdb import build_output  # noqa: PLC0415
+    return [build_output(spec, config.agent) for spec in specs]
+
+
+def open_store(config: Config) -> Store:
+    sqlite = next((o.settings for o in config.outputs if o.type == "sqlite"), {})
+    max_age = sqlite.get("max_age")
+    return Store(Path(config.agent.state_directory),
+                 max_points=int(sqlite.get("max_points", 5_000_000)),
+                 max_age_s=parse_duration(max_age) if max_age is not None else 35 * 86400.0,
+                 buffer_limit=config.agent.metric_buffer_limit)
+
+
+@dataclass
+class RunStats:
+    polls: int = 0
+    poll_errors: int = 0
+    timeouts: int = 0
+    skipped: int = 0
+    poll_seconds: float = 0.0
+    unavailable: set[str] = field(default_factory=set)
+
+
+class Agent:
+    def __init__(self, config: Config, *, config_path: Path | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 on_commit: Callable[[list[PollResult]], None] | None = None) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.clock = clock
+        self.on_commit = on_commit
+        self.store = open_store(config)
+        self.recorder = Recorder(config, self.store.energy_states())
+        self.outputs = build_outputs(config)
+        self.forwarder = Forwarder(self.store, self.outputs)
+        self.client = PysnmpClient(max_in_flight=config.agent.max_in_flight)
+        self.poller = Poller(config, self.client, clock=clock)
+        self.stats = RunStats()
+        self.host = config.agent.hostname or socket.gethostname()
+        self._pending: list[PollResult] = []
+        self._running: set[asyncio.Task[None]] = set()
+        self._stop = asyncio.Event()
+        self._scheduler: AsyncIOScheduler | None = None
+
+    # -- one cycle, for `run --once` and the demo ------------------------------------------------
+
+    async def run_once(self) -> list[PollResult]:
+        try:
+            results = await self.poller.poll_many(self.config.devices.values())
+            for result in results:
+                self._note_availability(result)
+            self._pending.extend(results)
+            self._commit()
+            await self.forwarder.flush(deadline=time.monotonic() + self.config.agent.shutdown_timeout_s)
+            return results
+        finally:
+            await self.close()
+
+    # -- the daemon ------------------------------------------------------------------------------
+
+    async def run(self, *, duration_s: float | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        for signum, handler in ((signal.SIGTERM, self._stop.set), (signal.SIGINT, self._stop.set),
+                                (signal.SIGHUP, self._reload)):
+            with contextlib.suppress(NotImplementedError, RuntimeError):    # not the main thread (tests)
+                loop.add_signal_handler(signum, handler)
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        self._scheduler = scheduler
+        scheduler.add_listener(self._on_skipped, EVENT_JOB_MAX_INSTANCES)
+        self._schedule_devices(scheduler)
+        scheduler.add_job(self._flush, IntervalTrigger(seconds=self.config.agent.flush_interval_s,
+                                                       jitter=self.config.agent.flush_jitter_s or None),
+                          id="flush", max_instances=1, coalesce=True)
+        scheduler.start()
+        log.info("netwatt started: %d devices, interval %gs, %d outputs + sqlite store at %s",
+                 len(self.config.devices), self.config.agent.interval_s, len(self.outputs), self.store.path)
+        committer = loop.create_task(self._commit_loop())
+        try:
+            if duration_s is None:
+                await self._stop.wait()
+            else:
+                await asyncio.wait_for(self._stop.wait(), duration_s)
+        except TimeoutError:
+            pass
+        finally:
+            await self._shutdown(scheduler, committer)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _schedule_devices(self, scheduler: AsyncIOScheduler) -> None:
+        now = self.clock()
+        for job in scheduler.get_jobs():
+            if job.id.startswith("poll:"):
+                job.remove()
+        for device in self.config.devices.values():
+            scheduler.add_job(self._poll_job, args=[device.name], **poll_job_options(device, self.config, now=now))
+
+    async def _poll_job(self, name: str) -> None:
+        device = self.config.devices.get(name)
+        if device is None:
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
+        try:
+            result = await self.poller.poll(device)
+            self._note_availability(result)
+            self._pending.append(result)
+        finally:
+            self._running.discard(task)
+
+    def _on_skipped(self, event: JobSubmissionEvent) -> None:
+        device = event.job_id.removeprefix("poll:")
+        self.stats.skipped += 1
+        self.store.count_skipped(device)
+        log.warning("device %s: poll skipped, the previous one is still running", device)
+
+    def _note_availability(self, result: PollResult) -> None:
+        self.stats.polls += 1
+        self.stats.poll_seconds += result.elapsed_s
+        if result.errors:
+            self.stats.poll_errors += 1
+            self.stats.timeouts += sum(1 for e in result.errors if e.startswith("timeout"))
+            if result.device not in self.stats.unavailable and not result.power.readings:
+                self.stats.unavailable.add(result.device)
+                log.warning("device %s unavailable: %s", result.device, result.errors[0])
+        elif result.device in self.stats.unavailable:
+            self.stats.unavailable.discard(result.device)
+            log.warning("device %s recovered", result.device)
+
+    # -- storing and forwarding ------------------------------------------------------------------
+
+    async def _commit_loop(self) -> None:
+        while True:
+            await asyncio.sleep(COMMIT_EVERY_S)
+            self._commit()
+
+    def _commit(self) -> None:
+        if not self._pending:
+            return
+        results, self._pending = self._pending, []
+        records: list[PollRecord] = [self.recorder.record(result) for result in results]
+        self.store.commit(records)
+        if self.on_commit is not None:
+            self.on_commit(results)
+
+    async def _flush(self) -> None:
+        self._commit()
+        self._write_self_metrics()
+        await self.forwarder.flush()
+
+    def _write_self_metrics(self) -> None:
+        counters = self.store.counters()
+        pending = sum(s.pending for s in self.store.output_statuses())
+        fields: dict[str, float | int] = {
+            "devices": len(self.config.devices), "polls": self.stats.polls, "poll_errors": self.stats.poll_errors,
+            "timeouts": self.stats.timeouts, "skipped": self.stats.skipped,
+            "unavailable": len(self.stats.unavailable), "poll_seconds": round(self.stats.poll_seconds, 3),
+            "spool_pending": pending, "points_written": counters.get("points_written", 0),
+            "points_dropped": counters.get("points_dropped", 0),
+            "points_set_aside": counters.get("points_set_aside", 0),
+            "in_flight_limit": self.client.limit.slots,
+        }
+        self.store.commit([], stored([agent_point(self.host, self.clock().replace(microsecond=0), fields)]))
+
+    # -- reload and shutdown ---------------------------------------------------------------------
+
+    def _reload(self) -> None:
+        if self.config_path is None:
+            log.warning("SIGHUP ignored: no config file to reload")
+            return
+        try:
+            new = load_config(self.config_path)
+        except ConfigError as exc:
+            log.error("config reload refused, the running config stays: %s", exc)
+            return
+        if (new.agent.state_directory != self.config.agent.state_directory
+                or new.outputs != self.config.outputs):
+            log.error("config reload refused: state_directory and outputs change only on restart")
+            return
+        self.config = new
+        self.recorder.config = new
+        self.poller = Poller(new, self.client, clock=self.clock)
+        if self._scheduler is not None:
+            self._schedule_devices(self._scheduler)
+        log.warning("config reloaded from %s: %d devices", self.config_path, len(new.devices))
+
+    async def _shutdown(self, scheduler: AsyncIOScheduler, committer: asyncio.Task[None]) -> None:
+        deadline = time.monotonic() + self.config.agent.shutdown_timeout_s
+        scheduler.shutdown(wait=False)
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=max(0.0, deadline - time.monotonic()))
+        committer.cancel()
+        self._commit()
+        self._write_self_metrics()
+        await self.forwarder.flush(deadline=deadline)
+        left = sum(s.pending for s in self.store.output_statuses())
+        if left:
+            log.warning("stopping with %d points not yet forwarded: they stay in the spool for next start", left)
+        await self.close()
+        log.info("netwatt stopped")
+
+    async def close(self) -> None:
+        await self.client.close()
+        for output in self.outputs:
+            await output.close()
+        self.store.close()
+

@@ -1,0 +1,38 @@
+"""Poll results -> what the store commits: points, the device's energy state and its status."""
+
+from __future__ import annotations
+
+from agent.config import Config
+from agent.energy import EnergyState, Sample, integrate
+from agent.lineprotocol import Point
+from agent.points import energy_points, poll_points
+from agent.readings import PollResult
+from agent.store import PollRecord, StoredPoint
+
+
+def stored(points: list[Point], device: str = "") -> list[StoredPoint]:
+    return [StoredPoint(int(p.time.timestamp()), p.measurement, device, p.line()) for p in points]
+
+
+class Recorder:
+    """Keeps each device's energy state in memory, mirrored to the store by every commit."""
+
+    def __init__(self, config: Config, energy_states: dict[str, EnergyState]) -> None:
+        self.config = config
+        self.energy_states = energy_states
+
+    def record(self, result: PollResult) -> PollRecord:
+        device = self.config.devices.get(result.device)
+        interval_s = (device.interval_s if device and device.interval_s else self.config.agent.interval_s)
+        max_gap_s = self.config.agent.max_gap_s or 3 * interval_s
+        state = self.energy_states.get(result.device, EnergyState())
+        sample = Sample(result.time.timestamp(), result.power.power_w, result.power.method)
+        state, intervals = integrate(state, sample, interval_s=self.config.agent.energy_interval_s,
+                                     max_gap_s=max_gap_s)
+        self.energy_states[result.device] = state
+        points = poll_points(result) + energy_points(result.site, result.device, intervals)
+        return PollRecord(
+            device=result.device, time_s=result.time.timestamp(), points=stored(points, result.device),
+            energy=state, power_w=result.power.power_w, method=str(result.power.method),
+            basis=result.power.basis, error="; ".join(result.errors), site=result.site, intervals=intervals,
+        )

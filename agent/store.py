@@ -1,0 +1,347 @@
+"""The embedded store: SQLite (WAL) in the state directory, and the durable spool for outputs.
+
+Every point is committed here first, together with the energy state that produced it, in one
+transaction: a crash (even SIGKILL) loses neither points nor energy and never counts energy twice.
+Each output has a cursor; a point leaves an output's spool only when that output acknowledged it.
+The store is bounded (points and age): the oldest points are dropped, counted, and reported.
+A database file SQLite cannot read is moved aside with a log line and a new one is started.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.energy import EnergyInterval, EnergyState
+from agent.errors import NetwattError
+from agent.readings import Method
+
+log = logging.getLogger(__name__)
+SCHEMA_VERSION = 1
+DB_NAME = "netwatt.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS points (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time INTEGER NOT NULL,
+    measurement TEXT NOT NULL,
+    device TEXT NOT NULL DEFAULT '',
+    line TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS points_by_time ON points (time);
+CREATE TABLE IF NOT EXISTS cursors (
+    output TEXT PRIMARY KEY,
+    acked_id INTEGER NOT NULL,
+    written INTEGER NOT NULL DEFAULT 0,
+    dropped INTEGER NOT NULL DEFAULT 0,
+    set_aside INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '',
+    last_success REAL
+);
+CREATE TABLE IF NOT EXISTS set_aside (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    output TEXT NOT NULL,
+    created REAL NOT NULL,
+    first_id INTEGER NOT NULL,
+    last_id INTEGER NOT NULL,
+    status INTEGER,
+    reason TEXT NOT NULL,
+    lines TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS energy_state (device TEXT PRIMARY KEY, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS energy_intervals (
+    device TEXT NOT NULL, site TEXT NOT NULL, start REAL NOT NULL, end REAL NOT NULL,
+    wh REAL NOT NULL, seconds REAL NOT NULL, method TEXT NOT NULL,
+    PRIMARY KEY (device, start)
+);
+CREATE TABLE IF NOT EXISTS device_status (
+    device TEXT PRIMARY KEY,
+    last_poll REAL, last_ok REAL, power_w REAL, method TEXT, basis TEXT,
+    error_streak INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',
+    polls INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+class StoreError(NetwattError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPoint:
+    time: int
+    measurement: str
+    device: str
+    line: str
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    output: str
+    first_id: int
+    last_id: int
+    lines: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStatus:
+    device: str
+    last_poll: float | None
+    last_ok: float | None
+    power_w: float | None
+    method: str | None
+    basis: str | None
+    error_streak: int
+    last_error: str
+    polls: int
+    skipped: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutputStatus:
+    output: str
+    pending: int
+    oldest_pending: int | None     # the time (epoch s) of the oldest unsent point
+    written: int
+    dropped: int
+    set_aside: int
+    last_error: str
+
+
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    """Everything one poll changes, committed together."""
+
+    device: str
+    time_s: float
+    points: Sequence[StoredPoint]
+    energy: EnergyState | None
+    power_w: float | None
+    method: str
+    basis: str | None
+    error: str
+    site: str = ""
+    intervals: Sequence[EnergyInterval] = ()
+
+
+class Store:
+    def __init__(self, state_directory: Path, *, max_points: int = 5_000_000, max_age_s: float = 35 * 86400,
+                 buffer_limit: int = 1_000_000) -> None:
+        self.path = Path(state_directory) / DB_NAME
+        self.max_points = max_points
+        self.max_age_s = max_age_s
+        self.buffer_limit = buffer_limit
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = self._open()
+
+    # -- opening, and surviving a damaged file ------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            return self._connect()
+        except sqlite3.DatabaseError as exc:
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+            log.error("store %s is unreadable (%s); moved it to %s and started a new one",
+                      self.path, exc, aside)
+            for suffix in ("", "-wal", "-shm"):
+                source = Path(f"{self.path}{suffix}")
+                if source.exists():
+                    source.rename(Path(f"{aside}{suffix}"))
+            return self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise sqlite3.DatabaseError("integrity check failed")
+            db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a committed transaction survives a killed process; only an OS
+            # crash may lose the last commits (FULL would fsync every poll round).
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is None:
+                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) != SCHEMA_VERSION:
+                raise StoreError(f"{self.path} has schema version {row[0]}; this netwatt uses {SCHEMA_VERSION}")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def commit(self, records: Iterable[PollRecord], extra_points: Sequence[StoredPoint] = ()) -> int:
+        """One transaction for a batch of polls: points, energy state and device status."""
+        count = 0
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for record in records:
+                count += self._insert(record.points)
+                if record.energy is not None:
+                    db.execute("INSERT OR REPLACE INTO energy_state VALUES (?, ?)",
+                               (record.device, json.dumps(record.energy.to_json())))
+                db.executemany("INSERT OR REPLACE INTO energy_intervals VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               [(record.device, record.site, i.start_s, i.end_s, i.wh, i.seconds, str(i.method))
+                                for i in record.intervals])
+                ok = not record.error
+                db.execute(
+                    """INSERT INTO device_status (device, last_poll, last_ok, power_w, method, basis,
+                                                  error_streak, last_error, polls)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)
+                       ON CONFLICT(device) DO UPDATE SET
+                         last_poll=excluded.last_poll,
+                         last_ok=COALESCE(excluded.last_ok, device_status.last_ok),
+                         power_w=excluded.power_w, method=excluded.method, basis=excluded.basis,
+                         error_streak=CASE WHEN excluded.error_streak=0 THEN 0
+                                           ELSE device_status.error_streak + 1 END,
+                         last_error=excluded.last_error, polls=device_status.polls + 1""",
+                    (record.device, record.time_s, record.time_s if ok else None, record.power_w,
+                     record.method, record.basis, 0 if ok else 1, record.error),
+                )
+            count += self._insert(extra_points)
+            self._bump(db, "points_stored", count)
+            self._enforce_bounds(db)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return count
+
+    def _insert(self, points: Sequence[StoredPoint]) -> int:
+        self.db.executemany("INSERT INTO points (time, measurement, device, line) VALUES (?, ?, ?, ?)",
+                            [(p.time, p.measurement, p.device, p.line) for p in points])
+        return len(points)
+
+    def count_skipped(self, device: str) -> None:
+        self.db.execute("""INSERT INTO device_status (device, skipped) VALUES (?, 1)
+                           ON CONFLICT(device) DO UPDATE SET skipped = device_status.skipped + 1""",
+                        (device,))
+        self._bump(self.db, "polls_skipped", 1)
+
+    @staticmethod
+    def _bump(db: sqlite3.Connection, name: str, by: int) -> None:
+        if by:
+            db.execute("INSERT INTO counters VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + ?",
+                       (name, by, by))
+
+    def _enforce_bounds(self, db: sqlite3.Connection) -> None:
+        """Drop the oldest points beyond the size and age bounds; count what outputs never got."""
+        newest = db.execute("SELECT MAX(id) FROM points").fetchone()[0] or 0
+        oldest_kept = newest - self.max_points + 1
+        cutoff = time.time() - self.max_age_s
+        by_age = db.execute("SELECT MAX(id) FROM points WHERE time < ?", (cutoff,)).fetchone()[0]
+        if by_age is not None:
+            oldest_kept = max(oldest_kept, by_age + 1)
+        # an output that fell more than its buffer limit behind loses its oldest unsent points
+        for output, acked in db.execute("SELECT output, acked_id FROM cursors").fetchall():
+            self._drop_for_output(db, output, acked, max(oldest_kept - 1, newest - self.buffer_limit))
+        deleted = db.execute("DELETE FROM points WHERE id < ?", (oldest_kept,)).rowcount
+        if deleted > 0:
+            self._bump(db, "points_expired", deleted)
+
+    def _drop_for_output(self, db: sqlite3.Connection, output: str, acked: int, new_acked: int) -> None:
+        if new_acked <= acked:
+            return
+        lost = db.execute("SELECT COUNT(*) FROM points WHERE id > ? AND id <= ?", (acked, new_acked)).fetchone()[0]
+        db.execute("UPDATE cursors SET acked_id = ?, dropped = dropped + ? WHERE output = ?",
+                   (new_acked, lost, output))
+        if lost:
+            self._bump(db, "points_dropped", lost)
+            log.warning("output %s: spool full, dropped the %d oldest unsent points", output, lost)
+
+    # -- the spool -----------------------------------------------------------------------------
+
+    def register_output(self, output: str) -> None:
+        """A new output starts from the points still held (nothing it never could have had)."""
+        first = self.db.execute("SELECT MIN(id) FROM points").fetchone()[0]
+        start = (first - 1) if first is not None else (
+            self.db.execute("SELECT seq FROM sqlite_sequence WHERE name='points'").fetchone() or (0,))[0]
+        self.db.execute("INSERT OR IGNORE INTO cursors (output, acked_id) VALUES (?, ?)", (output, start))
+
+    def next_batch(self, output: str, limit: int) -> Batch | None:
+        acked = self.db.execute("SELECT acked_id FROM cursors WHERE output = ?", (output,)).fetchone()
+        if acked is None:
+            raise StoreError(f"output {output!r} is not registered")
+        rows = self.db.execute("SELECT id, line FROM points WHERE id > ? ORDER BY id LIMIT ?",
+                               (acked[0], limit)).fetchall()
+        if not rows:
+            return None
+        return Batch(output, rows[0][0], rows[-1][0], [line for _, line in rows])
+
+    def ack(self, batch: Batch) -> None:
+        """The output acknowledged the batch: it leaves that output's spool."""
+        self.db.execute("""UPDATE cursors SET acked_id = MAX(acked_id, ?), written = written + ?,
+                           last_error = '', last_success = ? WHERE output = ?""",
+                        (batch.last_id, len(batch.lines), time.time(), batch.output))
+        self._bump(self.db, "points_written", len(batch.lines))
+
+    def set_aside(self, batch: Batch, *, status: int | None, reason: str) -> None:
+        """The output rejected the batch itself (bad line): keep it for a human, move on."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("""INSERT INTO set_aside (output, created, first_id, last_id, status, reason, lines)
+                               VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                            (batch.output, time.time(), batch.first_id, batch.last_id, status, reason,
+                             "\n".join(batch.lines)))
+            self.db.execute("""UPDATE cursors SET acked_id = MAX(acked_id, ?), set_aside = set_aside + ?,
+                               last_error = ? WHERE output = ?""",
+                            (batch.last_id, len(batch.lines), reason[:300], batch.output))
+            self._bump(self.db, "points_set_aside", len(batch.lines))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def note_error(self, output: str, message: str) -> None:
+        self.db.execute("UPDATE cursors SET last_error = ? WHERE output = ?", (message[:300], output))
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def energy_states(self) -> dict[str, EnergyState]:
+        return {device: EnergyState.from_json(json.loads(state))
+                for device, state in self.db.execute("SELECT device, state FROM energy_state")}
+
+    def energy_intervals(self, device: str | None = None) -> list[tuple[str, EnergyInterval]]:
+        query = "SELECT device, start, end, wh, seconds, method FROM energy_intervals"
+        rows = (self.db.execute(query + " WHERE device = ? ORDER BY start", (device,)) if device
+                else self.db.execute(query + " ORDER BY device, start"))
+        return [(d, EnergyInterval(s, e, wh, secs, Method(m))) for d, s, e, wh, secs, m in rows]
+
+    def device_statuses(self) -> list[DeviceStatus]:
+        rows = self.db.execute("""SELECT device, last_poll, last_ok, power_w, method, basis, error_streak,
+                                         last_error, polls, skipped FROM device_status ORDER BY device""")
+        return [DeviceStatus(*row) for row in rows]
+
+    def output_statuses(self) -> list[OutputStatus]:
+        result = []
+        for output, acked, written, dropped, aside, error in self.db.execute(
+                "SELECT output, acked_id, written, dropped, set_aside, last_error FROM cursors ORDER BY output"
+        ).fetchall():
+            pending, oldest = self.db.execute("SELECT COUNT(*), MIN(time) FROM points WHERE id > ?",
+                                              (acked,)).fetchone()
+            result.append(OutputStatus(output, pending, oldest, written, dropped, aside, error))
+        return result
+
+    def counters(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT name, value FROM counters").fetchall())
+
+    def points(self, measurement: str | None = None) -> list[StoredPoint]:
+        query = "SELECT time, measurement, device, line FROM points"
+        rows = (self.db.execute(query + " WHERE measurement = ? ORDER BY id", (measurement,))
+                if measurement else self.db.execute(query + " ORDER BY id"))
+        return [StoredPoint(*row) for row in rows]
+
+    def point_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM points").fetchone()[0])
