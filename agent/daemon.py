@@ -256,9 +256,10 @@ class Agent:
 
     async def _shutdown(self, scheduler: AsyncIOScheduler, committer: asyncio.Task[None]) -> None:
         deadline = time.monotonic() + self.config.agent.shutdown_timeout_s
-        scheduler.shutdown(wait=False)
+        scheduler.pause()           # no new polls; shutdown() would cancel the running ones
         if self._running:
             await asyncio.wait(set(self._running), timeout=max(0.0, deadline - time.monotonic()))
+        scheduler.shutdown(wait=False)
         committer.cancel()
         self._commit()
         self._write_self_metrics()

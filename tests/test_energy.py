@@ -38,7 +38,7 @@ def test_ramp_is_integrated_as_a_trapezoid_and_split_at_the_boundary() -> None:
 
 def test_a_long_gap_is_not_bridged_and_shows_as_coverage() -> None:
     # samples 0..600 s at 360 W, then nothing until 2400 s (a 30-minute gap > 5 min max gap)
-    state, out = feed([(0, 360.0, M), (600, 360.0, M), (2400, 360.0, M), (3000, 360.0, M),
+    _state, out = feed([(0, 360.0, M), (600, 360.0, M), (2400, 360.0, M), (3000, 360.0, M),
                        (3650, 360.0, M)], max_gap_s=650)
     [hour] = out
     assert hour[2] == pytest.approx(360 * (600 + 600 + 600) / 3600)     # 0-600, 2400-3000, 3000-3600

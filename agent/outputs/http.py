@@ -28,6 +28,7 @@ import asyncio
 import email.utils
 import gzip
 import json
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -208,7 +209,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         if when.tzinfo is None:
             return None
         seconds = when.timestamp() - (time.time() if now is None else now)
-    if seconds != seconds:  # NaN
+    if not math.isfinite(seconds):
         return None
     return max(0.0, seconds)
 
