@@ -40,3 +40,16 @@ def snmpsim_factory(server_pool: ServerPool) -> SnmpsimFactory:
 def misbehaving_agent_factory(server_pool: ServerPool) -> MisbehavingFactory:
     """`misbehaving_agent_factory(mode, table=None, delay_s=3.0) -> MisbehavingAgent`."""
     return server_pool.misbehaving
+
+
+from tests.harness.influxd import InfluxServerPool  # noqa: E402  (appended with its fixture)
+
+
+@pytest.fixture(scope="session")
+def influxd_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxServerPool]:
+    """`influxd_factory(auth_enabled=False) -> InfluxServer`: a real InfluxDB 1.x (fails, never skips)."""
+    pool = InfluxServerPool(tmp_path_factory.mktemp("influxd"))
+    try:
+        yield pool
+    finally:
+        pool.close()

@@ -82,3 +82,19 @@ def test_exit_codes(lab_config: Path, tmp_path: Path) -> None:
     result = netwatt("poll", "-c", str(dead), "--device", "dead", "--format", "json")
     assert result.returncode == 1
     assert json.loads(result.stdout)["errors"][0].startswith("timeout: no reply from 127.0.0.1:9")
+
+
+def test_run_once_then_status(lab_config: Path) -> None:
+    once = netwatt("run", "-c", str(lab_config), "--once")
+    assert once.returncode == 0, once.stderr
+    table = netwatt("status", "-c", str(lab_config))
+    assert table.returncode == 0, table.stderr
+    assert "cisco_asr9901" in table.stdout
+    assert "495.39" in table.stdout
+    assert "outputs: none (points stay in the embedded store)" in table.stdout
+    status = json.loads(netwatt("status", "-c", str(lab_config), "--format", "json").stdout)
+    devices = {d["device"]: d for d in status["devices"]}
+    assert devices["cisco_asr9901"]["power_w"] == 495.39
+    assert devices["cisco_c2960x_poe"]["power_w"] is None
+    assert all(d["error_streak"] == 0 for d in devices.values())
+    assert status["points_stored"] > 13

@@ -13,6 +13,8 @@ What InfluxDB 1.6 answers (observed on Debian's influxdb 1.6.7, asserted by test
 - 404 ``{"error":"database not found: \\"<db>\\""}``.
 - 500 ``{"error":"retention policy not found: <rp>"}``: a configuration error, not an outage, so it
   is REFUSED here rather than retried.
+- 413 ``Request Entity Too Large`` (plain text) when the body exceeds ``[http] max-body-size``
+  (25 MB by default), measured on the body as sent: gzip'd, the same batch may fit.
 - An unknown ``precision`` value is silently accepted (read as nanoseconds): we always send ``s``.
 """
 
@@ -61,6 +63,8 @@ class InfluxDBv1Output(Urllib3Output):
     def _refusal_hint(self, status: int) -> str:
         user = f"user {self.username!r}" if self.username else "no username configured"
         if status == 401:
+            if not self.username:
+                return "the server has auth-enabled: set username and password"
             return f"authentication failed ({user}): check username and password"
         if status == 403:
             return (f"not allowed to write ({user}): grant WRITE on {self.database!r} "
@@ -75,4 +79,9 @@ class InfluxDBv1Output(Urllib3Output):
             return Outcome(Verdict.REFUSED, f"{self.target}: retention policy "
                            f"{self.retention_policy!r} does not exist: create it or fix retention_policy "
                            f"(HTTP 500: {message})", status)
-        return super()._outcome(status, message, headers)
+        outcome = super()._outcome(status, message, headers)
+        if status == 400 and message.startswith("partial write"):
+            # 1.x stored the lines that parsed: say so, the operator looking for them will ask.
+            return Outcome(outcome.verdict, outcome.message + "; any valid lines of the batch were stored",
+                           status)
+        return outcome

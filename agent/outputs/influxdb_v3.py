@@ -13,7 +13,8 @@ docs.influxdata.com/influxdb3/core/write-data/http-api/v3-write-lp/):
 - ``precision``: ``auto`` (guessed from the timestamp's magnitude) is the default; we always send
   ``second``. Values: auto, nanosecond, microsecond, millisecond, second.
 - ``no_sync`` defaults to false (acknowledge after the WAL is persisted): we keep that default.
-- Auth: ``Authorization: Bearer <token>``; the default port is 8181. A server started without auth
+- Auth: ``Authorization: Bearer <token>``. The default port is 8181: an ``http://`` url without a
+  port gets it (an ``https://`` one keeps 443, the usual TLS proxy in front). A server started without auth
   needs no token, so ``token`` is optional here.
 - A database is created on first write ("schema-on-write", get-started/write), so 404 is rare: a
   wrong url (not an InfluxDB 3) or a deleted database.

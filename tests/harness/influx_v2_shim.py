@@ -25,8 +25,8 @@ test can read them back with InfluxQL. What it implements:
     1.x passed through unchanged (headers, gzip body and all), so a 1.x client's request can be
     recorded too.
 
-Faults: ``fail_next(n, status=503, retry_after="1")`` answers the next n write requests with that
-status (JSON body, ``Retry-After`` header) before looking at them.
+Faults: ``fail_next(n, status=503, retry_after="1")`` answers the next n ``/api/v2/write`` or
+``/api/v3/write_lp`` requests with that status (JSON body, ``Retry-After`` header) before looking at them.
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ class InfluxShim:
                 if answer.body:
                     self.wfile.write(answer.body)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  # quiet
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
                 return
 
         self._server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
