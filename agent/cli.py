@@ -15,7 +15,7 @@ from pathlib import Path
 from agent import __version__
 from agent.config import Config, load_config, load_config_text
 from agent.configdump import dump_config
-from agent.daemon import Agent, open_store
+from agent.daemon import Agent, build_outputs, open_store
 from agent.errors import ConfigError, NetwattError
 from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
 from agent.lineprotocol import encode
@@ -101,8 +101,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+async def _check_outputs(config: Config) -> None:
+    """Build every output once (no traffic) so a bad url or missing setting fails here."""
+    for output in build_outputs(config):
+        await output.close()
+
+
 def _check_config(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    asyncio.run(_check_outputs(config))
     if args.show:
         print(dump_config(config), end="")
     else:

@@ -106,6 +106,14 @@ class Device:
 class OutputSpec:
     type: str
     settings: dict[str, Any]
+    # where it was written, so errors found when the output is built still name file, line and key
+    file: str = field(default="", compare=False)
+    path: str = field(default="outputs", compare=False)
+    key_lines: dict[str, int] = field(default_factory=dict, compare=False)
+
+    def error(self, key: str, message: str) -> ConfigError:
+        return ConfigError(message, file=self.file, line=self.key_lines.get(key, self.key_lines.get("type")),
+                           key=f"{self.path}.{key}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,7 +350,8 @@ def _output(s: Section, env: dict[str, str], base_dir: Path | None) -> OutputSpe
     if kind.startswith("influxdb") and "url" not in settings:
         raise s.error("url", f"{kind} needs a url")
     s.finish()
-    return OutputSpec(kind, settings)
+    lines = {key: line for key in ("type", *known) if (line := s.line_of(key)) is not None}
+    return OutputSpec(kind, settings, file=s.file, path=s.path, key_lines=lines)
 
 
 def _check_name(s: Section, name: str, *, key: str = "") -> None:

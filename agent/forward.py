@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 @dataclass(slots=True)
 class Backoff:
     base_s: float = 1.0
-    cap_s: float = 300.0
+    cap_s: float = 60.0          # an output that comes back is retried within a minute
     failures: int = 0
     not_before: float = 0.0
 

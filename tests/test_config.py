@@ -210,3 +210,15 @@ def test_check_config_cli_exit_codes(tmp_path: Path, credentials_dir: Path) -> N
     assert failed.returncode == 2
     assert f"{bad}:8: devices[1].bogus: unknown key" in failed.stderr
     assert "c0mmunity-s3cret" not in failed.stderr
+
+
+def test_bad_output_settings_fail_check_config_with_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "outputs.yaml"
+    path.write_text("version: 1\ncredentials: {}\ndevices: []\noutputs:\n  - type: sqlite\n"
+                    "  - type: influxdb_v2\n    url: 'http://influx.example:8086'\n    org: ops\n"
+                    "    bucket: netwatt\n    token: 'env:TOKEN'\n    content_encoding: brotli\n")
+    result = run_cli("check-config", "-c", str(path), env={**os.environ, "TOKEN": "t0ken-s3cret"})
+    assert result.returncode == 2
+    assert f"{path}:11: outputs[1].content_encoding: influxdb_v2 output: content_encoding must be one of" in (
+        result.stderr)
+    assert "t0ken-s3cret" not in result.stderr

@@ -72,7 +72,7 @@ class HttpSettings:
 
 
 def setting_error(spec: OutputSpec, key: str, message: str) -> ConfigError:
-    return ConfigError(f"{spec.type} output: {message}", key=f"outputs.{key}")
+    return spec.error(key, f"{spec.type} output: {message}")
 
 
 def text_setting(spec: OutputSpec, key: str, default: str | None = None) -> str:
