@@ -13,19 +13,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agent import __version__
-from agent.config import Config, load_config, load_config_text
-from agent.configdump import dump_config
 from agent.daemon import Agent, build_outputs, open_store
 from agent.errors import ConfigError, NetwattError
 from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
-from agent.lineprotocol import encode
 from agent.logs import setup_logging
-from agent.points import poll_points
+from agent.points.lineprotocol import encode
+from agent.points.schema import poll_points
 from agent.poll import Poller
-from agent.pollformat import poll_json
-from agent.readings import PollResult
-from agent.statusview import DemoProgress, demo_table, status_json, status_table
-from agent.tables import discover_table, power_table
+from agent.power.readings import PollResult
+from agent.settings.config import Config, load_config, load_config_text
+from agent.settings.dump import dump_config
+from agent.views.pollformat import poll_json
+from agent.views.status import DemoProgress, demo_table, status_json, status_table
+from agent.views.tables import discover_table, power_table
 from collectors.snmp.pysnmp_client import PysnmpClient
 from collectors.snmp.recorded import RecordedClient, RecordingError
 

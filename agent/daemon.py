@@ -25,16 +25,16 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from agent.config import Config, Device, load_config
 from agent.errors import ConfigError
-from agent.forward import Forwarder
 from agent.outputs.base import Output
-from agent.points import agent_point
+from agent.points.schema import agent_point
 from agent.poll import Poller
-from agent.readings import PollResult
-from agent.record import Recorder, stored
-from agent.schema import parse_duration
-from agent.store import PollRecord, Store
+from agent.power.readings import PollResult
+from agent.settings.config import Config, Device, load_config
+from agent.settings.schema import parse_duration
+from agent.store.forward import Forwarder
+from agent.store.record import Recorder, stored
+from agent.store.sqlite import PollRecord, Store
 from collectors.snmp.pysnmp_client import PysnmpClient
 
 log = logging.getLogger("netwatt.agent")

@@ -14,7 +14,7 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from agent.readings import Method
+from agent.power.readings import Method
 
 # The weakest method contributing to an interval names it.
 _TRUST = {Method.MEASURED: 0, Method.DERIVED: 1, Method.ESTIMATED: 2, Method.UNKNOWN: 3}

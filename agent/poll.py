@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from agent.config import Config, Device
-from agent.device_power import device_power
-from agent.normalise import EntityTable, normalise, text
-from agent.profiles import Profile, select_profiles
-from agent.readings import DeviceInfo, DevicePower, Method, PollResult
+from agent.power.device_power import device_power
+from agent.power.normalise import EntityTable, normalise, text
+from agent.power.profiles import Profile, select_profiles
+from agent.power.readings import DeviceInfo, DevicePower, Method, PollResult
+from agent.settings.config import Config, Device
 from collectors.snmp.types import Oid, SnmpClient, format_oid, parse_oid
 
 log = logging.getLogger(__name__)

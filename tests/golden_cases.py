@@ -17,11 +17,11 @@ from typing import Any
 
 import yaml
 
-from agent.config import load_config_text
 from agent.poll import Poller
-from agent.pollformat import poll_json
-from agent.profiles import load_builtin_profiles
-from agent.readings import PollResult
+from agent.power.profiles import load_builtin_profiles
+from agent.power.readings import PollResult
+from agent.settings.config import load_config_text
+from agent.views.pollformat import poll_json
 from collectors.snmp.recorded import RecordedClient
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

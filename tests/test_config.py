@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import load_config, load_config_text
-from agent.configdump import dump_config
 from agent.errors import ConfigError, ConfigErrors
-from agent.profiles import load_builtin_profiles
+from agent.power.profiles import load_builtin_profiles
+from agent.settings.config import load_config, load_config_text
+from agent.settings.dump import dump_config
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config" / "netwatt.example.yaml"

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import Config, load_config_text
 from agent.lab import SnmpsimProcess
 from agent.poll import Poller
-from agent.profiles import load_builtin_profiles
-from agent.readings import PollResult, Quantity, Status
+from agent.power.profiles import load_builtin_profiles
+from agent.power.readings import PollResult, Quantity, Status
+from agent.settings.config import Config, load_config_text
 from collectors.snmp.pysnmp_client import PysnmpClient
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "librenms"

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 
-from agent.config import load_config, load_config_text
 from agent.daemon import Agent, poll_job_options
 from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
-from agent.profiles import load_builtin_profiles
-from agent.store import Store
+from agent.power.profiles import load_builtin_profiles
+from agent.settings.config import load_config, load_config_text
+from agent.store.sqlite import Store
 
 PROFILES = load_builtin_profiles()
 

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 
 import pytest
 
-from agent.device_power import device_power
-from agent.normalise import normalise
-from agent.profiles import load_builtin_profiles
-from agent.readings import Kind, Method, Quantity, Reading, Status
+from agent.power.device_power import device_power
+from agent.power.normalise import normalise
+from agent.power.profiles import load_builtin_profiles
+from agent.power.readings import Kind, Method, Quantity, Reading, Status
 from collectors.snmp.types import Oid, SnmpValue, parse_oid
 
 PROFILES = load_builtin_profiles()

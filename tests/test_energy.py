@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pytest
 
 from agent.energy import EnergyState, Sample, close_open_interval, integrate
-from agent.readings import Method
+from agent.power.readings import Method
 
 M = Method.MEASURED
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import AgentSettings, OutputSpec
-from agent.forward import Forwarder
 from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
 from agent.outputs.influxdb import build_output
-from agent.store import Store, StoredPoint
+from agent.settings.config import AgentSettings, OutputSpec
+from agent.store.forward import Forwarder
+from agent.store.sqlite import Store, StoredPoint
 from tests.harness.influx_v2_shim import InfluxShim
 from tests.harness.influxd import InfluxServerPool
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.forward import Backoff, Forwarder
 from agent.outputs.base import Outcome, Verdict
-from agent.store import Store, StoredPoint
+from agent.store.forward import Backoff, Forwarder
+from agent.store.sqlite import Store, StoredPoint
 
 
 class ScriptedOutput:

@@ -23,12 +23,12 @@ from typing import Any
 
 import pytest
 
-from agent.config import AgentSettings, OutputSpec
 from agent.errors import ConfigError
 from agent.outputs.base import Outcome, Output, Verdict
 from agent.outputs.http import parse_retry_after, server_message
 from agent.outputs.influxdb import build_output
-from agent.secrets import Secret
+from agent.settings.config import AgentSettings, OutputSpec
+from agent.settings.secrets import Secret
 from tests.harness.influx_v2_shim import InfluxShim
 from tests.harness.influxd import InfluxServer, InfluxServerPool
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from agent.lineprotocol import Point, encode
-from agent.points import poll_points
-from agent.readings import DeviceInfo, DevicePower, Kind, Method, PollResult, Quantity, Reading
+from agent.points.lineprotocol import Point, encode
+from agent.points.schema import poll_points
+from agent.power.readings import DeviceInfo, DevicePower, Kind, Method, PollResult, Quantity, Reading
 
 WHEN = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)
 

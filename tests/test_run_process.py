@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
-from agent.store import Store
+from agent.store.sqlite import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.integration

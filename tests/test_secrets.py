@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.secrets import SecretError, resolve_secret
+from agent.settings.secrets import SecretError, resolve_secret
 
 
 def test_env_file_and_credential(tmp_path: Path) -> None:

@@ -9,10 +9,10 @@ import time
 import pytest
 from pysnmp.proto import rfc1902
 
-from agent.config import Config, load_config_text
 from agent.poll import Poller
-from agent.profiles import load_builtin_profiles
-from agent.readings import PollResult
+from agent.power.profiles import load_builtin_profiles
+from agent.power.readings import PollResult
+from agent.settings.config import Config, load_config_text
 from collectors.snmp.pysnmp_client import PysnmpClient
 from tests.harness.pool import MisbehavingFactory, SnmpdFactory
 from tests.harness.snmpd import NetSnmpd

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from agent.energy import EnergyInterval, EnergyState, Sample
-from agent.readings import Method
-from agent.store import PollRecord, Store, StoredPoint
+from agent.power.readings import Method
+from agent.store.sqlite import PollRecord, Store, StoredPoint
 
 # recent times: the store expires points older than its max age (35 days by default)
 BASE = int(time.time()) - 3600

@@ -47,10 +47,10 @@ from urllib3.exceptions import (
 from urllib3.util import parse_url
 
 from agent import __version__
-from agent.config import AgentSettings, OutputSpec
 from agent.errors import ConfigError
-from agent.schema import parse_duration
-from agent.secrets import Secret
+from agent.settings.config import AgentSettings, OutputSpec
+from agent.settings.schema import parse_duration
+from agent.settings.secrets import Secret
 
 from .base import Outcome, Verdict
 

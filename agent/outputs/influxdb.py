@@ -7,8 +7,8 @@
 
 from __future__ import annotations
 
-from agent.config import AgentSettings, OutputSpec
 from agent.errors import ConfigError
+from agent.settings.config import AgentSettings, OutputSpec
 
 from .base import Output
 from .influxdb_v1 import InfluxDBv1Output

@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 
 import urllib3
 
-from agent.config import AgentSettings, OutputSpec
+from agent.settings.config import AgentSettings, OutputSpec
 
 from .base import Outcome, Verdict
 from .http import Urllib3Output, http_settings, secret_setting, setting_error, text_setting

@@ -20,7 +20,7 @@ from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 from urllib3.exceptions import HTTPError
 
-from agent.config import AgentSettings, OutputSpec
+from agent.settings.config import AgentSettings, OutputSpec
 
 from .base import Outcome, Verdict
 from .http import (

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from agent.config import AgentSettings, OutputSpec
+from agent.settings.config import AgentSettings, OutputSpec
 
 from .http import Urllib3Output, http_settings, secret_setting, text_setting
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.readings import PollResult
+from agent.power.readings import PollResult
 
 
 def poll_json(result: PollResult) -> dict[str, Any]:

@@ -16,10 +16,10 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agent.errors import ConfigError, ConfigErrors
-from agent.profiles import Profile, load_builtin_profiles, parse_profile
-from agent.schema import Section
-from agent.secrets import Secret, SecretError, resolve_secret
-from agent.yamlsource import load_yaml_file, load_yaml_text
+from agent.power.profiles import Profile, load_builtin_profiles, parse_profile
+from agent.settings.schema import Section
+from agent.settings.secrets import Secret, SecretError, resolve_secret
+from agent.settings.yamlsource import load_yaml_file, load_yaml_text
 from collectors.snmp.types import SnmpTarget, SnmpV2cAuth, SnmpV3Auth
 
 CONFIG_VERSION = 1

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agent.errors import ConfigError, ConfigErrors
-from agent.readings import Kind, Quantity
-from agent.schema import Section
-from agent.yamlsource import load_yaml_file
+from agent.power.readings import Kind, Quantity
+from agent.settings.schema import Section
+from agent.settings.yamlsource import load_yaml_file
 from collectors.snmp.types import Oid, parse_oid
 
 Scaling = Literal["static", "entity_sensor", "exponent"]
@@ -122,7 +122,7 @@ def builtin_profile_dirs() -> list[Path]:
     candidates = []
     if env := os.environ.get("NETWATT_PROFILES"):
         candidates.append(Path(env))
-    candidates.append(Path(__file__).resolve().parent.parent / "config" / "profiles")
+    candidates.append(Path(__file__).resolve().parents[2] / "config" / "profiles")
     candidates.append(Path(sys.prefix) / "share" / "netwatt" / "profiles")
     return [c for c in candidates if c.is_dir()][:1]
 

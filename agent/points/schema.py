@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from agent.energy import EnergyInterval
-from agent.lineprotocol import Point
-from agent.readings import PollResult, Quantity, Status
+from agent.points.lineprotocol import Point
+from agent.power.readings import PollResult, Quantity, Status
 
 SCHEMA_VERSION = 1
 

@@ -7,9 +7,9 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from agent.readings import PollResult
-from agent.store import Store
-from agent.tables import grid, number
+from agent.power.readings import PollResult
+from agent.store.sqlite import Store
+from agent.views.tables import grid, number
 
 
 def _age(epoch: float | None) -> str:

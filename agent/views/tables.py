@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agent.readings import UNIT, PollResult
+from agent.power.readings import UNIT, PollResult
 
 
 def grid(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

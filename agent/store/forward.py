@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from agent.outputs.base import Output, Verdict
-from agent.store import Store
+from agent.store.sqlite import Store
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import yaml
 
-from agent.config import Config
-from agent.secrets import Secret
+from agent.settings.config import Config
+from agent.settings.secrets import Secret
 
 
 def _plain(value: Any) -> Any:

@@ -12,8 +12,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent.profiles import ENTITY_CLASSES, ENTITY_COLUMNS, ENTITY_ENTRY, Metric, Profile
-from agent.readings import Kind, Quantity, Reading, Status
+from agent.power.profiles import ENTITY_CLASSES, ENTITY_COLUMNS, ENTITY_ENTRY, Metric, Profile
+from agent.power.readings import Kind, Quantity, Reading, Status
 from collectors.snmp.types import Oid, SnmpValue, format_oid
 
 _CONTAINER_CLASSES = {ENTITY_CLASSES[c] for c in ("powerSupply", "module", "chassis", "port", "stack")}

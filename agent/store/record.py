@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from agent.config import Config
 from agent.energy import EnergyState, Sample, integrate
-from agent.lineprotocol import Point
-from agent.points import energy_points, poll_points
-from agent.readings import PollResult
-from agent.store import PollRecord, StoredPoint
+from agent.points.lineprotocol import Point
+from agent.points.schema import energy_points, poll_points
+from agent.power.readings import PollResult
+from agent.settings.config import Config
+from agent.store.sqlite import PollRecord, StoredPoint
 
 
 def stored(points: list[Point], device: str = "") -> list[StoredPoint]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from agent.readings import DevicePower, Kind, Method, Quantity, Reading, Status
+from agent.power.readings import DevicePower, Kind, Method, Quantity, Reading, Status
 
 BASIS_ORDER = (Kind.PSU_INPUT, Kind.CHASSIS, Kind.PSU_OUTPUT, Kind.MODULE)
 # A supervisor, PSU or chassis drawing less than a watt is a wrong scale (C9600 micro-watt bug),

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from agent.energy import EnergyInterval, EnergyState
 from agent.errors import NetwattError
-from agent.readings import Method
+from agent.power.readings import Method
 
 log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1

@@ -1,0 +1,1 @@
+"""The InfluxDB schema and its line protocol encoding."""

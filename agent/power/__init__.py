@@ -1,0 +1,1 @@
+"""Device power: profiles (data), raw values -> readings, readings -> the device total."""

@@ -1,0 +1,1 @@
+"""Configuration: the YAML file, strictly checked, with secrets by reference."""

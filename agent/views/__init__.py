@@ -1,0 +1,1 @@
+"""What people read: terminal tables, status, the poll JSON contract."""
