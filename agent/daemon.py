@@ -31,10 +31,10 @@ from agent.points.schema import agent_point
 from agent.poll import Poller
 from agent.power.readings import PollResult
 from agent.settings.config import Config, Device, load_config
-from agent.settings.schema import parse_duration
 from agent.store.forward import Forwarder
 from agent.store.record import Recorder, stored
 from agent.store.sqlite import PollRecord, Store
+from agent.yamlfile.section import parse_duration
 from collectors.snmp.pysnmp_client import PysnmpClient
 
 log = logging.getLogger("netwatt.agent")

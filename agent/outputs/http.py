@@ -49,8 +49,8 @@ from urllib3.util import parse_url
 from agent import __version__
 from agent.errors import ConfigError
 from agent.settings.config import AgentSettings, OutputSpec
-from agent.settings.schema import parse_duration
 from agent.settings.secrets import Secret
+from agent.yamlfile.section import parse_duration
 
 from .base import Outcome, Verdict
 

@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 from agent.errors import ConfigError, ConfigErrors
 from agent.power.readings import Kind, Quantity
-from agent.settings.schema import Section
-from agent.settings.yamlsource import load_yaml_file
+from agent.yamlfile.load import load_yaml_file
+from agent.yamlfile.section import Section
 from collectors.snmp.types import Oid, parse_oid
 
 Scaling = Literal["static", "entity_sensor", "exponent"]

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agent.errors import ConfigError, ConfigErrors
 from agent.power.profiles import Profile, load_builtin_profiles, parse_profile
-from agent.settings.schema import Section
 from agent.settings.secrets import Secret, SecretError, resolve_secret
-from agent.settings.yamlsource import load_yaml_file, load_yaml_text
+from agent.yamlfile.load import load_yaml_file, load_yaml_text
+from agent.yamlfile.section import Section
 from collectors.snmp.types import SnmpTarget, SnmpV2cAuth, SnmpV3Auth
 
 CONFIG_VERSION = 1
