@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from agent import __version__
@@ -23,7 +23,7 @@ from agent.poll import Poller
 from agent.power.readings import PollResult
 from agent.settings.config import Config, load_config, load_config_text
 from agent.settings.dump import dump_config
-from agent.views.pollformat import poll_json
+from agent.views.pollformat import PollSummary, poll_json
 from agent.views.status import DemoProgress, demo_table, status_json, status_table
 from agent.views.tables import discover_table, power_table
 from collectors.snmp.pysnmp_client import PysnmpClient
@@ -118,11 +118,12 @@ def _check_config(args: argparse.Namespace) -> int:
     return OK
 
 
-async def _run_polls(config: Config, names: Sequence[str]) -> list[PollResult]:
+async def _run_polls(config: Config, names: Sequence[str],
+                     on_result: Callable[[PollResult], None] | None = None) -> list[PollResult]:
     client = PysnmpClient(max_in_flight=config.agent.max_in_flight)
     try:
         poller = Poller(config, client)
-        return await poller.poll_many(config.device(name) for name in names)
+        return await poller.poll_many((config.device(name) for name in names), on_result=on_result)
     finally:
         await client.close()
 
@@ -156,6 +157,11 @@ def _poll(args: argparse.Namespace) -> int:
     names = sorted(config.devices) if args.all else list(args.device)
     for name in names:
         config.device(name)        # unknown names are usage errors, before any traffic
+    if args.format == "summary":        # streamed: a fleet's readings are never all in memory
+        summary = PollSummary()
+        asyncio.run(_run_polls(config, names, on_result=summary.add))
+        print(json.dumps(summary.to_json()))
+        return OK if summary.failed == 0 else FAILURE
     results = asyncio.run(_run_polls(config, names))
     _print_results(results, args.format)
     return OK if all(r.ok for r in results) else FAILURE
@@ -167,18 +173,8 @@ def _print_results(results: list[PollResult], output_format: str) -> None:
         print(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2))
     elif output_format == "lp":
         sys.stdout.write(encode(point for r in results for point in poll_points(r)))
-    elif output_format == "table":
-        print(power_table(results))
     else:
-        print(json.dumps({
-            "devices": len(results),
-            "ok": sum(1 for r in results if r.ok),
-            "failed": sum(1 for r in results if not r.ok),
-            "timeouts": sum(1 for r in results if any(e.startswith("timeout") for e in r.errors)),
-            "requests": sum(r.requests for r in results),
-            "with_power": sum(1 for r in results if r.power.power_w is not None),
-            "total_w": round(sum(r.power.power_w or 0.0 for r in results), 3),
-        }))
+        print(power_table(results))
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -44,8 +44,25 @@ class Poller:
         self.clock = clock
         self._identities: dict[str, _Identity] = {}
 
-    async def poll_many(self, devices: Iterable[Device]) -> list[PollResult]:
-        return list(await asyncio.gather(*(self.poll(device) for device in devices)))
+    async def poll_many(self, devices: Iterable[Device], *,
+                        on_result: Callable[[PollResult], None] | None = None) -> list[PollResult]:
+        """Poll every device, ``max_in_flight`` at a time (not one task per device of a large
+        fleet). With ``on_result`` each result is handed over as it comes and none is kept."""
+        pending = list(enumerate(devices))
+        results: list[PollResult | None] = [None] * len(pending)
+        queue = iter(pending)
+
+        async def worker() -> None:
+            for index, device in queue:     # one shared iterator: each device is taken once
+                result = await self.poll(device)
+                if on_result is None:
+                    results[index] = result
+                else:
+                    on_result(result)
+
+        workers = max(1, min(len(pending), self.config.agent.max_in_flight))
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        return [r for r in results if r is not None]
 
     async def poll(self, device: Device) -> PollResult:
         started = time.perf_counter()

@@ -1,5 +1,5 @@
 """Protocol collectors: they talk to devices and return raw values with where they came from.
 
 A collector never normalises, never writes to a sink and never imports ``agent``; the agent turns
-what a collector returns into readings (see ``agent.normalise``).
+what a collector returns into readings (see ``agent.power.normalise``).
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collectors.errors import ErrorKind
 from collectors.snmp.types import EndOfMibView, Oid, SnmpValue, parse_oid
-from collectors.snmp.walk import BulkWalk
+from collectors.snmp.walk import BulkWalk, WalkPlanner
 
 A = parse_oid("1.3.6.1.2.1.99.1.1.1.4")
 B = parse_oid("1.3.6.1.2.1.105.1.3.1.1.4")
@@ -80,3 +80,35 @@ def test_empty_reply_ends_the_walk() -> None:
     walk.feed(walk.next_request(), [])
     assert walk.done
     assert walk.varbinds == {}
+
+
+def test_second_poll_uses_what_the_first_one_learned() -> None:
+    empty = parse_oid("1.3.6.1.2.1.229.1.2.1.1")
+    table: dict[Oid, SnmpValue] = {(*A, i): i for i in range(1, 31)}
+    table[(*B, 1)] = 115
+    table[parse_oid("1.3.6.1.2.1.300")] = 1
+    planner = WalkPlanner(reprobe_every=2)
+    first_subtrees, expected = planner.plan("sw1", [A, B, empty])
+    first = BulkWalk(first_subtrees, max_requests=20, expected_rows=expected)
+    while requested := first.next_request():
+        first.feed(requested, reply_for(table, requested, first.repetitions()))
+    planner.learn("sw1", first)
+    assert first.requests == 2                        # a 64-varbind budget over three subtrees
+    second_subtrees, expected = planner.plan("sw1", [A, B, empty])
+    assert second_subtrees == [A, B]                  # the empty one is skipped...
+    second = BulkWalk(second_subtrees, max_requests=20, max_repetitions=50, expected_rows=expected)
+    assert second.repetitions() == 31                 # ...and 30 rows + the end fit in one request
+    while requested := second.next_request():
+        second.feed(requested, reply_for(table, requested, second.repetitions()))
+    assert second.requests == 1
+    assert second.varbinds == first.varbinds
+    planner.learn("sw1", second)
+    assert planner.plan("sw1", [A, B, empty])[0] == [A, B, empty]     # ...and probed again every 2nd poll
+
+
+def test_a_failed_walk_is_forgotten() -> None:
+    planner = WalkPlanner()
+    walk = BulkWalk([A], max_requests=1)
+    walk.feed(walk.next_request(), [((*A, 2), 1), ((*A, 1), 1)])
+    planner.learn("sw1", walk)
+    assert planner.plan("sw1", [A]) == ([A], {})

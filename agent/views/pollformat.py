@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from agent.power.readings import PollResult
@@ -25,3 +26,28 @@ def poll_json(result: PollResult) -> dict[str, Any]:
         "requests": result.requests,
         "elapsed_s": round(result.elapsed_s, 4),
     }
+
+
+@dataclass(slots=True)
+class PollSummary:
+    """``poll --format summary``: counts over a fleet, accumulated as results arrive."""
+
+    devices: int = 0
+    ok: int = 0
+    failed: int = 0
+    timeouts: int = 0
+    requests: int = 0
+    with_power: int = 0
+    total_w: float = 0.0
+
+    def add(self, result: PollResult) -> None:
+        self.devices += 1
+        self.ok += result.ok
+        self.failed += not result.ok
+        self.timeouts += any(e.startswith("timeout") for e in result.errors)
+        self.requests += result.requests
+        self.with_power += result.power.power_w is not None
+        self.total_w += result.power.power_w or 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self) | {"total_w": round(self.total_w, 3)}

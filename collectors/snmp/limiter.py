@@ -2,9 +2,10 @@
 
 Replies are decoded on the event loop. When the loop falls behind, replies wait in the socket
 buffer while their timers run, and a healthy device looks dead: the poller's own CPU saturation
-turns into timeouts. So the bound follows the event loop's lag, not device latency (a slow WAN
-device is not our problem to throttle): additive increase while the loop keeps up, multiplicative
-decrease when its lag exceeds a budget. Pure logic; ``PysnmpClient`` feeds it lag samples.
+turns into timeouts. So the bound follows the event loop's lag and the kernel's count of replies
+dropped from a full socket buffer, not device latency (a slow WAN device is not our problem to
+throttle): additive increase while the loop keeps up, multiplicative decrease when its lag exceeds
+a budget or replies are dropped. Pure logic; ``PysnmpClient`` feeds it the samples.
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ class AdaptiveLimit:
     maximum: int = 2000
     lag_budget_s: float = 0.05      # loop lag above this means replies are queueing behind us
     decrease_factor: float = 0.7
-    increase_step: float = 4.0
+    increase_step: float = 2.0
+
+    def on_drops(self, dropped: int) -> None:
+        """The kernel dropped replies: the socket buffer overflowed, too much was in flight."""
+        if dropped > 0:
+            self.limit = max(float(self.minimum), self.limit * self.decrease_factor)
 
     def on_lag(self, lag_s: float, *, saturated: bool) -> None:
         """One lag sample. ``saturated``: callers are waiting for a slot right now."""

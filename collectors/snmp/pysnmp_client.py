@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
 import socket
 import time
 from collections.abc import Sequence
@@ -38,7 +39,7 @@ from collectors.snmp.types import (
     WalkResult,
     format_oid,
 )
-from collectors.snmp.walk import BulkWalk
+from collectors.snmp.walk import BulkWalk, WalkPlanner
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,9 @@ class PysnmpClient:
         self._v3_engines: dict[str, Any] = {}
         self._v3_targets: dict[tuple[str, int, float, int], Any] = {}
         self._lag_task: asyncio.Task[None] | None = None
+        self._socket_inodes: set[int] = set()
+        self.udp_drops = 0
+        self.planner = WalkPlanner()
         self.requests_sent = 0
         self.timeouts = 0
         self.max_lag_s = 0.0
@@ -136,12 +140,14 @@ class PysnmpClient:
 
     async def walk(self, target: SnmpTarget, subtrees: Sequence[Oid]) -> WalkResult:
         started = time.perf_counter()
-        walk = BulkWalk(subtrees, max_requests=target.max_requests)
-        repetitions = target.max_repetitions
+        walked, expected = self.planner.plan(target.name, subtrees)
+        walk = BulkWalk(walked, max_requests=target.max_requests, max_repetitions=target.max_repetitions,
+                        expected_rows=expected)
         while requested := walk.next_request():
+            repetitions = walk.repetitions()
             reply = await self._bulk(target, requested, repetitions)
             if reply.error is None and reply.error_status == _TOO_BIG and repetitions > 1:
-                repetitions = max(1, repetitions // 2)      # the agent's reply would not fit
+                walk.max_repetitions = max(1, repetitions // 2)     # the agent's reply would not fit
                 continue
             if reply.error is not None:
                 walk.errors.append(reply.error)
@@ -150,6 +156,7 @@ class PysnmpClient:
                 walk.errors.append(_status_error(reply.error_status, requested))
                 break
             walk.feed(requested, reply.varbinds)
+        self.planner.learn(target.name, walk)
         return WalkResult(walk.varbinds, walk.errors, walk.requests, time.perf_counter() - started)
 
     async def get(self, target: SnmpTarget, oids: Sequence[Oid]) -> WalkResult:
@@ -249,8 +256,14 @@ class PysnmpClient:
             raw = socket.socket(family, socket.SOCK_DGRAM)
             raw.setblocking(False)
             # Replies arrive in bursts; a small buffer drops them and they look like timeouts.
-            with contextlib.suppress(OSError):
+            # SO_RCVBUFFORCE passes net.core.rmem_max when we may (root, CAP_NET_ADMIN).
+            try:
+                raw.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_RCVBUFFORCE", 33), _RECEIVE_BUFFER_BYTES)
+            except OSError:
                 raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECEIVE_BUFFER_BYTES)
+            log.debug("SNMP socket receive buffer: %d bytes",
+                      raw.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+            self._socket_inodes.add(os.fstat(raw.fileno()).st_ino)
             raw.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
             loop = asyncio.get_running_loop()
             _, protocol = await loop.create_datagram_endpoint(_V2cSocket, sock=raw)
@@ -298,13 +311,36 @@ class PysnmpClient:
 
     async def _watch_lag(self) -> None:
         loop = asyncio.get_running_loop()
+        samples = 0
         while True:
             expected = loop.time() + _LAG_SAMPLE_S
             await asyncio.sleep(_LAG_SAMPLE_S)
             lag = max(0.0, loop.time() - expected)
             self.max_lag_s = max(self.max_lag_s, lag)
+            samples += 1
+            if samples % 5 == 0 and self._socket_inodes:
+                drops = udp_drops(self._socket_inodes)
+                if drops > self.udp_drops:
+                    self.limit.on_drops(drops - self.udp_drops)
+                self.udp_drops = max(self.udp_drops, drops)
             self.limit.on_lag(lag, saturated=self.gate.waiting > 0)
             self.gate.wake()
+
+
+def udp_drops(inodes: set[int]) -> int:
+    """Datagrams the kernel dropped on our sockets (full receive buffer), from /proc/net/udp{,6}."""
+    total = 0
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            with open(table, encoding="ascii") as lines:
+                next(lines, None)
+                for line in lines:
+                    fields = line.split()
+                    if len(fields) >= 13 and int(fields[9]) in inodes:
+                        total += int(fields[-1])
+        except (OSError, ValueError):
+            continue
+    return total
 
 
 def _encode_v2c(community: str, request_id: int, kind: str, oids: list[Oid], repetitions: int) -> bytes:

@@ -70,11 +70,11 @@ class RecordedClient:
         recording, oids = self._recordings.get(target.name), self._sorted.get(target.name)
         if recording is None or oids is None:
             return WalkResult(errors=[CollectError(ErrorKind.TIMEOUT, f"no recording for {target.name}")])
-        walk = BulkWalk(subtrees, max_requests=target.max_requests)
+        walk = BulkWalk(subtrees, max_requests=target.max_requests, max_repetitions=target.max_repetitions)
         while requested := walk.next_request():
             reply: list[tuple[Oid, SnmpValue]] = []
             cursors = list(requested)
-            for _ in range(target.max_repetitions):
+            for _ in range(walk.repetitions()):
                 for i, cursor in enumerate(cursors):
                     position = bisect.bisect_right(oids, cursor)
                     if position < len(oids):
