@@ -1,9 +1,10 @@
 """The SNMP client on pysnmp 7 (asyncio).
 
-SNMPv2c uses pysnmp's protocol API (message and PDU objects, BER codec) over one asyncio UDP
-socket per address family: no per-target engine state, one decode per reply, request-ids matched
-here. SNMPv3 uses pysnmp's v3arch engine, one engine per credential per event loop (the USM key
-cache is per user and engine id, so sharing an engine across different keys for one user breaks).
+SNMPv2c uses pysnmp's protocol API to build requests, sent over one asyncio UDP socket per address
+family (no per-target engine state, request-ids matched here); replies are read by ``ber`` (35x
+faster than pyasn1 on a 50-varbind reply), with pysnmp's decoder for anything unusual.
+SNMPv3 uses pysnmp's v3arch engine, one engine per credential per event loop (the USM key cache is
+per user and engine id, so sharing an engine across different keys for one user breaks).
 Both go through the same adaptive in-flight gate (see ``limiter``).
 """
 
@@ -26,6 +27,7 @@ from pysnmp.hlapi.v3arch import asyncio as hl
 from pysnmp.proto import api, rfc1902, rfc1905
 
 from collectors.errors import CollectError, ErrorKind
+from collectors.snmp.ber import BerError, decode_response
 from collectors.snmp.limiter import AdaptiveLimit, InFlightGate
 from collectors.snmp.types import (
     EndOfMibView,
@@ -91,6 +93,18 @@ class _V2cSocket(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         source = (str(addr[0]), int(addr[1]))
+        try:
+            response = decode_response(data)
+        except BerError:
+            self._received_unusual(data, source)
+            return
+        entry = self.pending.get(response.request_id)
+        if entry is None or entry[1] != source or entry[0].done():
+            return      # late reply to a request we gave up on, or not from the address asked
+        entry[0].set_result(_Reply(response.varbinds, response.error_status))
+
+    def _received_unusual(self, data: bytes, source: tuple[str, int]) -> None:
+        """What the fast reader declined goes through pysnmp's full BER decoder."""
         try:
             message, _ = decoder.decode(data, asn1Spec=_V2C.Message())
             pdu = _V2C.apiMessage.get_pdu(message)
