@@ -13,6 +13,7 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 from agent.daemon import Agent, poll_job_options
 from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
 from agent.power.profiles import load_builtin_profiles
+from agent.power.readings import DeviceInfo, DevicePower, Method, PollResult
 from agent.settings.config import load_config, load_config_text
 from agent.store.sqlite import Store
 
@@ -96,3 +97,21 @@ def test_the_agent_polls_stores_and_integrates_on_schedule(tmp_path: Path) -> No
     assert wh == pytest.approx(495.39 * seconds / 3600, rel=1e-6)
     measurements = {p.measurement for p in store.points()}
     assert {"device_power", "component_power", "agent"} <= measurements
+
+
+def test_unavailable_and_recovered_are_logged_once_each(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    config = load_config_text(config_text(tmp_path), environ={}, builtin_profiles=PROFILES)
+    agent = Agent(config)
+    now = datetime.now(UTC)
+
+    def result(errors: list[str]) -> PollResult:
+        return PollResult(device="sw1", site="", role="switch", time=now,
+                          power=DevicePower(None, Method.UNKNOWN, None, []), info=DeviceInfo(), errors=errors)
+
+    with caplog.at_level(logging.WARNING):
+        for errors in (["timeout: no reply"], ["timeout: no reply"], ["timeout: no reply"], [], []):
+            agent._note_availability(result(errors))
+    asyncio.run(agent.close())
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ["device sw1 unavailable: timeout: no reply", "device sw1 recovered"]
+    assert (agent.stats.polls, agent.stats.poll_errors, agent.stats.timeouts) == (5, 3, 3)

@@ -109,3 +109,29 @@ def test_sigkill_loses_nothing_and_energy_is_not_double_counted(lab: SnmpsimProc
         assert seconds <= span + 1.0, f"{device}: {seconds:.1f} s of energy in a {span:.1f} s span"
         assert wh == pytest.approx(status.power_w * seconds / 3600, rel=1e-6)
         assert seconds >= span - 5.0, f"{device}: energy lost across the restart"
+
+
+def test_sighup_reloads_and_a_bad_config_is_refused(lab: SnmpsimProcess, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    config = write_config(lab, state)
+    good = config.read_text()
+    log = tmp_path / "agent.log"
+    agent = start_agent(config, log)
+    try:
+        wait_for(lambda: min(polls(state).values() or [0]) >= 1)
+        config.write_text(good.replace("version: 1", "version: 1\nbogus_key: 1", 1))
+        agent.send_signal(signal.SIGHUP)
+        wait_for(lambda: "config reload refused" in log.read_text())
+        assert agent.poll() is None, "a bad config must not stop the running agent"
+        config.write_text(good.replace("  - {name: 'procurve_2920'", "  - {name: 'procurve-copy', address: "
+                                       f"'127.0.0.1:{lab.port}', credential: 'lab-procurve_2920'}}\n"
+                                       "  - {name: 'procurve_2920'", 1))
+        agent.send_signal(signal.SIGHUP)
+        wait_for(lambda: "config reloaded" in log.read_text())
+        wait_for(lambda: polls(state).get("procurve-copy", 0) >= 1)
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        assert agent.wait(timeout=15) == 0
+    refused = [json.loads(line) for line in log.read_text().splitlines() if "reload refused" in line]
+    assert refused[0]["level"] == "error"
+    assert "bogus_key: unknown key" in refused[0]["message"]
