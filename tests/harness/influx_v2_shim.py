@@ -43,10 +43,10 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Self
 
 from .ports import LOOPBACK
+from .server import Startable
 
 V2_PRECISIONS = {"ns": "ns", "us": "u", "ms": "ms", "s": "s"}
 V3_PRECISIONS = {"nanosecond": "ns", "microsecond": "u", "millisecond": "ms", "second": "s"}
@@ -85,7 +85,7 @@ def _json(status: int, payload: dict[str, Any], headers: dict[str, str] | None =
     return _Answer(status, json.dumps(payload).encode(), {"Content-Type": "application/json", **(headers or {})})
 
 
-class InfluxShim:
+class InfluxShim(Startable):
     """Serves on 127.0.0.1:<free port> from a thread; forwards to the 1.x at ``upstream_url``."""
 
     def __init__(
@@ -181,15 +181,7 @@ class InfluxShim:
             self._thread.join(timeout=5)
             self._thread = None
 
-    close = stop
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     # --- dispatch -----------------------------------------------------------------------------------------
 

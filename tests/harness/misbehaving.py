@@ -16,7 +16,6 @@ import contextlib
 import socket
 import threading
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any, Literal, Self, get_args
 
 from pyasn1.codec.ber import decoder, encoder
@@ -25,6 +24,7 @@ from pyasn1.type.base import Asn1Item
 from pysnmp.proto import api, rfc1905
 
 from .ports import LOOPBACK
+from .server import Startable
 
 Mode = Literal["non_increasing", "wrong_types", "garbage", "silent", "slow"]
 Oid = tuple[int, ...]
@@ -55,7 +55,7 @@ def to_asn1(value: object) -> Any:
     return _V2C.Integer32(value) if isinstance(value, int) else _V2C.OctetString(value)
 
 
-class MisbehavingAgent:
+class MisbehavingAgent(Startable):
     """UDP agent on 127.0.0.1:<free port>, served by a background thread; use as a context manager."""
 
     def __init__(
@@ -118,13 +118,6 @@ class MisbehavingAgent:
             self._sock.close()
             self._sock = None
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def _serve(self) -> None:
         sock = self._sock

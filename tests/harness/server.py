@@ -21,7 +21,28 @@ class _PortTaken(Exception):
     pass
 
 
-class SubprocessServer(ABC):
+class Startable(ABC):
+    """``with server:`` starts it and stops it, whatever kind of server it is."""
+
+    @abstractmethod
+    def start(self) -> Self: ...
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+    def close(self) -> None:
+        self.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class SubprocessServer(Startable):
     name = "server"
 
     def __init__(self, work_dir: Path | None, ready_timeout: float) -> None:
@@ -96,10 +117,3 @@ class SubprocessServer(ABC):
         if self._own_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
