@@ -11,7 +11,7 @@ import pytest
 from pyasn1.codec.ber import encoder
 from pysnmp.proto import api, rfc1902, rfc1905
 
-from collectors.snmp.ber import BerError, decode_response
+from collectors.snmp.ber import BerError, decode_response, encode_request
 from collectors.snmp.pysnmp_client import _V2cSocket, plain_value
 from collectors.snmp.types import EndOfMibView, NoSuchInstance, NoSuchObject
 
@@ -111,3 +111,32 @@ async def test_unusual_encodings_fall_back_to_pysnmp() -> None:
     socket.pending[9] = (future, ("127.0.0.1", 161))
     socket.datagram_received(data, ("127.0.0.1", 161))
     assert future.result().varbinds == [((1, 3, 6, 1, 2, 1, 2, 2, 1, 10, 1), b"abc")]
+
+
+def pysnmp_request(community: str, request_id: int, oids: list[tuple[int, ...]], *, bulk: bool,
+                   max_repetitions: int) -> bytes:
+    """The reference: the same request built with pysnmp's message API and pyasn1's encoder."""
+    if bulk:
+        pdu = V2C.GetBulkRequestPDU()
+        V2C.apiBulkPDU.set_defaults(pdu)
+        V2C.apiBulkPDU.set_non_repeaters(pdu, 0)
+        V2C.apiBulkPDU.set_max_repetitions(pdu, max_repetitions)
+    else:
+        pdu = V2C.GetRequestPDU()
+        V2C.apiPDU.set_defaults(pdu)
+    V2C.apiPDU.set_request_id(pdu, request_id)
+    V2C.apiPDU.set_varbinds(pdu, [(rfc1902.ObjectName(oid), rfc1902.Null("")) for oid in oids])
+    message = V2C.Message()
+    V2C.apiMessage.set_defaults(message)
+    V2C.apiMessage.set_community(message, community)
+    V2C.apiMessage.set_pdu(message, pdu)
+    return bytes(encoder.encode(message))
+
+
+@pytest.mark.parametrize("request_id", [0, 1, 127, 128, 255, 256, 65535, 2_000_000_000])
+@pytest.mark.parametrize(("bulk", "repetitions"), [(True, 1), (True, 25), (True, 200), (False, 0)])
+def test_requests_are_byte_for_byte_what_pysnmp_writes(request_id: int, bulk: bool, repetitions: int) -> None:
+    oids = [tuple(rfc1902.ObjectName(oid)) for oid, _ in VALUES] * 4       # long enough for long-form lengths
+    ours = encode_request(community=b"s3cret-community", request_id=request_id, oids=oids, bulk=bulk,
+                          max_repetitions=repetitions)
+    assert ours == pysnmp_request("s3cret-community", request_id, oids, bulk=bulk, max_repetitions=repetitions)

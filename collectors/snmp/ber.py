@@ -136,3 +136,44 @@ def decode_response(data: bytes) -> Response:
         varbinds.append((_oid(data, oid_start, oid_end), _value(tag, data, value_start, value_end)))
         pos = vb_end
     return Response(version, community, numbers[0], numbers[1], numbers[2], varbinds)
+
+
+# -- writing requests ---------------------------------------------------------------------------
+
+_GET_REQUEST, _GETBULK_REQUEST = 0xA0, 0xA5
+
+
+def _tlv(tag: int, content: bytes) -> bytes:
+    length = len(content)
+    if length < 0x80:
+        return bytes((tag, length)) + content
+    size = (length.bit_length() + 7) // 8
+    return bytes((tag, 0x80 | size)) + length.to_bytes(size, "big") + content
+
+
+def _encode_integer(value: int) -> bytes:
+    return _tlv(_INTEGER, value.to_bytes(max(1, (value.bit_length() + 8) // 8), "big", signed=True))
+
+
+def _encode_arc(arc: int) -> bytes:
+    out = [arc & 0x7F]
+    arc >>= 7
+    while arc:
+        out.append(0x80 | (arc & 0x7F))
+        arc >>= 7
+    return bytes(reversed(out))
+
+
+def encode_oid(oid: Oid) -> bytes:
+    if len(oid) < 2 or oid[0] > 2 or (oid[0] < 2 and oid[1] > 39):
+        raise BerError(f"cannot encode OID {oid}")
+    return _tlv(_OID, _encode_arc(oid[0] * 40 + oid[1]) + b"".join(_encode_arc(a) for a in oid[2:]))
+
+
+def encode_request(*, community: bytes, request_id: int, oids: list[Oid], bulk: bool,
+                   max_repetitions: int = 0, version: int = 1) -> bytes:
+    """A v2c GetRequest or GetBulkRequest (non-repeaters 0), byte for byte what pysnmp encodes."""
+    varbinds = b"".join(_tlv(_SEQUENCE, encode_oid(oid) + b"\x05\x00") for oid in oids)
+    header = _encode_integer(request_id) + _encode_integer(0) + _encode_integer(max_repetitions if bulk else 0)
+    pdu = _tlv(_GETBULK_REQUEST if bulk else _GET_REQUEST, header + _tlv(_SEQUENCE, varbinds))
+    return _tlv(_SEQUENCE, _encode_integer(version) + _tlv(_OCTETS, community) + pdu)

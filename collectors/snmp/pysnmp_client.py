@@ -1,8 +1,9 @@
 """The SNMP client on pysnmp 7 (asyncio).
 
-SNMPv2c uses pysnmp's protocol API to build requests, sent over one asyncio UDP socket per address
-family (no per-target engine state, request-ids matched here); replies are read by ``ber`` (35x
-faster than pyasn1 on a 50-varbind reply), with pysnmp's decoder for anything unusual.
+SNMPv2c requests are written and replies read by ``ber`` (byte for byte what pysnmp's encoder
+writes, 8x faster; replies 35x faster than pyasn1 on 50 varbinds, with pysnmp's decoder for anything
+unusual), over one asyncio UDP socket per address family: no per-target engine state, request-ids
+matched here.
 SNMPv3 uses pysnmp's v3arch engine, one engine per credential per event loop (the USM key cache is
 per user and engine id, so sharing an engine across different keys for one user breaks).
 Both go through the same adaptive in-flight gate (see ``limiter``).
@@ -20,14 +21,14 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from pyasn1.codec.ber import decoder, encoder
+from pyasn1.codec.ber import decoder
 from pyasn1.error import PyAsn1Error
 from pyasn1.type import univ
 from pysnmp.hlapi.v3arch import asyncio as hl
 from pysnmp.proto import api, rfc1902, rfc1905
 
 from collectors.errors import CollectError, ErrorKind
-from collectors.snmp.ber import BerError, decode_response
+from collectors.snmp.ber import BerError, decode_response, encode_request
 from collectors.snmp.limiter import AdaptiveLimit, InFlightGate
 from collectors.snmp.types import (
     EndOfMibView,
@@ -226,7 +227,8 @@ class PysnmpClient:
         family, address = resolved
         sock = await self._socket(family)
         request_id = next(self._request_ids) % 2_000_000_000
-        wire = _encode_v2c(auth.community, request_id, kind, oids, repetitions)
+        wire = encode_request(community=auth.community.encode(), request_id=request_id, oids=oids,
+                              bulk=kind == "bulk", max_repetitions=repetitions)
         loop = asyncio.get_running_loop()
         try:
             for _attempt in range(target.retries + 1):
@@ -355,24 +357,6 @@ def udp_drops(inodes: set[int]) -> int:
         except (OSError, ValueError):
             continue
     return total
-
-
-def _encode_v2c(community: str, request_id: int, kind: str, oids: list[Oid], repetitions: int) -> bytes:
-    if kind == "bulk":
-        pdu = _V2C.GetBulkRequestPDU()
-        _V2C.apiBulkPDU.set_defaults(pdu)
-        _V2C.apiBulkPDU.set_non_repeaters(pdu, 0)
-        _V2C.apiBulkPDU.set_max_repetitions(pdu, repetitions)
-    else:
-        pdu = _V2C.GetRequestPDU()
-        _V2C.apiPDU.set_defaults(pdu)
-    _V2C.apiPDU.set_request_id(pdu, request_id)
-    _V2C.apiPDU.set_varbinds(pdu, [(rfc1902.ObjectName(o), rfc1902.Null("")) for o in oids])
-    message = _V2C.Message()
-    _V2C.apiMessage.set_defaults(message)
-    _V2C.apiMessage.set_community(message, community)
-    _V2C.apiMessage.set_pdu(message, pdu)
-    return bytes(encoder.encode(message))
 
 
 def _usm_user(auth: SnmpV3Auth) -> Any:
