@@ -110,7 +110,7 @@ class Agent:
         self._stop = asyncio.Event()
         self._scheduler: AsyncIOScheduler | None = None
 
-    # -- one cycle, for `run --once` and the demo ------------------------------------------------
+    # -- one cycle, for `run --once` ---------------------------------------------------------------
 
     async def run_once(self) -> list[PollResult]:
         try:
@@ -119,6 +119,7 @@ class Agent:
                 self._note_availability(result)
             self._pending.extend(results)
             self._commit()
+            self._write_self_metrics()
             await self.forwarder.flush(deadline=time.monotonic() + self.config.agent.shutdown_timeout_s)
             return results
         finally:

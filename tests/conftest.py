@@ -53,3 +53,13 @@ def influxd_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Influx
         yield pool
     finally:
         pool.close()
+
+
+from agent.lab import SnmpsimProcess, lab_dir  # noqa: E402  (appended with its fixture)
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpsimProcess]:
+    """The bundled lab (config/lab walks) served by a real snmpsim on 127.0.0.1, for the whole session."""
+    with SnmpsimProcess(lab_dir(), cache_dir=tmp_path_factory.mktemp("lab-cache")) as server:
+        yield server

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
+from tests.agent_process import netwatt
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.integration
-
-
-def netwatt(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "agent.cli", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300, check=False, env={**os.environ, **(env or {})})
 
 
 def test_demo_prints_every_lab_device() -> None:
@@ -34,12 +27,11 @@ def test_demo_prints_every_lab_device() -> None:
 
 
 @pytest.fixture(scope="module")
-def lab_config(tmp_path_factory: pytest.TempPathFactory) -> object:
+def lab_config(lab: SnmpsimProcess, tmp_path_factory: pytest.TempPathFactory) -> Path:
     state = tmp_path_factory.mktemp("state")
-    with SnmpsimProcess(lab_dir(), cache_dir=tmp_path_factory.mktemp("cache")) as server:
-        path = state / "lab.yaml"
-        path.write_text(lab_config_text(server, state_directory=state))
-        yield path
+    path = state / "lab.yaml"
+    path.write_text(lab_config_text(lab, state_directory=state))
+    return path
 
 
 def test_poll_json_contract(lab_config: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 
 from agent.daemon import Agent, poll_job_options
-from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
+from agent.lab import SnmpsimProcess, lab_config_text
 from agent.power.profiles import load_builtin_profiles
 from agent.power.readings import DeviceInfo, DevicePower, Method, PollResult
 from agent.settings.config import load_config, load_config_text
@@ -76,12 +76,11 @@ def test_reload_keeps_the_running_config_when_the_new_one_is_bad(tmp_path: Path,
 
 
 @pytest.mark.integration
-def test_the_agent_polls_stores_and_integrates_on_schedule(tmp_path: Path) -> None:
-    with SnmpsimProcess(lab_dir(), cache_dir=tmp_path / "cache") as server:
-        config = load_config_text(lab_config_text(server, state_directory=tmp_path / "state", interval_s=1),
-                                  environ={}, builtin_profiles=PROFILES)
-        agent = Agent(config)
-        asyncio.run(agent.run(duration_s=3.6))
+def test_the_agent_polls_stores_and_integrates_on_schedule(lab: SnmpsimProcess, tmp_path: Path) -> None:
+    config = load_config_text(lab_config_text(lab, state_directory=tmp_path / "state", interval_s=1),
+                              environ={}, builtin_profiles=PROFILES)
+    agent = Agent(config)
+    asyncio.run(agent.run(duration_s=3.6))
     store = Store(tmp_path / "state")
     statuses = {s.device: s for s in store.device_statuses()}
     assert set(statuses) == set(config.devices)

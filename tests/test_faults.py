@@ -5,34 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
+from agent.lab import SnmpsimProcess, lab_config_text
 from agent.outputs.influxdb import build_output
 from agent.settings.config import AgentSettings, OutputSpec
 from agent.store.forward import Forwarder
 from agent.store.sqlite import Store, StoredPoint
+from tests.agent_process import netwatt, start_agent, wait_for
 from tests.harness.influx_v2_shim import InfluxShim
 from tests.harness.influxd import InfluxServerPool
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTAGE_S = 125          # "stopped for minutes"
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpsimProcess]:
-    with SnmpsimProcess(lab_dir(), cache_dir=tmp_path_factory.mktemp("cache")) as server:
-        yield server
 
 
 def agent_config(lab: SnmpsimProcess, state: Path, outputs: str, extra_agent: str = "") -> Path:
@@ -43,24 +34,10 @@ def agent_config(lab: SnmpsimProcess, state: Path, outputs: str, extra_agent: st
     return path
 
 
-def start_agent(config: Path, log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "agent.cli", "run", "-c", str(config), "--log-format", "json"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log.open("ab"), env={**os.environ, **env})
-
-
 def status(config: Path, env: dict[str, str]) -> dict[str, object]:
-    out = subprocess.run([sys.executable, "-m", "agent.cli", "status", "-c", str(config), "--format", "json"],
-                         cwd=ROOT, capture_output=True, text=True, check=True, env={**os.environ, **env})
+    out = netwatt("status", "-c", str(config), "--format", "json", env=env)
+    assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)  # type: ignore[no-any-return]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_influxdb_outage_of_minutes_every_point_arrives_exactly_once(
@@ -87,8 +64,7 @@ def test_influxdb_outage_of_minutes_every_point_arrives_exactly_once(
             agent.send_signal(signal.SIGTERM)
             assert agent.wait(timeout=30) == 0
             # whatever the shutdown flush did not send is sent by one more run
-            once = subprocess.run([sys.executable, "-m", "agent.cli", "run", "-c", str(config), "--once"],
-                                  cwd=ROOT, capture_output=True, env={**os.environ, **env}, timeout=60, check=False)
+            once = netwatt("run", "-c", str(config), "--once", env=env, timeout=60)
             assert once.returncode == 0, once.stderr
             wait_for(lambda: status(config, env)["outputs"][0]["pending"] == 0, 90,  # type: ignore[index]
                      "the spool to drain")

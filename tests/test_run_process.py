@@ -4,32 +4,17 @@ restart neither loses nor double-counts energy."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
+from agent.lab import SnmpsimProcess, lab_config_text
 from agent.store.sqlite import Store
+from tests.agent_process import start_agent, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpsimProcess]:
-    with SnmpsimProcess(lab_dir(), cache_dir=tmp_path_factory.mktemp("cache")) as server:
-        yield server
-
-
-def start_agent(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "agent.cli", "run", "-c", str(config), "--log-format", "json"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log.open("ab"), env=dict(os.environ))
 
 
 def polls(state: Path) -> dict[str, int]:
@@ -40,15 +25,6 @@ def polls(state: Path) -> dict[str, int]:
         return {s.device: s.polls for s in store.device_statuses()}
     finally:
         store.close()
-
-
-def wait_for(condition: object, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting for the agent")
 
 
 def write_config(lab: SnmpsimProcess, state: Path) -> Path:
