@@ -35,14 +35,21 @@ def test_poll_jobs_follow_the_configured_policy(tmp_path: Path) -> None:
     assert (sw1["id"], sw1["max_instances"], sw1["coalesce"]) == ("poll:sw1", 1, True)
     trigger = sw1["trigger"]
     assert trigger.interval.total_seconds() == 60
-    assert trigger.jitter == 5
-    assert trigger.start_date == datetime(2026, 11, 25, 10, 1, 0, tzinfo=UTC)      # round_interval
+    # round_interval: the next :00, plus this device's fixed share of the 5 s collection_jitter
     first = trigger.get_next_fire_time(None, now)
-    assert datetime(2026, 11, 25, 10, 1, 0, tzinfo=UTC) <= first <= datetime(2026, 11, 25, 10, 1, 5, tzinfo=UTC)
+    assert datetime(2026, 11, 25, 10, 1, 0, tzinfo=UTC) <= first < datetime(2026, 11, 25, 10, 1, 5, tzinfo=UTC)
+    # every later poll exactly one interval after the one before: no drift, round after round
+    fire = first
+    for _ in range(100):
+        following = trigger.get_next_fire_time(fire, fire)
+        assert (following - fire).total_seconds() == 60
+        fire = following
     sw2 = poll_job_options(config.devices["sw2"], config, now=now)
     assert sw2["trigger"].interval.total_seconds() == 300                              # per-device interval
-    assert sw2["trigger"].start_date == datetime(2026, 11, 25, 10, 5, 0, tzinfo=UTC)
-
+    start2 = sw2["trigger"].start_date
+    assert datetime(2026, 11, 25, 10, 5, 0, tzinfo=UTC) <= start2 < datetime(2026, 11, 25, 10, 5, 5, tzinfo=UTC)
+    assert (start2 - datetime(2026, 11, 25, 10, 5, 0, tzinfo=UTC)) != (first - datetime(
+        2026, 11, 25, 10, 1, 0, tzinfo=UTC)), "devices are spread over the jitter window"
 
 def test_a_skipped_poll_is_counted_and_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     config = load_config_text(config_text(tmp_path), environ={}, builtin_profiles=PROFILES)
