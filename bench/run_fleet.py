@@ -476,27 +476,32 @@ def markdown(rows: Sequence[dict[str, Any]], goal_rows: Sequence[dict[str, Any]]
     return "\n".join(out) + "\n"
 
 
-def machine() -> dict[str, Any]:
+def first_line(argv: list[str]) -> str:
+    """The first output line of a command (a version string), or "?"."""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+        lines = [line.strip() for line in (out.stdout + out.stderr).splitlines() if line.strip()]
+        return lines[0] if lines else "?"
+    return "?"
+
+
+FLEET_TOOLS = {"netwatt": ["netwatt", "version"], "snmpd": ["/usr/sbin/snmpd", "-v"],
+               "snmp_exporter": [EXPORTER, "--version"]}
+
+
+def machine(tools: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """The machine and the versions of ``tools`` (name -> command printing its version)."""
     model = ""
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-
-    def version(argv: list[str]) -> str:
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            out = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
-            lines = [line.strip() for line in (out.stdout + out.stderr).splitlines() if line.strip()]
-            return lines[0] if lines else "?"
-        return "?"
-
     return {
         "cpus": os.cpu_count(), "cpu_model": model, "kernel": platform.release(),
         "python": platform.python_version(), "memory_gb": round(os.sysconf("SC_PHYS_PAGES")
                                                                  * os.sysconf("SC_PAGE_SIZE") / 2**30, 1),
-        "netwatt": version(["netwatt", "version"]), "snmpd": version(["/usr/sbin/snmpd", "-v"]),
-        "snmp_exporter": version([EXPORTER, "--version"]),
+        **{name: first_line(argv) for name, argv in (FLEET_TOOLS if tools is None else tools).items()},
     }
 
 

@@ -27,13 +27,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import logging
 import math
-import os
-import platform
 import resource
 import shutil
 import sqlite3
@@ -50,7 +47,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))     # tests.harness, as in the test suite
 
 from fleet import cpu_seconds
-from run_fleet import machine_busy_s
+from run_fleet import first_line, machine, machine_busy_s
 
 from agent.outputs.base import Output
 from agent.outputs.http import encode_lines
@@ -327,30 +324,13 @@ def markdown(rows: Sequence[dict[str, Any]], ratios: Sequence[dict[str, Any]], m
     return "\n".join(out) + "\n"
 
 
-def machine() -> dict[str, Any]:
-    model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-
-    def first_line(argv: list[str]) -> str:
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            out = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
-            lines = [line.strip() for line in (out.stdout + out.stderr).splitlines() if line.strip()]
-            return lines[0] if lines else "?"
-        return "?"
-
-    return {"cpus": os.cpu_count(), "cpu_model": model, "kernel": platform.release(),
-            "python": platform.python_version(),
-            "memory_gb": round(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30, 1),
-            "influxd": first_line(["influxd", "version"]),
-            "sqlite": sqlite3.sqlite_version,
-            "netwatt_commit": first_line(["git", "-C", str(BENCH_DIR.parent), "rev-parse", "--short", "HEAD"]),
-            "netwatt_uncommitted": subprocess.run(
-                ["git", "-C", str(BENCH_DIR.parent), "status", "--porcelain", "--", "agent"],
-                capture_output=True, text=True, timeout=30, check=False).stdout.splitlines()}
+def machine_info() -> dict[str, Any]:
+    return machine({"influxd": ["influxd", "version"]}) | {
+        "sqlite": sqlite3.sqlite_version,
+        "netwatt_commit": first_line(["git", "-C", str(BENCH_DIR.parent), "rev-parse", "--short", "HEAD"]),
+        "netwatt_uncommitted": subprocess.run(
+            ["git", "-C", str(BENCH_DIR.parent), "status", "--porcelain", "--", "agent"],
+            capture_output=True, text=True, timeout=30, check=False).stdout.splitlines()}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -363,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     now = dt.datetime.now(dt.UTC)
     out = args.out or BENCH_DIR / "results" / f"spool-to-influx-{now:%Y-%m-%d}.json"
-    info = machine()
+    info = machine_info()
     meta: dict[str, Any] = {
         "date": now.strftime("%Y-%m-%d %H:%M UTC"), "points": args.points, "rounds": args.rounds,
         "settle_s": args.settle,
