@@ -99,10 +99,17 @@ class _V2cSocket(asyncio.DatagramProtocol):
         except BerError:
             self._received_unusual(data, source)
             return
-        entry = self.pending.get(response.request_id)
+        waiting = self._waiting(response.request_id, source)
+        if waiting is not None:
+            waiting.set_result(_Reply(response.varbinds, response.error_status))
+
+    def _waiting(self, request_id: int, source: tuple[str, int]) -> asyncio.Future[_Reply] | None:
+        """The request this reply answers; None for a late reply to a request we gave up on,
+        or one that did not come from the address asked."""
+        entry = self.pending.get(request_id)
         if entry is None or entry[1] != source or entry[0].done():
-            return      # late reply to a request we gave up on, or not from the address asked
-        entry[0].set_result(_Reply(response.varbinds, response.error_status))
+            return None
+        return entry[0]
 
     def _received_unusual(self, data: bytes, source: tuple[str, int]) -> None:
         """What the fast reader declined goes through pysnmp's full BER decoder."""
@@ -114,16 +121,16 @@ class _V2cSocket(asyncio.DatagramProtocol):
             self.undecodable += 1
             self._fail_only_request_from(source, f"undecodable reply: {exc.__class__.__name__}")
             return
-        entry = self.pending.get(request_id)
-        if entry is None or entry[1] != source or entry[0].done():
-            return      # late reply to a request we gave up on, or not from the address asked
+        waiting = self._waiting(request_id, source)
+        if waiting is None:
+            return
         try:
             varbinds = [(tuple(oid), plain_value(value))
                         for oid, value in _V2C.apiPDU.get_varbinds(pdu)]
             reply = _Reply(varbinds, int(_V2C.apiPDU.get_error_status(pdu)))
         except (PyAsn1Error, ValueError, TypeError) as exc:
             reply = _Reply([], 0, CollectError(ErrorKind.PROTOCOL, f"malformed varbinds: {exc}"))
-        entry[0].set_result(reply)
+        waiting.set_result(reply)
 
     def _fail_only_request_from(self, source: tuple[str, int], message: str) -> None:
         waiting = [f for f, addr in self.pending.values() if addr == source and not f.done()]
@@ -160,7 +167,7 @@ class PysnmpClient:
                         expected_rows=expected)
         while requested := walk.next_request():
             repetitions = walk.repetitions()
-            reply = await self._bulk(target, requested, repetitions)
+            reply = await self._send(target, "bulk", requested, repetitions)
             if reply.error is None and reply.error_status == _TOO_BIG and repetitions > 1:
                 walk.max_repetitions = max(1, repetitions // 2)     # the agent's reply would not fit
                 continue
@@ -204,9 +211,6 @@ class PysnmpClient:
         self._v3_targets.clear()
 
     # -- requests ----------------------------------------------------------------------------
-
-    async def _bulk(self, target: SnmpTarget, oids: list[Oid], repetitions: int) -> _Reply:
-        return await self._send(target, "bulk", oids, repetitions)
 
     async def _send(self, target: SnmpTarget, kind: str, oids: list[Oid], repetitions: int) -> _Reply:
         self._ensure_lag_monitor()
