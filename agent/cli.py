@@ -21,8 +21,10 @@ from agent.points.lineprotocol import encode
 from agent.points.schema import poll_points
 from agent.poll import Poller
 from agent.power.readings import PollResult
+from agent.sdnotify import Notifier
 from agent.settings.config import Config, load_config, load_config_text
 from agent.settings.dump import dump_config
+from agent.supervise import Supervisor
 from agent.views.pollformat import PollSummary, poll_json
 from agent.views.status import DemoProgress, demo_table, status_json, status_table
 from agent.views.tables import discover_table, power_table
@@ -180,11 +182,11 @@ def _print_results(results: list[PollResult], output_format: str) -> None:
 def _run(args: argparse.Namespace) -> int:
     setup_logging(log_format=args.log_format, debug=args.debug)
     config = load_config(args.config)
-    agent = Agent(config, config_path=Path(args.config))
     if args.once:
-        results = asyncio.run(agent.run_once())
+        results = asyncio.run(Agent(config, config_path=Path(args.config)).run_once())
         return OK if all(r.ok for r in results) else FAILURE
-    asyncio.run(agent.run())
+    supervisor = Supervisor(Notifier.from_environ(), config.agent.http)
+    asyncio.run(Agent(config, config_path=Path(args.config), lifecycle=supervisor).run())
     return OK
 
 

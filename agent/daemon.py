@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -84,6 +84,29 @@ def open_store(config: Config) -> Store:
 
 
 @dataclass
+class Progress:
+    """When poll results were last committed: what the watchdog and /healthz call "polling advances"."""
+
+    started_s: float = field(default_factory=time.monotonic)
+    last_commit_s: float | None = None
+    committed: int = 0
+
+    def note(self, polls: int) -> None:
+        self.last_commit_s = time.monotonic()
+        self.committed += polls
+
+
+class Lifecycle(Protocol):
+    """Told when the agent is ready, reloaded and stopping (systemd notification, local HTTP)."""
+
+    async def started(self, agent: Agent) -> None: ...
+
+    def reloaded(self, agent: Agent, *, ok: bool) -> None: ...
+
+    async def stopping(self, agent: Agent) -> None: ...
+
+
+@dataclass
 class RunStats:
     polls: int = 0
     poll_errors: int = 0
@@ -96,8 +119,11 @@ class RunStats:
 class Agent:
     def __init__(self, config: Config, *, config_path: Path | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 on_commit: Callable[[list[PollResult]], None] | None = None) -> None:
+                 on_commit: Callable[[list[PollResult]], None] | None = None,
+                 lifecycle: Lifecycle | None = None) -> None:
         self.config = config
+        self.lifecycle = lifecycle
+        self.progress = Progress()
         self.config_path = config_path
         self.clock = clock
         self.on_commit = on_commit
@@ -149,6 +175,8 @@ class Agent:
                  len(self.config.devices), self.config.agent.interval_s, len(self.outputs), self.store.path)
         committer = loop.create_task(self._commit_loop())
         try:
+            if self.lifecycle is not None:
+                await self.lifecycle.started(self)
             if duration_s is None:
                 await self._stop.wait()
             else:
@@ -156,6 +184,8 @@ class Agent:
         except TimeoutError:
             pass
         finally:
+            if self.lifecycle is not None:
+                await self.lifecycle.stopping(self)
             await self._shutdown(scheduler, committer)
 
     def stop(self) -> None:
@@ -215,6 +245,7 @@ class Agent:
         results, self._pending = self._pending, []
         records: list[PollRecord] = [self.recorder.record(result) for result in results]
         self.store.commit(records)
+        self.progress.note(len(results))
         if self.on_commit is not None:
             self.on_commit(results)
 
@@ -224,9 +255,14 @@ class Agent:
         await self.forwarder.flush()
 
     def _write_self_metrics(self) -> None:
+        point = agent_point(self.host, self.clock().replace(microsecond=0), self.self_metrics())
+        self.store.commit([], stored([point]))
+
+    def self_metrics(self) -> dict[str, float | int]:
+        """The agent's own counters and gauges (the `agent` measurement, /metrics)."""
         counters = self.store.counters()
         pending = sum(s.pending for s in self.store.output_statuses())
-        fields: dict[str, float | int] = {
+        return {
             "devices": len(self.config.devices), "polls": self.stats.polls, "poll_errors": self.stats.poll_errors,
             "timeouts": self.stats.timeouts, "skipped": self.stats.skipped,
             "unavailable": len(self.stats.unavailable), "poll_seconds": round(self.stats.poll_seconds, 3),
@@ -235,29 +271,34 @@ class Agent:
             "points_set_aside": counters.get("points_set_aside", 0),
             "in_flight_limit": self.client.limit.slots,
         }
-        self.store.commit([], stored([agent_point(self.host, self.clock().replace(microsecond=0), fields)]))
 
     # -- reload and shutdown ---------------------------------------------------------------------
 
     def _reload(self) -> None:
+        ok = self._apply_reload()
+        if self.lifecycle is not None:
+            self.lifecycle.reloaded(self, ok=ok)
+
+    def _apply_reload(self) -> bool:
         if self.config_path is None:
             log.warning("SIGHUP ignored: no config file to reload")
-            return
+            return False
         try:
             new = load_config(self.config_path)
         except ConfigError as exc:
             log.error("config reload refused, the running config stays: %s", exc)
-            return
+            return False
         if (new.agent.state_directory != self.config.agent.state_directory
                 or new.outputs != self.config.outputs):
             log.error("config reload refused: state_directory and outputs change only on restart")
-            return
+            return False
         self.config = new
         self.recorder.config = new
         self.poller = Poller(new, self.client, clock=self.clock)
         if self._scheduler is not None:
             self._schedule_devices(self._scheduler)
         log.warning("config reloaded from %s: %d devices", self.config_path, len(new.devices))
+        return True
 
     async def _shutdown(self, scheduler: AsyncIOScheduler, committer: asyncio.Task[None]) -> None:
         deadline = time.monotonic() + self.config.agent.shutdown_timeout_s

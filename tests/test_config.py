@@ -22,8 +22,8 @@ SECRET_VALUES = {"SNMP_COMMUNITY": "c0mmunity-s3cret"}
 
 @pytest.fixture
 def credentials_dir(tmp_path: Path) -> Path:
-    (tmp_path / "snmp-auth").write_text("auth-pass-s3cret\n")
-    (tmp_path / "snmp-priv").write_text("priv-pass-s3cret\n")
+    (tmp_path / "netwatt_snmp-auth").write_text("auth-pass-s3cret\n")
+    (tmp_path / "netwatt_snmp-priv").write_text("priv-pass-s3cret\n")
     return tmp_path
 
 
@@ -185,7 +185,7 @@ def test_dump_never_shows_a_secret(credentials_dir: Path) -> None:
     config = load_config(EXAMPLE, environ=example_env(credentials_dir), builtin_profiles=PROFILES)
     dumped = dump_config(config)
     assert "<secret env:SNMP_COMMUNITY>" in dumped
-    assert "<secret credential:snmp-auth>" in dumped
+    assert "<secret credential:netwatt_snmp-auth>" in dumped
     for secret in ("c0mmunity-s3cret", "auth-pass-s3cret", "priv-pass-s3cret"):
         assert secret not in dumped
         assert secret not in repr(config)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agent.errors import ConfigError, ConfigErrors
 from agent.power.profiles import Profile, load_builtin_profiles, parse_profile
+from agent.settings.http import HttpSettings, parse_http
 from agent.settings.secrets import Secret, SecretError, resolve_secret
 from agent.yamlfile.load import load_yaml_file, load_yaml_text
 from agent.yamlfile.section import Section
@@ -45,6 +46,7 @@ class AgentSettings:
     energy_interval_s: float = 900.0   # energy is reported per interval of this length
     max_gap_s: float = 0.0             # longest gap between samples bridged; 0: three poll intervals
     shutdown_timeout_s: float = 10.0   # SIGTERM: finish polls and flush within this
+    http: HttpSettings | None = None   # local /healthz and /metrics; off unless configured
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +168,7 @@ def parse_config(data: Any, *, file: str, environ: dict[str, str] | None = None,
     if version != CONFIG_VERSION:
         raise top.error("version", f"config version {version} is not supported (this netwatt reads "
                         f"version {CONFIG_VERSION})")
-    agent = _agent(top.section("agent", {}))
+    agent = _agent(top.section("agent", {}), env)
     credentials = {name: _credential(name, s, env, base_dir) for name, s in top.named_sections("credentials")}
     profiles = dict(builtin_profiles if builtin_profiles is not None else load_builtin_profiles())
     for name, s in top.named_sections("profiles"):
@@ -191,8 +193,9 @@ def parse_config(data: Any, *, file: str, environ: dict[str, str] | None = None,
     return Config(file, agent, credentials, profiles, sites, devices, outputs)
 
 
-def _agent(s: Section) -> AgentSettings:
-    d = AgentSettings()
+def _agent(s: Section, env: dict[str, str]) -> AgentSettings:
+    # under systemd, StateDirectory= says where state goes ($STATE_DIRECTORY: one per shard)
+    d = AgentSettings(state_directory=env.get("STATE_DIRECTORY", "").split(":")[0] or AgentSettings().state_directory)
     settings = AgentSettings(
         interval_s=s.duration("interval", d.interval_s, minimum=1.0),
         round_interval=s.boolean("round_interval", d.round_interval),
@@ -207,6 +210,7 @@ def _agent(s: Section) -> AgentSettings:
         energy_interval_s=s.duration("energy_interval", d.energy_interval_s, minimum=1.0),
         max_gap_s=s.duration("max_gap", d.max_gap_s),
         shutdown_timeout_s=s.duration("shutdown_timeout", d.shutdown_timeout_s, minimum=0.1),
+        http=parse_http(s.section("http")) if s.has("http") else s.raw("http", None),
     )
     s.finish()
     if settings.collection_jitter_s >= settings.interval_s:
