@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import platform
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -14,11 +15,12 @@ from pathlib import Path
 
 from agent import __version__
 from agent.daemon import Agent, build_outputs, open_store
+from agent.datafiles import sample_config
 from agent.errors import ConfigError, NetwattError
 from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
 from agent.logs import setup_logging
 from agent.points.lineprotocol import encode
-from agent.points.schema import poll_points
+from agent.points.schema import SCHEMA_VERSION, poll_points
 from agent.poll import Poller
 from agent.power.readings import PollResult
 from agent.sdnotify import Notifier
@@ -62,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
-        if name not in ("demo", "version"):
+        if name not in ("demo", "version", "print-sample-config"):
             p.add_argument("--config", "-c", default=os.environ.get("NETWATT_CONFIG", DEFAULT_CONFIG),
                            help=f"config file (default: $NETWATT_CONFIG or {DEFAULT_CONFIG})")
         return p
@@ -99,8 +101,21 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_demo)
 
     version = command("version", "print the version")
-    version.set_defaults(handler=lambda _args: print(f"netwatt {__version__}") or OK)
+    version.set_defaults(handler=_version)
+
+    sample = command("print-sample-config", "print the annotated sample configuration (for /etc/netwatt/netwatt.yaml)")
+    sample.set_defaults(handler=_print_sample_config)
     return parser
+
+
+def _version(_args: argparse.Namespace) -> int:
+    print(f"netwatt {__version__} (Python {platform.python_version()}, InfluxDB schema {SCHEMA_VERSION})")
+    return OK
+
+
+def _print_sample_config(_args: argparse.Namespace) -> int:
+    sys.stdout.write(sample_config().read_text(encoding="utf-8"))
+    return OK
 
 
 async def _check_outputs(config: Config) -> None:
