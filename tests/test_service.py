@@ -12,6 +12,7 @@ import re
 import signal
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -86,8 +87,10 @@ def test_ready_watchdog_health_metrics_reload_stop(lab: SnmpsimProcess, tmp_path
             assert ready["MAINPID"] == str(agent.pid)
             assert ready["STATUS"].startswith("13 devices")
             systemd.wait_for("WATCHDOG", count=3, timeout=10)     # every 0.5 s while polls are committed
-            wait_for(lambda: get(port, "/healthz")[0] == 200, 20, "a healthy agent")
+            wait_for(lambda: json.loads(get(port, "/healthz")[2])["polls_committed"] >= 13, 30,
+                     "a first poll of every device")
             status, content_type, body = get(port, "/healthz")
+            assert status == 200
             report = json.loads(body)
             assert content_type == "application/json"
             assert report["status"] == "ok"
@@ -186,6 +189,13 @@ def test_http_port_taken_fails_before_ready(lab: SnmpsimProcess, tmp_path: Path)
     assert systemd.with_key("READY") == []
 
 
+async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.1)
+
+
 async def test_watchdog_stops_when_polling_stalls_and_resumes(
         lab: SnmpsimProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setattr(health, "STALL_MARGIN_S", 1.0)        # stuck after 2 x 1 s interval + 1 s
@@ -198,11 +208,12 @@ async def test_watchdog_stops_when_polling_stalls_and_resumes(
             await asyncio.to_thread(systemd.wait_for, "WATCHDOG", 20, 5)
             assert agent._scheduler is not None
             agent._scheduler.pause()                               # polling stops; the event loop does not
-            await asyncio.sleep(4.5)
+            await until(lambda: not agent._running)               # polls in flight may still land
+            caplog.clear()
+            await until(lambda: "polling is stuck (no poll committed for" in caplog.text)
             pings = len(systemd.with_key("WATCHDOG"))
             await asyncio.sleep(1.5)
             assert len(systemd.with_key("WATCHDOG")) == pings, "pinged although no poll was committed"
-            assert "polling is stuck (no poll committed for" in caplog.text
             agent._scheduler.resume()
             await asyncio.to_thread(systemd.wait_for, "WATCHDOG", 10, pings + 2)
             assert "polling advances again" in caplog.text
