@@ -22,6 +22,7 @@ from agent.daemon import Agent
 from agent.lab import SnmpsimProcess, lab_config_text
 from agent.sdnotify import Notifier
 from agent.settings.config import load_config_text
+from agent.settings.http import HttpSettings
 from agent.store.sqlite import Store
 from agent.supervise import Supervisor
 from tests.agent_process import netwatt, start_agent, wait_for
@@ -201,7 +202,8 @@ async def test_watchdog_stops_when_polling_stalls_and_resumes(
     monkeypatch.setattr(health, "STALL_MARGIN_S", 1.0)        # stuck after 2 x 1 s interval + 1 s
     config = load_config_text(lab_config_text(lab, state_directory=tmp_path / "state", interval_s=1), file="lab.yaml")
     with NotifySocket(tmp_path / "notify") as systemd:
-        supervisor = Supervisor(Notifier(systemd.address, watchdog_usec=400_000), None)
+        port = free_tcp_port()
+        supervisor = Supervisor(Notifier(systemd.address, watchdog_usec=400_000), HttpSettings("127.0.0.1", port))
         agent = Agent(config, lifecycle=supervisor)
         run = asyncio.get_running_loop().create_task(agent.run())
         try:
@@ -212,11 +214,15 @@ async def test_watchdog_stops_when_polling_stalls_and_resumes(
             caplog.clear()
             await until(lambda: "polling is stuck (no poll committed for" in caplog.text)
             pings = len(systemd.with_key("WATCHDOG"))
+            status, _, body = await asyncio.to_thread(get, port, "/healthz")
+            assert status == 503
+            assert json.loads(body)["reasons"][0].startswith("no poll committed for ")
             await asyncio.sleep(1.5)
             assert len(systemd.with_key("WATCHDOG")) == pings, "pinged although no poll was committed"
             agent._scheduler.resume()
             await asyncio.to_thread(systemd.wait_for, "WATCHDOG", 10, pings + 2)
             assert "polling advances again" in caplog.text
+            assert (await asyncio.to_thread(get, port, "/healthz"))[0] == 200
         finally:
             agent.stop()
             await asyncio.wait_for(run, 20)
