@@ -107,6 +107,7 @@ def test_unit_keeps_what_operators_expect(unit_file: str) -> None:
     assert single["NotifyAccess"] == "main"
     assert single["WatchdogSec"] == "60s"
     assert single["DynamicUser"] == "yes"
+    assert single["User"] == "netwatt"          # the name docs/install.md's systemd-run checks share
     assert single["ConfigurationDirectory"] == "netwatt"
     assert single["LoadCredential"] == "netwatt:/etc/netwatt/credentials"
     assert single["EnvironmentFile"] == "-/etc/default/netwatt"
