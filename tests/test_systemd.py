@@ -141,3 +141,14 @@ def test_template_exec_start_is_a_valid_command_line() -> None:
     args = _parser().parse_args(exec_start_args("netwatt@.service"))
     assert args.handler.__name__ == "_run"
     assert "2" in str(args.shard)
+
+
+def test_install_guide_sandbox_matches_the_unit() -> None:
+    """docs/install.md runs check-config and trust with systemd-run in the service's own sandbox."""
+    guide = (ROOT / "docs" / "install.md").read_text()
+    unit = UNITS / "netwatt.service"
+    for key in ("DynamicUser", "User", "StateDirectory", "LoadCredential", "EnvironmentFile"):
+        [value] = values(unit, key)
+        assert f"-p {key}={value} " in guide, key
+    [config] = [v.removeprefix("NETWATT_CONFIG=") for v in values(unit, "Environment")]
+    assert f"-E NETWATT_CONFIG={config} " in guide
