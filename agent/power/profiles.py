@@ -62,7 +62,7 @@ class Metric:
     exponent_column: str = ""             # scaling: exponent, per row
     exponent_oid: Oid | None = None       # scaling: exponent, one scalar for the metric
     status_column: str = ""
-    status_ok: frozenset[int] = frozenset()
+    status_ok: frozenset[int | str] = frozenset()
     sentinels: frozenset[int] = frozenset()
     kind: Kind | None = None
     classify: tuple[ClassifyRule, ...] = ()
@@ -70,8 +70,17 @@ class Metric:
     label: str = ""
     entity: str = ""                      # "index" or a column name holding an entPhysicalIndex
     capacity_column: str = ""
+    # NETCONF (protocol: netconf): a YANG list path instead of a table; see agent.power.yang_profiles
+    path: str = ""                        # absolute path of the list whose entries are the rows
+    value_path: str = ""                  # the value leaf, relative to a row
+    column_paths: dict[str, str] = field(default_factory=dict)
+    key: tuple[str, ...] = ()             # columns naming a row in its address
+    rpc: str = ""                         # read from the reply to this RPC instead of <get>
+    decode: str = ""                      # "ieeefloat32": base64 IEEE-754 single (openconfig-types)
 
     def subtrees(self) -> list[Oid]:
+        if self.path:
+            return []
         if self.scalar is not None:
             trees = [self.scalar[:-1] if self.scalar[-1] == 0 else self.scalar]
             if self.exponent_oid is not None:
@@ -99,12 +108,17 @@ class Profile:
     entity_context: bool
     metrics: tuple[Metric, ...]
     dedupe: tuple[DedupeRule, ...] = ()
+    protocol: str = "snmp"                # or "netconf"
+    capabilities: tuple[str, ...] = ()    # netconf: any of these announced in <hello> selects it
+    namespaces: dict[str, str] = field(default_factory=dict)   # netconf: prefix -> namespace
 
     @property
     def generic(self) -> bool:
-        return not self.sys_object_id
+        return not self.sys_object_id and not self.capabilities
 
     def matches(self, sys_object_id: Oid | None) -> bool:
+        if self.protocol != "snmp":
+            return False
         if self.generic:
             return True
         return sys_object_id is not None and any(
@@ -112,7 +126,7 @@ class Profile:
 
     def subtrees(self) -> list[Oid]:
         trees = [tree for metric in self.metrics for tree in metric.subtrees()]
-        if self.entity_context:
+        if self.entity_context and self.protocol == "snmp":
             trees += [(*ENTITY_ENTRY, column) for column in ENTITY_COLUMNS.values()]
         return trees
 
@@ -163,6 +177,10 @@ def parse_profile(data: Any, *, file: str, name: str | None = None, path: str = 
         raise top.error("name", f"does not match the key it is defined under ({name!r})")
     description = top.text("description", "")
     vendor = top.text("vendor", "")
+    if top.choice("protocol", ("snmp", "netconf"), "snmp") == "netconf":
+        from agent.power.yang_profiles import parse_yang_profile  # noqa: PLC0415 (it builds on this module)
+
+        return parse_yang_profile(top, profile_name, file, description, vendor)
     match = top.section("match", {})
     prefixes = tuple(_oid(match, "sys_object_id", value) for value in match.text_list("sys_object_id", []))
     match.finish()

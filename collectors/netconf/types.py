@@ -16,12 +16,11 @@ WRITABLE_RUNNING_CAPABILITY = "urn:ietf:params:netconf:capability:writable-runni
 
 @dataclass(frozen=True, slots=True)
 class NetconfAuth:
-    """SSH login: a password or a private key file (or both: the key is tried first)."""
+    """SSH login: a password or an unencrypted private key file (or both: the key is tried first)."""
 
     username: str
     password: str | None = field(default=None, repr=False)
     key_file: str | None = None
-    key_passphrase: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
