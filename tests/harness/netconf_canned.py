@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 from typing import Self
@@ -61,6 +62,15 @@ class CannedNetconfServer(Startable):
         key_type, key = self.host_key_file.with_suffix(".pub").read_text().split()[:2]
         self.known_hosts.write_text(f"[{self.host}]:{self.port} {key_type} {key}\n")
         return self
+
+    def host_key_fingerprint(self) -> str:
+        return self.fingerprint_of(self.host_key_file.with_suffix(".pub"))
+
+    @staticmethod
+    def fingerprint_of(public_key: Path) -> str:
+        """The fingerprint as OpenSSH's ssh-keygen prints it."""
+        out = subprocess.run(["ssh-keygen", "-lf", str(public_key)], capture_output=True, text=True, check=True)
+        return out.stdout.split()[1]
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
