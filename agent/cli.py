@@ -119,7 +119,8 @@ def _check_config(args: argparse.Namespace) -> int:
     if args.show:
         print(dump_config(config), end="")
     else:
-        print(f"{args.config}: ok ({len(config.devices)} devices, {len(config.credentials)} credentials, "
+        credentials = len(config.credentials) + len(config.ssh_credentials)
+        print(f"{args.config}: ok ({len(config.devices)} devices, {credentials} credentials, "
               f"{len(config.profiles)} profiles)")
     return OK
 
