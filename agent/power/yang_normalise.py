@@ -139,18 +139,18 @@ def _metric_readings(profile: Profile, metric: Metric, root: etree._Element) -> 
         if raw is None:
             continue                 # this entry has no such leaf (a fan has no output-power)
         cells = {name: _text(row, path, profile) for name, path in metric.column_paths.items()}
-        fields = {name: value for name, value in cells.items() if value is not None}
+        fields = {name: value or "" for name, value in cells.items()}   # an absent leaf renders as ""
         if any((fields.get(column) or "").lower() not in accepted for column, accepted in metric.where.items()):
             continue
         fields.update(index=str(position), metric=metric.name)
         quantity = metric.quantity or Quantity.POWER
-        label = _render(metric.label, fields) or fields.get("name", "") or f"{metric.name} {position}"
+        label = _tidy(_render(metric.label, fields)) or fields.get("name", "") or f"{metric.name} {position}"
         fields["label"] = label
-        component = _render(metric.component, fields) or label
+        component = _tidy(_render(metric.component, fields)) or label
         kind = metric.kind or _classify(metric, f"{label} | {component}", set(), quantity)
         reading = Reading(
             component=component, kind=kind, quantity=quantity, value=None,
-            source="netconf", address=_address(metric, fields), raw=raw, scale=metric.factor,
+            source="netconf", address=_address(metric, cells, position), raw=raw, scale=metric.factor,
             profile=profile.name, metric=metric.name, dedupe_key=_dedupe_key(profile, f"{label} | {component}", kind),
         )
         _value(reading, metric, raw, fields)
@@ -161,11 +161,15 @@ def _metric_readings(profile: Profile, metric: Metric, root: etree._Element) -> 
         yield reading
 
 
-def _address(metric: Metric, fields: Mapping[str, str]) -> str:
+def _tidy(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _address(metric: Metric, cells: Mapping[str, str | None], position: int) -> str:
     """The instance path: list path, key predicates, value leaf (a YANG instance-identifier, roughly)."""
-    keys = "".join(f"[{metric.column_paths[k]}='{fields[k]}']" for k in metric.key if k in fields)
+    keys = "".join(f"[{metric.column_paths[k]}='{cells[k]}']" for k in metric.key if cells.get(k) is not None)
     if not keys:
-        keys = f"[{fields['index']}]"
+        keys = f"[{position}]"
     prefix = f"<{metric.rpc}>" if metric.rpc else ""
     return f"{prefix}{metric.path}{keys}/{metric.value_path}"
 

@@ -12,6 +12,7 @@ import atexit
 import contextlib
 import functools
 import hashlib
+import logging
 import os
 import shutil
 import socket
@@ -32,6 +33,10 @@ from collectors.netconf.types import NetconfError, NetconfTarget, RpcReply
 from collectors.netconf.xmlsafe import UnsafeXml, check_message
 
 T = TypeVar("T")
+# ncclient logs every message it sends and receives at INFO (an edit-config may carry a Wi-Fi key)
+# and paramiko its transport chatter: only their warnings reach the agent's log.
+for _library in ("ncclient", "paramiko"):
+    logging.getLogger(_library).setLevel(logging.WARNING)
 _CONFIG_LOCK = threading.Lock()
 
 
