@@ -20,6 +20,7 @@ from agent.power.readings import Kind, PollResult, Status
 from agent.power.yang_normalise import _number
 from agent.settings.config import load_config_text
 from agent.settings.dump import dump_config
+from agent.store.sqlite import Store
 from agent.yamlfile.load import load_yaml_text
 from collectors.snmp.pysnmp_client import PysnmpClient
 from tests.agent_process import netwatt
@@ -153,11 +154,16 @@ def test_trust_on_first_use_then_poll(netconf_servers: NetconfServerPool, tmp_pa
     assert accepted.returncode == 0, accepted.stderr
     assert f"[{server.host}]:{server.port} ssh-ed25519 " in (state / "known_hosts").read_text()
 
-    polled = netwatt("poll", "-c", str(config), "--device", "oc1", env=env)
+    polled = netwatt("--debug", "poll", "-c", str(config), "--device", "oc1", env=env)
     assert polled.returncode == 0, polled.stdout + polled.stderr
     result = json.loads(polled.stdout)
     assert (result["power_w"], result["basis"], result["profiles"]) == (612.0, "chassis", ["openconfig_platform"])
     assert server.password not in polled.stdout + polled.stderr
+
+    once = netwatt("run", "-c", str(config), "--once", env=env)
+    assert once.returncode == 0, once.stderr
+    stored = [p.line for p in Store(state).points()]
+    assert any(line.startswith("device_power,") and "device=oc1" in line and "watts=612" in line for line in stored)
 
     discovered = netwatt("discover", "-c", str(config), "--device", "oc1", env=env)
     assert discovered.returncode == 0, discovered.stderr

@@ -350,3 +350,23 @@ def test_safe_parser_refuses_declarations_and_size() -> None:
     with pytest.raises(UnsafeXml, match="exceeds the 10-byte limit"):
         parse("<a>0123456789</a>", max_bytes=10)
     assert parse("<a><b>1</b></a>", max_bytes=100).findtext("b") == "1"
+
+
+async def test_waiting_for_a_pool_thread_is_not_the_devices_timeout(netconf_servers: NetconfServerPool) -> None:
+    """One thread, three devices answering in 0.6 s with a 1.2 s deadline: the third waits ~1.4 s for
+    the thread (our saturation), which must not turn into its timeout."""
+    server = netconf_servers.canned(MINIMAL, delay_s=0.6)
+    pool = NetconfPool(max_workers=1)
+
+    async def poll(name: str) -> str:
+        async with open_session(target(server, name=name, timeout_s=1.2), pool=pool) as nc:
+            await nc.get('<components xmlns="http://openconfig.net/yang/platform"/>')
+        return name
+
+    started = time.monotonic()
+    try:
+        done = await asyncio.gather(*(poll(f"q{i}") for i in range(3)))
+    finally:
+        pool.close()
+    assert done == ["q0", "q1", "q2"]
+    assert time.monotonic() - started > 1.8          # they really queued behind each other

@@ -42,8 +42,21 @@ class NetconfPool:
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="netconf")
 
     async def run(self, call: Callable[[], T], *, deadline_s: float, on_timeout: Callable[[], None]) -> T:
+        """Run ``call`` on a pool thread; the deadline counts from when a thread takes it up, so
+        waiting behind other devices' work (our own saturation) is never the device's timeout."""
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor, call)
+        started = asyncio.Event()
+
+        def timed() -> T:
+            loop.call_soon_threadsafe(started.set)
+            return call()
+
+        future: asyncio.Future[Any] = loop.run_in_executor(self._executor, timed)
+        waiter: asyncio.Future[Any] = asyncio.ensure_future(started.wait())
+        try:
+            await asyncio.wait({future, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
         try:
             return await asyncio.wait_for(asyncio.shield(future), deadline_s)
         except TimeoutError:
