@@ -76,13 +76,10 @@ def _run_netconf_case(case: Case) -> PollResult:
         state = Path(work) / "state"
         server = CannedNetconfServer(case.walk, Path(work) / "server")
         with require_server(server.start):
-            state.mkdir()
-            (state / "known_hosts").write_text(server.known_hosts.read_text())
-            text = (f"version: 1\nagent: {{state_directory: '{state}'}}\n"
-                    f"credentials:\n  rec: {{type: ssh, username: {server.username}, "
-                    f"password: 'plain:{server.password}'}}\n"
-                    f"devices:\n  - {{name: {case.name}, address: {server.host}, "
-                    f"netconf: {{credential: rec, port: {server.port}, timeout: 10s}}}}\n")
+            server.trust_in(state)
+            text = (f"version: 1\nagent: {{state_directory: '{state}'}}\ncredentials:\n"
+                    f"{server.credential_yaml('rec')}devices:\n"
+                    f"  - {{name: {case.name}, address: {server.host}, {server.netconf_yaml('rec')}}}\n")
             config = load_config_text(text, environ={}, builtin_profiles=PROFILES)
             poller = Poller(config, RecordedClient.from_files({}), clock=lambda: FIXED_TIME)
             return asyncio.run(poller.poll(config.devices[case.name]))

@@ -120,11 +120,10 @@ def test_ieeefloat32_base64_and_decimal_text() -> None:
     assert _number("-", "") is None
 
 
-def _config_text(state: Path, server: CannedNetconfServer, name: str, extra: str = "") -> str:
-    return (f"version: 1\nagent: {{state_directory: '{state}'}}\n"
-            f"credentials:\n  nc: {{type: ssh, username: {server.username}, password: 'env:NC_PASS'}}\n"
-            f"{extra}devices:\n  - {{name: {name}, address: {server.host}, "
-            f"netconf: {{credential: nc, port: {server.port}, timeout: 5s}}}}\n")
+def _config_text(state: Path, server: CannedNetconfServer, name: str) -> str:
+    return (f"version: 1\nagent: {{state_directory: '{state}'}}\ncredentials:\n"
+            f"{server.credential_yaml('nc', 'env:NC_PASS')}devices:\n"
+            f"  - {{name: {name}, address: {server.host}, {server.netconf_yaml('nc', '5s')}}}\n")
 
 
 @pytest.mark.integration
@@ -229,13 +228,11 @@ def _poll_mixed(lab: SnmpsimProcess, servers: NetconfServerPool, tmp_path: Path,
                 case: str) -> PollResult:
     server = servers.canned(GOLDEN / case / "netconf")
     state = tmp_path / "state"
-    state.mkdir()
-    (state / "known_hosts").write_text(server.known_hosts.read_text())
-    text = (f"version: 1\nagent: {{state_directory: '{state}'}}\n"
-            f"credentials:\n  nc: {{type: ssh, username: {server.username}, password: 'plain:{server.password}'}}\n"
+    server.trust_in(state)
+    text = (f"version: 1\nagent: {{state_directory: '{state}'}}\ncredentials:\n{server.credential_yaml('nc')}"
             f"  lab: {{version: 2c, community: 'plain:{walk}'}}\n"
             f"devices:\n  - {{name: mix1, address: '{lab.host}:{lab.port}', credential: lab, "
-            f"netconf: {{credential: nc, port: {server.port}, timeout: 5s}}}}\n")
+            f"{server.netconf_yaml('nc', '5s')}}}\n")
     config = load_config_text(text, environ={}, builtin_profiles=PROFILES)
 
     async def run() -> PollResult:

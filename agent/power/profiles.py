@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -188,7 +188,14 @@ def parse_profile(data: Any, *, file: str, name: str | None = None, path: str = 
     for value in context:
         if value != "entity":
             raise top.error("context", f"unknown context {value!r} (known: entity)")
-    metrics = tuple(_parse_metric(item) for item in top.sections("metrics"))
+    metrics, dedupe = parse_metrics_and_dedupe(top, _parse_metric)
+    return Profile(profile_name, file, description, vendor, prefixes, bool(context), metrics, dedupe)
+
+
+def parse_metrics_and_dedupe(top: Section, parse_metric: Callable[[Section], Metric]
+                             ) -> tuple[tuple[Metric, ...], tuple[DedupeRule, ...]]:
+    """The ``metrics`` (at least one, unique names) and ``dedupe`` of a profile; finishes ``top``."""
+    metrics = tuple(parse_metric(item) for item in top.sections("metrics"))
     if not metrics:
         raise top.error("metrics", "a profile needs at least one metric")
     seen: set[str] = set()
@@ -198,7 +205,7 @@ def parse_profile(data: Any, *, file: str, name: str | None = None, path: str = 
         seen.add(metric.name)
     dedupe = tuple(_parse_dedupe(item) for item in top.sections("dedupe"))
     top.finish()
-    return Profile(profile_name, file, description, vendor, prefixes, bool(context), metrics, dedupe)
+    return metrics, dedupe
 
 
 def _parse_metric(s: Section) -> Metric:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from agent.power.profiles import Metric, Profile, _enum, _parse_dedupe, _parse_rule
+from agent.power.profiles import Metric, Profile, _enum, _parse_rule, parse_metrics_and_dedupe
 from agent.power.readings import Kind, Quantity
 from agent.yamlfile.section import Section
 
@@ -26,16 +26,7 @@ def parse_yang_profile(top: Section, name: str, file: str, description: str, ven
     namespaces_section = top.section("namespaces", {})
     namespaces = {str(prefix): namespaces_section.text(str(prefix)) for prefix in list(namespaces_section.data)}
     namespaces_section.finish()
-    metrics = tuple(_parse_metric(item, namespaces) for item in top.sections("metrics"))
-    if not metrics:
-        raise top.error("metrics", "a profile needs at least one metric")
-    seen: set[str] = set()
-    for metric in metrics:
-        if metric.name in seen:
-            raise top.error("metrics", f"two metrics are named {metric.name!r}")
-        seen.add(metric.name)
-    dedupe = tuple(_parse_dedupe(item) for item in top.sections("dedupe"))
-    top.finish()
+    metrics, dedupe = parse_metrics_and_dedupe(top, lambda item: _parse_metric(item, namespaces))
     return Profile(name, file, description, vendor, (), False, metrics, dedupe, protocol="netconf",
                    capabilities=capabilities, namespaces=namespaces)
 

@@ -63,6 +63,20 @@ class CannedNetconfServer(Startable):
         self.known_hosts.write_text(f"[{self.host}]:{self.port} {key_type} {key}\n")
         return self
 
+    def credential_yaml(self, name: str, password: str = "") -> str:
+        """A ``credentials:`` entry (two-space indent) logging in to this server."""
+        return (f"  {name}: {{type: ssh, username: {self.username}, "
+                f"password: '{password or 'plain:' + self.password}'}}\n")
+
+    def netconf_yaml(self, credential: str, timeout: str = "10s") -> str:
+        """A device's ``netconf:`` block pointing at this server."""
+        return f"netconf: {{credential: {credential}, port: {self.port}, timeout: {timeout}}}"
+
+    def trust_in(self, state_directory: Path) -> None:
+        """Record this server's host key in an agent state directory, as `netwatt trust` would."""
+        state_directory.mkdir(parents=True, exist_ok=True)
+        (state_directory / "known_hosts").write_text(self.known_hosts.read_text())
+
     def host_key_fingerprint(self) -> str:
         return self.fingerprint_of(self.host_key_file.with_suffix(".pub"))
 
