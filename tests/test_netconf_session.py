@@ -370,3 +370,27 @@ async def test_waiting_for_a_pool_thread_is_not_the_devices_timeout(netconf_serv
         pool.close()
     assert done == ["q0", "q1", "q2"]
     assert time.monotonic() - started > 1.8          # they really queued behind each other
+
+
+async def test_sessions_are_closed_whatever_happens(netconfd: NetconfdServer) -> None:
+    """After an rpc-error, a caller's own exception and a refused request, netconfd lists no
+    session of ours: the transport was closed in every case."""
+    async def sessions() -> int:
+        async with open_session(target(netconfd, name="counter")) as nc:
+            reply = await nc.get(MONITORING)
+        return reply.xml.count("<session-id>") - 1           # minus the counting session itself
+
+    baseline = await sessions()
+    with pytest.raises(NetconfError):
+        async with open_session(target(netconfd)) as nc:
+            await nc.edit_config(edit("bad", 101))
+    with pytest.raises(RuntimeError, match="caller"):
+        async with open_session(target(netconfd)) as nc:
+            raise RuntimeError("the caller's own failure")
+    with pytest.raises(NetconfError):
+        async with open_session(target(netconfd)) as nc:
+            await nc.edit_config("<not-a-config")
+    deadline = time.monotonic() + 5
+    while (left := await sessions()) > baseline and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    assert left == baseline
