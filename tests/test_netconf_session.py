@@ -23,6 +23,7 @@ from collectors.netconf import (
     NetconfTarget,
     open_session,
 )
+from collectors.netconf.hostkeys import PresentedKey, known_fingerprints, record_host_key
 from collectors.netconf.xmlsafe import UnsafeXml, parse
 from tests.harness.netconf_canned import CannedNetconfServer
 from tests.harness.netconf_pool import NetconfServerPool
@@ -394,3 +395,25 @@ async def test_sessions_are_closed_whatever_happens(netconfd: NetconfdServer) ->
     while (left := await sessions()) > baseline and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
     assert left == baseline
+
+
+def test_known_hosts_is_read_again_only_when_it_changes(tmp_path: Path) -> None:
+    first, second = tmp_path / "k1", tmp_path / "k2"
+    ssh_keygen(first, "first")
+    ssh_keygen(second, "second")
+    known = tmp_path / "known_hosts"
+
+    def record(key: Path) -> None:
+        key_type, body = key.with_suffix(".pub").read_text().split()[:2]
+        record_host_key(str(known), "192.0.2.7", 830, PresentedKey(key_type, body, "unused"))
+
+    def recorded() -> dict[str, str]:
+        return known_fingerprints(str(known), "192.0.2.7", 830)
+
+    record(first)
+    assert recorded() == {"ssh-ed25519": ssh_fingerprint(first.with_suffix(".pub"))}
+    assert known.read_text().startswith("[192.0.2.7]:830 ssh-ed25519 ")
+    record(second)                       # replaces the entry of that type; the cache sees the change
+    assert recorded() == {"ssh-ed25519": ssh_fingerprint(second.with_suffix(".pub"))}
+    assert known.read_text().count("\n") == 1
+    assert known_fingerprints(str(known), "192.0.2.8", 830) == {}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
-import hashlib
 import logging
 import os
 import shutil
@@ -28,7 +27,7 @@ from ncclient import manager, operations, transport
 from ncclient.manager import make_device_handler
 
 from collectors.errors import CollectError, ErrorKind
-from collectors.netconf.hostkeys import fingerprint, known_fingerprints
+from collectors.netconf.hostkeys import fingerprint, host_entry, known_fingerprints, known_keys
 from collectors.netconf.types import NetconfError, NetconfTarget, RpcReply
 from collectors.netconf.xmlsafe import UnsafeXml, check_message
 
@@ -37,7 +36,6 @@ T = TypeVar("T")
 # and paramiko its transport chatter: only their warnings reach the agent's log.
 for _library in ("ncclient", "paramiko"):
     logging.getLogger(_library).setLevel(logging.WARNING)
-_CONFIG_LOCK = threading.Lock()
 
 
 class _GuardedSession(transport.SSHSession):  # type: ignore[misc]
@@ -67,19 +65,14 @@ class _GuardedSession(transport.SSHSession):  # type: ignore[misc]
 
 
 @functools.cache
-def _config_dir() -> str:
-    path = tempfile.mkdtemp(prefix="netwatt-ssh-")
-    atexit.register(shutil.rmtree, path, True)
-    return path
-
-
-def _ssh_config(known_hosts: str) -> str:
-    """An ssh_config naming only our known_hosts, so ncclient never reads ~/.ssh (ncclient #51, #302)."""
-    path = os.path.join(_config_dir(), f"config-{hashlib.sha256(known_hosts.encode()).hexdigest()[:16]}")
-    with _CONFIG_LOCK:
-        if not os.path.exists(path):
-            with open(path, "w", encoding="utf-8") as out:
-                out.write(f"Host *\n  UserKnownHostsFile {known_hosts}\n")
+def _ssh_config() -> str:
+    """An ssh_config whose known_hosts is empty, so ncclient never reads ~/.ssh (ncclient #51, #302):
+    the only keys it may trust are the ones we hand it."""
+    directory = tempfile.mkdtemp(prefix="netwatt-ssh-")
+    atexit.register(shutil.rmtree, directory, True)
+    path = os.path.join(directory, "ssh_config")
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(f"Host *\n  UserKnownHostsFile {os.devnull}\n")
     return path
 
 
@@ -125,9 +118,11 @@ class Connection:
                             expected=", ".join(f"{t} {f}" for t, f in sorted(known.items())))
             return False
 
-        known_hosts = target.host_keys.known_hosts
-        if target.host_keys.pinned or not known_hosts or not os.path.exists(known_hosts):
-            known_hosts = os.devnull       # only the pin (or nothing) can vouch for the key
+        if not target.host_keys.pinned:
+            # Only this host's recorded keys, from the cached file: ncclient checks them and prefers
+            # their types in the key exchange; ~/.ssh is never read (ssh_config names /dev/null).
+            for key_type, key in known_keys(target.host_keys.known_hosts, target.host, target.port).items():
+                session._host_keys.add(host_entry(target.host, target.port), key_type, key)
         self._sock = socket.create_connection((target.host, target.port), timeout=target.timeout_s)
         if self._aborted.is_set():
             raise TimeoutError("aborted")
@@ -136,7 +131,7 @@ class Connection:
             session.connect(
                 host=target.host, port=target.port, sock=self._sock, username=auth.username,
                 password=auth.password, key_filename=auth.key_file, allow_agent=False, look_for_keys=False,
-                hostkey_verify=True, unknown_host_cb=check_host_key, ssh_config=_ssh_config(known_hosts),
+                hostkey_verify=True, unknown_host_cb=check_host_key, ssh_config=_ssh_config(),
                 timeout=target.timeout_s,
             )
         except transport.SSHUnknownHostError:
