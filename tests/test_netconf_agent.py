@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import struct
 from pathlib import Path
 
@@ -243,3 +244,31 @@ def _poll_mixed(lab: SnmpsimProcess, servers: NetconfServerPool, tmp_path: Path,
             await client.close()
 
     return asyncio.run(run())
+
+
+@pytest.mark.integration
+def test_private_key_login_from_config_against_netconfd(netconf_servers: NetconfServerPool, tmp_path: Path) -> None:
+    """An SSH credential with only a private key logs in to real sshd + netconfd; netconfd serves no
+    power model, so the poll ends with the no-profile error, not an authentication one."""
+    server = netconf_servers.netconfd()
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "known_hosts").write_text(server.known_hosts.read_text())
+    text = (f"version: 1\nagent: {{state_directory: '{state}'}}\n"
+            f"credentials:\n  key: {{type: ssh, username: {server.username}, private_key: '{server.key_file}'}}\n"
+            f"devices:\n  - {{name: yuma1, address: {server.host}, "
+            f"netconf: {{credential: key, port: {server.port}}}}}\n")
+    config = load_config_text(text, environ={}, builtin_profiles=PROFILES)
+    assert config.ssh_credentials["key"].password is None
+
+    async def run() -> PollResult:
+        client = PysnmpClient()
+        try:
+            return await Poller(config, client).poll(config.devices["yuma1"])
+        finally:
+            await client.close()
+
+    result = asyncio.run(run())
+    [error] = result.errors
+    assert re.fullmatch(r"device yuma1: no NETCONF profile matches the \d\d+ capabilities it announced", error)
+    assert result.power.power_w is None
