@@ -417,3 +417,30 @@ def test_known_hosts_is_read_again_only_when_it_changes(tmp_path: Path) -> None:
     assert recorded() == {"ssh-ed25519": ssh_fingerprint(second.with_suffix(".pub"))}
     assert known.read_text().count("\n") == 1
     assert known_fingerprints(str(known), "192.0.2.8", 830) == {}
+
+
+async def test_cancelled_poll_frees_its_thread_at_once(netconf_servers: NetconfServerPool) -> None:
+    """A poll cancelled mid-connect (agent shutdown) tears its transport down: the only pool thread
+    is free for the next device long before the cancelled one's 20 s deadline."""
+    good = netconf_servers.canned(MINIMAL)
+    silent = _SilentListener()
+    pool = NetconfPool(max_workers=1)
+    hanging = NetconfTarget("hung2", "127.0.0.1", silent.port, NetconfAuth("x", "y"), HostKeyCheck(), timeout_s=20)
+
+    async def hang() -> None:
+        async with open_session(hanging, pool=pool):
+            pass
+
+    try:
+        task = asyncio.create_task(hang())
+        await asyncio.sleep(0.5)
+        started = time.monotonic()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with open_session(target(good, name="next1", timeout_s=20), pool=pool) as nc:
+            await nc.get('<components xmlns="http://openconfig.net/yang/platform"/>')
+        assert time.monotonic() - started < 3
+    finally:
+        silent.close()
+        pool.close()

@@ -54,13 +54,15 @@ class NetconfPool:
         future: asyncio.Future[Any] = loop.run_in_executor(self._executor, timed)
         waiter: asyncio.Future[Any] = asyncio.ensure_future(started.wait())
         try:
-            await asyncio.wait({future, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            waiter.cancel()
-        try:
+            try:
+                await asyncio.wait({future, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waiter.cancel()
             return await asyncio.wait_for(asyncio.shield(future), deadline_s)
-        except TimeoutError:
-            # Unblock the worker from a thread of its own: closing a transport may itself wait.
+        except (TimeoutError, asyncio.CancelledError):
+            # Past the deadline, or the poll was cancelled (shutdown): unblock the worker from a
+            # thread of its own (closing a transport may itself wait); a call not yet started
+            # finds the connection aborted.
             threading.Thread(target=on_timeout, name="netconf-abort", daemon=True).start()
             future.add_done_callback(_consume)
             raise
