@@ -256,7 +256,7 @@ async def test_slow_reply_past_the_deadline(netconf_servers: NetconfServerPool) 
     assert error.kind is ErrorKind.TIMEOUT
     assert "device slow1: no answer from" in str(error)
     assert "within 1 s" in str(error)
-    assert elapsed < 2.0, elapsed
+    assert elapsed < 2.5, elapsed
 
 
 class _SilentListener:
@@ -316,9 +316,9 @@ async def test_hanging_device_delays_neither_others_nor_the_loop(netconf_servers
         silent.close()
         pool.close()
     assert (hung_outcome, good_outcome) == ("timeout", "ok")
-    assert good_s < 1.5, good_s
+    assert good_s < 2.0, good_s                  # not behind the hung device's 3 s
     assert 2.9 < hung_s < 4.0, hung_s
-    assert max(lags) < 0.2, max(lags)
+    assert max(lags) < 0.5, max(lags)            # the event loop never waited on a socket
 
 
 @pytest.mark.parametrize(("reply", "expected"), [
