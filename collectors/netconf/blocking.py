@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import paramiko
 from lxml import etree
@@ -31,7 +31,6 @@ from collectors.netconf.hostkeys import fingerprint, host_entry, known_fingerpri
 from collectors.netconf.types import NetconfError, NetconfTarget, RpcReply
 from collectors.netconf.xmlsafe import UnsafeXml, check_message
 
-T = TypeVar("T")
 # ncclient logs every message it sends and receives at INFO (an edit-config may carry a Wi-Fi key)
 # and paramiko its transport chatter: only their warnings reach the agent's log.
 for _library in ("ncclient", "paramiko"):
@@ -161,7 +160,7 @@ class Connection:
                     and not self._aborted.is_set()):
                 self._manager.timeout = min(self.target.timeout_s, 5.0)
                 self._manager.close_session()
-        except Exception:
+        except Exception:     # the device may be gone already; the transport is closed below
             pass
         finally:
             self.abort()
