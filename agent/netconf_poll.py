@@ -6,6 +6,7 @@ with whatever readings the requests that did succeed produced.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -28,6 +29,10 @@ from collectors.netconf import (
 from collectors.netconf.xmlsafe import UnsafeXml, parse
 
 _NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
+_YANG_LIBRARY_NS = "urn:ietf:params:xml:ns:yang:ietf-yang-library"
+YANG_LIBRARY = "urn:ietf:params:netconf:capability:yang-library:1.0"
+MODULES_STATE = f'<modules-state xmlns="{_YANG_LIBRARY_NS}"><module><namespace/></module></modules-state>'
+MODULES_TTL_S = 3600.0
 
 
 @dataclass(slots=True)
@@ -46,12 +51,12 @@ def device_target(config: Config, device: Device) -> NetconfTarget:
     return netconf_target(device.name, device.host, settings, credential, config.agent.state_directory)
 
 
-def select_netconf_profiles(config: Config, device: Device, capabilities: tuple[str, ...]) -> list[Profile]:
-    """Pinned profiles, or every NETCONF profile one of whose capabilities the device announced."""
+def select_netconf_profiles(config: Config, device: Device, announced: set[str]) -> list[Profile]:
+    """Pinned profiles, or every NETCONF profile one of whose capabilities (or module namespaces)
+    the device announced."""
     assert device.netconf is not None
     if device.netconf.profiles is not None:
         return [config.profiles[name] for name in device.netconf.profiles]
-    announced = {c.split("?", 1)[0] for c in capabilities}
     return sorted((p for p in config.profiles.values()
                    if p.protocol == "netconf" and any(c in announced for c in p.capabilities)),
                   key=lambda p: p.name)
@@ -61,6 +66,25 @@ class NetconfPoller:
     def __init__(self, config: Config, pool: NetconfPool | None = None) -> None:
         self.config = config
         self.pool = pool
+        self._modules: dict[str, tuple[float, frozenset[str]]] = {}   # device -> (read at, namespaces)
+
+    async def _announced(self, device: Device, session: NetconfSession, outcome: NetconfOutcome) -> set[str]:
+        """Capability URIs from <hello>, plus the module namespaces of the YANG library (RFC 7895):
+        YANG 1.1 modules are listed there and need not appear in <hello>. Read hourly per device."""
+        announced = {c.split("?", 1)[0] for c in session.capabilities}
+        if device.netconf is None or device.netconf.profiles is not None or not session.supports(YANG_LIBRARY):
+            return announced
+        cached = self._modules.get(device.name)
+        if cached is None or time.monotonic() - cached[0] > MODULES_TTL_S:
+            outcome.requests += 1
+            try:
+                reply = _parsed(await session.get(MODULES_STATE), session.target.max_reply_bytes, session)
+            except NetconfError as exc:        # a device without modules-state still has its <hello>
+                outcome.errors.append(str(exc.error))
+                return announced
+            namespaces = frozenset((e.text or "").strip() for e in reply.iter(f"{{{_YANG_LIBRARY_NS}}}namespace"))
+            cached = self._modules[device.name] = (time.monotonic(), namespaces)
+        return announced | cached[1]
 
     async def poll(self, device: Device) -> NetconfOutcome:
         outcome = NetconfOutcome()
@@ -70,7 +94,8 @@ class NetconfPoller:
         rpc_replies: dict[str, etree._Element] = {}
         try:
             async with open_session(target, pool=self.pool or default_pool()) as session:
-                profiles = select_netconf_profiles(self.config, device, session.capabilities)
+                profiles = select_netconf_profiles(self.config, device,
+                                                   await self._announced(device, session, outcome))
                 outcome.profiles = [p.name for p in profiles]
                 if not profiles:
                     outcome.errors.append(f"device {device.name}: no NETCONF profile matches the "

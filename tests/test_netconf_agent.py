@@ -8,6 +8,7 @@ import asyncio
 import base64
 import json
 import re
+import shutil
 import struct
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from agent.settings.dump import dump_config
 from agent.store.sqlite import Store
 from agent.yamlfile.load import load_yaml_text
 from collectors.snmp.pysnmp_client import PysnmpClient
+from collectors.snmp.recorded import RecordedClient
 from tests.agent_process import netwatt
 from tests.harness.netconf_canned import CannedNetconfServer
 from tests.harness.netconf_pool import NetconfServerPool
@@ -272,3 +274,34 @@ def test_private_key_login_from_config_against_netconfd(netconf_servers: Netconf
     [error] = result.errors
     assert re.fullmatch(r"device yuma1: no NETCONF profile matches the \d\d+ capabilities it announced", error)
     assert result.power.power_w is None
+
+
+@pytest.mark.integration
+def test_profiles_chosen_from_the_yang_library(netconf_servers: NetconfServerPool, tmp_path: Path) -> None:
+    """A device that lists its YANG 1.1 modules only in the YANG library (RFC 7895), not in <hello>."""
+    replies = tmp_path / "replies"
+    shutil.copytree(GOLDEN / "nc_iosxe_c9300" / "netconf", replies)
+    (replies / "capabilities.txt").write_text("urn:ietf:params:netconf:capability:yang-library:1.0"
+                                              "?revision=2016-06-21&module-set-id=7a3c\n")
+    data = (replies / "data.xml").read_text()
+    library = ('  <modules-state xmlns="urn:ietf:params:xml:ns:yang:ietf-yang-library">\n' + "".join(
+        f"    <module><name>{name}</name><revision>{rev}</revision><namespace>http://cisco.com/ns/yang/{name}"
+        f"</namespace><conformance-type>implement</conformance-type></module>\n"
+        for name, rev in (("Cisco-IOS-XE-environment-oper", "2022-11-01"), ("Cisco-IOS-XE-poe-oper", "2023-07-01")))
+        + "  </modules-state>\n")
+    (replies / "data.xml").write_text(data.replace("</data>", library + "</data>"))
+    server = netconf_servers.canned(replies)
+    state = tmp_path / "state"
+    server.trust_in(state)
+    text = (f"version: 1\nagent: {{state_directory: '{state}'}}\ncredentials:\n{server.credential_yaml('nc')}"
+            f"devices:\n  - {{name: xe1, address: {server.host}, {server.netconf_yaml('nc')}}}\n")
+    config = load_config_text(text, environ={}, builtin_profiles=PROFILES)
+    poller = Poller(config, RecordedClient.from_files({}))     # NETCONF only: no SNMP traffic
+    first = asyncio.run(poller.poll(config.devices["xe1"]))
+    assert first.errors == []
+    assert first.info.profiles == ["cisco_xe_environment", "cisco_xe_poe"]
+    assert (first.power.power_w, first.power.basis) == (148.0, "psu_output")
+    assert first.requests == 2                  # modules-state, then the power <get>
+    again = asyncio.run(poller.poll(config.devices["xe1"]))
+    assert again.requests == 1                  # the module list is kept for an hour
+    assert again.power.power_w == 148.0
