@@ -335,11 +335,10 @@ async def test_hostile_replies_are_refused(netconf_servers: NetconfServerPool, r
 
 async def test_huge_reply_is_bounded(netconf_servers: NetconfServerPool) -> None:
     server = netconf_servers.canned(MINIMAL, huge_reply_bytes=4_000_000)
-    started = time.monotonic()
     error = await failure(target(server, name="big1", max_reply_bytes=1_000_000))
+    # the cap, not the deadline or the end of the message, ended it
     assert error.kind is ErrorKind.PROTOCOL
     assert "device big1: reply exceeds the 1000000-byte limit" in str(error)
-    assert time.monotonic() - started < 5
 
 
 def test_safe_parser_refuses_declarations_and_size() -> None:
