@@ -102,6 +102,8 @@ def test_netconf_only_device_and_dump_without_secrets() -> None:
     (("decode: ieeefloat32", "decode: float64"), "metrics[2].decode", "is not one of"),
     (("capacity_column: capacity", "capacity_column: rating"), "metrics[2].capacity_column",
      "'rating' is not a declared column"),
+    (("{label: 'CHASSIS', kind: chassis}", "{entity_class: [chassis], kind: chassis}"), "metrics[0].classify",
+     "entity_class needs the SNMP entity table"),
 ])
 def test_yang_profile_errors_name_file_line_and_key(change: tuple[str, str], key: str, message: str) -> None:
     source = (Path(__file__).resolve().parent.parent / "config/profiles/openconfig_platform.yaml").read_text()

@@ -73,6 +73,8 @@ def _parse_metric(s: Section, namespaces: dict[str, str]) -> Metric:
     sentinels = frozenset(_integer(s, v) for v in s.text_list("sentinels", []))
     kind: Kind | None = _enum(s, "kind", Kind, s.text("kind")) if s.has("kind") else None
     rules = tuple(_parse_rule(r) for r in s.sections("classify")) if s.has("classify") else ()
+    if any(rule.entity_class for rule in rules):
+        raise s.error("classify", "entity_class needs the SNMP entity table; NETCONF rules test label and quantity")
     if (kind is None) == (not rules):
         raise s.error("kind", "a metric has exactly one of 'kind' or 'classify' (rules)")
     component = s.text("component", "")
