@@ -19,6 +19,7 @@ from agent.datafiles import sample_config
 from agent.errors import ConfigError, NetwattError
 from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
 from agent.logs import setup_logging
+from agent.netconf_trust import trust_device
 from agent.points.lineprotocol import encode
 from agent.points.schema import SCHEMA_VERSION, poll_points
 from agent.poll import Poller
@@ -87,6 +88,11 @@ def _parser() -> argparse.ArgumentParser:
     poll.add_argument("--format", choices=("json", "lp", "table", "summary"), default="json")
     poll.set_defaults(handler=_poll)
 
+    trust = command("trust", "show a NETCONF device's SSH host key and record it in the agent's known_hosts")
+    trust.add_argument("--device", "-d", required=True, help="a device of the config with a netconf: block")
+    trust.add_argument("--yes", "-y", action="store_true", help="record without asking (for scripts)")
+    trust.set_defaults(handler=_trust)
+
     run = command("run", "run the agent: poll every device on schedule, store, forward")
     run.add_argument("--once", action="store_true", help="one poll of every device, store, flush, exit")
     run.add_argument("--log-format", choices=("text", "json"), default="text")
@@ -130,7 +136,8 @@ def _check_config(args: argparse.Namespace) -> int:
     if args.show:
         print(dump_config(config), end="")
     else:
-        print(f"{args.config}: ok ({len(config.devices)} devices, {len(config.credentials)} credentials, "
+        credentials = len(config.credentials) + len(config.ssh_credentials)
+        print(f"{args.config}: ok ({len(config.devices)} devices, {credentials} credentials, "
               f"{len(config.profiles)} profiles)")
     return OK
 
@@ -192,6 +199,19 @@ def _print_results(results: list[PollResult], output_format: str) -> None:
         sys.stdout.write(encode(point for r in results for point in poll_points(r)))
     else:
         print(power_table(results))
+
+
+def _ask(prompt: str) -> str:
+    try:
+        return input(prompt)
+    except EOFError:               # no terminal: never a yes
+        return ""
+
+
+def _trust(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    trusted = trust_device(config, args.device, assume_yes=args.yes, ask=_ask, say=print)
+    return OK if trusted else FAILURE
 
 
 def _run(args: argparse.Namespace) -> int:

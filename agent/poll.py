@@ -10,13 +10,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from agent.netconf_poll import NetconfPoller
 from agent.power.device_power import device_power
+from agent.power.merge import merge_protocols
 from agent.power.normalise import EntityTable, normalise, text
 from agent.power.profiles import Profile, select_profiles
-from agent.power.readings import DeviceInfo, DevicePower, Method, PollResult
+from agent.power.readings import DeviceInfo, DevicePower, Method, PollResult, Reading
 from agent.settings.config import Config, Device
 from collectors.snmp.types import Oid, SnmpClient, format_oid, parse_oid
 
@@ -26,6 +28,14 @@ SYS_DESCR = parse_oid("1.3.6.1.2.1.1.1.0")
 SYS_OBJECT_ID = parse_oid("1.3.6.1.2.1.1.2.0")
 SYS_NAME = parse_oid("1.3.6.1.2.1.1.5.0")
 IDENTITY_TTL_S = 3600.0       # re-read sysObjectID hourly: a replaced chassis gets new profiles
+
+
+@dataclass(slots=True)
+class _SnmpPart:
+    readings: list[Reading]
+    errors: list[str]
+    requests: int
+    info: DeviceInfo | None          # None: the device did not answer its identification
 
 
 @dataclass(slots=True)
@@ -43,6 +53,7 @@ class Poller:
         self.client = client
         self.clock = clock
         self._identities: dict[str, _Identity] = {}
+        self.netconf = NetconfPoller(config)
 
     async def poll_many(self, devices: Iterable[Device], *,
                         on_result: Callable[[PollResult], None] | None = None) -> list[PollResult]:
@@ -99,22 +110,40 @@ class Poller:
         return identity, [], reply.requests
 
     async def _poll(self, device: Device, now: datetime, started: float) -> PollResult:
+        # NETCONF (when configured) runs alongside SNMP; a device may use one protocol or both.
+        netconf = asyncio.ensure_future(self.netconf.poll(device)) if device.netconf else None
+        try:
+            snmp = await self._snmp(device) if device.credential else None
+            outcome = await netconf if netconf is not None else None
+        finally:
+            if netconf is not None and not netconf.done():
+                netconf.cancel()
+        if outcome is None and snmp is not None and snmp.info is None:
+            return self._failed(device, now, started, snmp.errors, snmp.requests)
+        readings = merge_protocols(snmp.readings if snmp else [], outcome.readings if outcome else [])
+        info = replace(snmp.info) if snmp and snmp.info else DeviceInfo(model=device.model)
+        if outcome is not None:
+            info.profiles = [*info.profiles, *outcome.profiles]
+            info.vendor = info.vendor or outcome.vendor
+        return PollResult(
+            device=device.name, site=device.site, role=device.role, time=now, power=device_power(readings),
+            info=info, errors=(snmp.errors if snmp else []) + (outcome.errors if outcome else []),
+            requests=(snmp.requests if snmp else 0) + (outcome.requests if outcome else 0),
+            elapsed_s=time.perf_counter() - started,
+        )
+
+    async def _snmp(self, device: Device) -> _SnmpPart:
         identity, errors, requests = await self.identify(device)
         if identity is None:
-            return self._failed(device, now, started, errors, requests)
+            return _SnmpPart([], errors, requests, None)
         walk = await self.client.walk(self.config.snmp_target(device), identity.subtrees)
         if walk.errors and not walk.varbinds:
             self._identities.pop(device.name, None)     # identify again once it answers
-        readings = normalise(identity.profiles, walk.varbinds)
-        power = device_power(readings)
         info = identity.info
         if not info.model:
             info.model = EntityTable.from_varbinds(walk.varbinds).chassis_model()
-        return PollResult(
-            device=device.name, site=device.site, role=device.role, time=now, power=power, info=info,
-            errors=[str(e) for e in walk.errors], requests=requests + walk.requests,
-            elapsed_s=time.perf_counter() - started,
-        )
+        return _SnmpPart(normalise(identity.profiles, walk.varbinds), [str(e) for e in walk.errors],
+                         requests + walk.requests, info)
 
     def _failed(self, device: Device, now: datetime, started: float, errors: list[str],
                 requests: int = 0) -> PollResult:

@@ -24,6 +24,7 @@ SECRET_VALUES = {"SNMP_COMMUNITY": "c0mmunity-s3cret"}
 def credentials_dir(tmp_path: Path) -> Path:
     (tmp_path / "netwatt_snmp-auth").write_text("auth-pass-s3cret\n")
     (tmp_path / "netwatt_snmp-priv").write_text("priv-pass-s3cret\n")
+    (tmp_path / "netwatt_netconf-password").write_text("netconf-pass-s3cret\n")
     return tmp_path
 
 
@@ -54,12 +55,16 @@ def error_of(text: str, env: dict[str, str] | None = None) -> ConfigError:
 
 def test_example_config_is_valid(credentials_dir: Path) -> None:
     config = load_config(EXAMPLE, environ=example_env(credentials_dir), builtin_profiles=PROFILES)
-    assert set(config.devices) == {"core-1", "sw-7"}
+    assert set(config.devices) == {"core-1", "sw-7", "edge-3"}
     sw7 = config.devices["sw-7"]
     assert (sw7.host, sw7.port, sw7.timeout_s, sw7.interval_s) == ("192.0.2.20", 1161, 2.0, 300.0)
     assert config.devices["core-1"].profiles is None          # auto
     assert config.credentials["core-v3"].priv_protocol == "AES256"
     assert config.agent.collection_jitter_s == 5.0
+    edge = config.devices["edge-3"].netconf
+    assert edge is not None
+    assert (config.devices["edge-3"].credential, edge.port, edge.profiles) == ("", 830, ("junos_power_usage",))
+    assert config.devices["core-1"].netconf is not None
 
 
 def test_minimal_config_defaults() -> None:
@@ -186,7 +191,7 @@ def test_dump_never_shows_a_secret(credentials_dir: Path) -> None:
     dumped = dump_config(config)
     assert "<secret env:SNMP_COMMUNITY>" in dumped
     assert "<secret credential:netwatt_snmp-auth>" in dumped
-    for secret in ("c0mmunity-s3cret", "auth-pass-s3cret", "priv-pass-s3cret"):
+    for secret in ("c0mmunity-s3cret", "auth-pass-s3cret", "priv-pass-s3cret", "netconf-pass-s3cret"):
         assert secret not in dumped
         assert secret not in repr(config)
 
@@ -200,10 +205,12 @@ def test_check_config_cli_exit_codes(tmp_path: Path, credentials_dir: Path) -> N
     env = {**os.environ, **example_env(credentials_dir)}
     ok = run_cli("check-config", "-c", str(EXAMPLE), env=env)
     assert ok.returncode == 0, ok.stderr
-    assert "2 devices" in ok.stdout
+    assert "3 devices, 3 credentials" in ok.stdout
     shown = run_cli("check-config", "-c", str(EXAMPLE), "--show", env=env)
     assert shown.returncode == 0
     assert "c0mmunity-s3cret" not in shown.stdout + shown.stderr
+    assert "netconf-pass-s3cret" not in shown.stdout + shown.stderr
+    assert "<secret credential:netwatt_netconf-password>" in shown.stdout
     bad = tmp_path / "bad.yaml"
     bad.write_text(BASE + "  - {name: x, address: 192.0.2.9, credential: lab, bogus: 1}\n")
     failed = run_cli("check-config", "-c", str(bad), env={**env, "COMM": "c0mmunity-s3cret"})

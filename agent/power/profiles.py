@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -62,7 +62,7 @@ class Metric:
     exponent_column: str = ""             # scaling: exponent, per row
     exponent_oid: Oid | None = None       # scaling: exponent, one scalar for the metric
     status_column: str = ""
-    status_ok: frozenset[int] = frozenset()
+    status_ok: frozenset[int | str] = frozenset()
     sentinels: frozenset[int] = frozenset()
     kind: Kind | None = None
     classify: tuple[ClassifyRule, ...] = ()
@@ -70,8 +70,17 @@ class Metric:
     label: str = ""
     entity: str = ""                      # "index" or a column name holding an entPhysicalIndex
     capacity_column: str = ""
+    # NETCONF (protocol: netconf): a YANG list path instead of a table; see agent.power.yang_profiles
+    path: str = ""                        # absolute path of the list whose entries are the rows
+    value_path: str = ""                  # the value leaf, relative to a row
+    column_paths: dict[str, str] = field(default_factory=dict)
+    key: tuple[str, ...] = ()             # columns naming a row in its address
+    rpc: str = ""                         # read from the reply to this RPC instead of <get>
+    decode: str = ""                      # "ieeefloat32": base64 IEEE-754 single (openconfig-types)
 
     def subtrees(self) -> list[Oid]:
+        if self.path:
+            return []
         if self.scalar is not None:
             trees = [self.scalar[:-1] if self.scalar[-1] == 0 else self.scalar]
             if self.exponent_oid is not None:
@@ -99,12 +108,17 @@ class Profile:
     entity_context: bool
     metrics: tuple[Metric, ...]
     dedupe: tuple[DedupeRule, ...] = ()
+    protocol: str = "snmp"                # or "netconf"
+    capabilities: tuple[str, ...] = ()    # netconf: any of these announced in <hello> selects it
+    namespaces: dict[str, str] = field(default_factory=dict)   # netconf: prefix -> namespace
 
     @property
     def generic(self) -> bool:
-        return not self.sys_object_id
+        return not self.sys_object_id and not self.capabilities
 
     def matches(self, sys_object_id: Oid | None) -> bool:
+        if self.protocol != "snmp":
+            return False
         if self.generic:
             return True
         return sys_object_id is not None and any(
@@ -112,7 +126,7 @@ class Profile:
 
     def subtrees(self) -> list[Oid]:
         trees = [tree for metric in self.metrics for tree in metric.subtrees()]
-        if self.entity_context:
+        if self.entity_context and self.protocol == "snmp":
             trees += [(*ENTITY_ENTRY, column) for column in ENTITY_COLUMNS.values()]
         return trees
 
@@ -163,6 +177,10 @@ def parse_profile(data: Any, *, file: str, name: str | None = None, path: str = 
         raise top.error("name", f"does not match the key it is defined under ({name!r})")
     description = top.text("description", "")
     vendor = top.text("vendor", "")
+    if top.choice("protocol", ("snmp", "netconf"), "snmp") == "netconf":
+        from agent.power.yang_profiles import parse_yang_profile  # noqa: PLC0415 (it builds on this module)
+
+        return parse_yang_profile(top, profile_name, file, description, vendor)
     match = top.section("match", {})
     prefixes = tuple(_oid(match, "sys_object_id", value) for value in match.text_list("sys_object_id", []))
     match.finish()
@@ -170,7 +188,14 @@ def parse_profile(data: Any, *, file: str, name: str | None = None, path: str = 
     for value in context:
         if value != "entity":
             raise top.error("context", f"unknown context {value!r} (known: entity)")
-    metrics = tuple(_parse_metric(item) for item in top.sections("metrics"))
+    metrics, dedupe = parse_metrics_and_dedupe(top, _parse_metric)
+    return Profile(profile_name, file, description, vendor, prefixes, bool(context), metrics, dedupe)
+
+
+def parse_metrics_and_dedupe(top: Section, parse_metric: Callable[[Section], Metric]
+                             ) -> tuple[tuple[Metric, ...], tuple[DedupeRule, ...]]:
+    """The ``metrics`` (at least one, unique names) and ``dedupe`` of a profile; finishes ``top``."""
+    metrics = tuple(parse_metric(item) for item in top.sections("metrics"))
     if not metrics:
         raise top.error("metrics", "a profile needs at least one metric")
     seen: set[str] = set()
@@ -180,7 +205,7 @@ def parse_profile(data: Any, *, file: str, name: str | None = None, path: str = 
         seen.add(metric.name)
     dedupe = tuple(_parse_dedupe(item) for item in top.sections("dedupe"))
     top.finish()
-    return Profile(profile_name, file, description, vendor, prefixes, bool(context), metrics, dedupe)
+    return metrics, dedupe
 
 
 def _parse_metric(s: Section) -> Metric:

@@ -18,6 +18,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from agent.errors import ConfigError, ConfigErrors
 from agent.power.profiles import Profile, load_builtin_profiles, parse_profile
 from agent.settings.http import HttpSettings, parse_http
+from agent.settings.netconf import (
+    NetconfSettings,
+    SshCredential,
+    is_ssh_credential,
+    parse_netconf_block,
+    parse_ssh_credential,
+)
 from agent.settings.secrets import Secret, SecretError, resolve_secret
 from agent.yamlfile.load import load_yaml_file, load_yaml_text
 from agent.yamlfile.section import Section
@@ -89,7 +96,7 @@ class Device:
     port: int
     site: str
     role: str
-    credential: str
+    credential: str                      # the SNMP credential; "" for a NETCONF-only device
     profiles: tuple[str, ...] | None     # None: chosen automatically by sysObjectID
     timeout_s: float
     retries: int
@@ -98,6 +105,7 @@ class Device:
     model: str = ""
     tags: dict[str, str] = field(default_factory=dict)
     line: int | None = None
+    netconf: NetconfSettings | None = None
 
     @property
     def address(self) -> str:
@@ -127,6 +135,7 @@ class Config:
     sites: dict[str, Site]
     devices: dict[str, Device]
     outputs: tuple[OutputSpec, ...]
+    ssh_credentials: dict[str, SshCredential] = field(default_factory=dict)
 
     def device(self, name: str) -> Device:
         try:
@@ -169,7 +178,14 @@ def parse_config(data: Any, *, file: str, environ: dict[str, str] | None = None,
         raise top.error("version", f"config version {version} is not supported (this netwatt reads "
                         f"version {CONFIG_VERSION})")
     agent = _agent(top.section("agent", {}), env)
-    credentials = {name: _credential(name, s, env, base_dir) for name, s in top.named_sections("credentials")}
+    credentials: dict[str, Credential] = {}
+    ssh_credentials: dict[str, SshCredential] = {}
+    for name, s in top.named_sections("credentials"):
+        if is_ssh_credential(s):
+            _check_name(s, name)
+            ssh_credentials[name] = parse_ssh_credential(name, s, env, base_dir)
+        else:
+            credentials[name] = _credential(name, s, env, base_dir)
     profiles = dict(builtin_profiles if builtin_profiles is not None else load_builtin_profiles())
     for name, s in top.named_sections("profiles"):
         profiles[name] = parse_profile(s.data, file=file, name=name, path=s.path)
@@ -178,7 +194,7 @@ def parse_config(data: Any, *, file: str, environ: dict[str, str] | None = None,
     devices: dict[str, Device] = {}
     for s in top.sections("devices"):
         try:
-            device = _device(s, credentials, profiles, sites)
+            device = _device(s, credentials, profiles, sites, ssh_credentials)
         except ConfigError as exc:
             errors.append(exc)
             continue
@@ -190,7 +206,7 @@ def parse_config(data: Any, *, file: str, environ: dict[str, str] | None = None,
     top.finish()
     if errors:
         raise ConfigErrors(errors)
-    return Config(file, agent, credentials, profiles, sites, devices, outputs)
+    return Config(file, agent, credentials, profiles, sites, devices, outputs, ssh_credentials)
 
 
 def _agent(s: Section, env: dict[str, str]) -> AgentSettings:
@@ -274,15 +290,19 @@ def _site(name: str, s: Section) -> Site:
 
 
 def _device(s: Section, credentials: dict[str, Credential], profiles: dict[str, Profile],
-            sites: dict[str, Site]) -> Device:
+            sites: dict[str, Site], ssh_credentials: dict[str, SshCredential]) -> Device:
     name = s.text("name")
     _check_name(s, name, key="name")
     host, port = _address(s)
     site = s.text("site", "")
     if site and site not in sites:
         raise s.error("site", f"device {name}: unknown site {site!r} (sites: {', '.join(sites) or 'none'})")
-    credential = s.text("credential")
-    if credential not in credentials:
+    netconf = (parse_netconf_block(s.section("netconf"), name, ssh_credentials, profiles)
+               if s.has("netconf") else None)
+    credential = s.text("credential", "" if netconf else None) or ""
+    if not credential and netconf is None:
+        raise s.error("credential", f"device {name}: is required (an SNMP credential, or a netconf: block)")
+    if credential and credential not in credentials:
         raise s.error("credential", f"device {name}: unknown credential {credential!r} "
                       f"(credentials: {', '.join(credentials) or 'none'})")
     wanted = s.raw("profiles", "auto")
@@ -295,6 +315,9 @@ def _device(s: Section, credentials: dict[str, Credential], profiles: dict[str, 
             if profile not in profiles:
                 raise s.error("profiles", f"device {name}: unknown profile {profile!r} "
                               f"(profiles: {', '.join(sorted(profiles))})")
+            if profiles[profile].protocol != "snmp":
+                raise s.error("profiles", f"device {name}: {profile!r} is a NETCONF profile; "
+                              "list it under netconf.profiles")
     tags = s.section("tags", {})
     device = Device(
         name=name, host=host, port=port, site=site, role=s.choice("role", ROLES, "other"),
@@ -306,6 +329,7 @@ def _device(s: Section, credentials: dict[str, Credential], profiles: dict[str, 
         model=s.text("model", ""),
         tags={str(k): tags.text(str(k)) for k in list(tags.data)},
         line=s.line,
+        netconf=netconf,
     )
     tags.finish()
     if not s.has("interval"):

@@ -29,6 +29,7 @@ def dump_config(config: Config) -> str:
         "version": 1,
         "agent": _plain(config.agent),
         "credentials": _plain(config.credentials),
+        "ssh_credentials": _plain(config.ssh_credentials),
         "sites": _plain(config.sites),
         "devices": [_plain(d) for d in config.devices.values()],
         "outputs": [_plain(o) for o in config.outputs],

@@ -46,4 +46,4 @@ def discover_table(result: PollResult) -> str:
               f"total: {number(result.power.power_w)} W  method {result.power.method}  "
               f"basis {result.power.basis or '-'}  {result.power.note}\n")
     errors = "".join(f"\nerror: {e}" for e in result.errors)
-    return header + grid(["oid", "raw", "scale", "value", "kind", "component", "verdict"], rows) + errors
+    return header + grid(["oid or path", "raw", "scale", "value", "kind", "component", "verdict"], rows) + errors
