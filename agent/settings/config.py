@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from agent.errors import ConfigError, ConfigErrors
 from agent.power.profiles import Profile, load_builtin_profiles, parse_profile
 from agent.settings.secrets import Secret, SecretError, resolve_secret
+from agent.wifi.settings import WifiConfig, parse_wifi
 from agent.yamlfile.load import load_yaml_file, load_yaml_text
 from agent.yamlfile.section import Section
 from collectors.snmp.types import SnmpTarget, SnmpV2cAuth, SnmpV3Auth
@@ -125,6 +126,7 @@ class Config:
     sites: dict[str, Site]
     devices: dict[str, Device]
     outputs: tuple[OutputSpec, ...]
+    wifi: WifiConfig | None = None
 
     def device(self, name: str) -> Device:
         try:
@@ -185,10 +187,18 @@ def parse_config(data: Any, *, file: str, environ: dict[str, str] | None = None,
                                   f"(first at line {devices[device.name].line})"))
         devices[device.name] = device
     outputs = tuple(_output(s, env, base_dir) for s in top.sections("outputs")) or (OutputSpec("sqlite", {}),)
+    wifi = None
+    if top.has("wifi"):
+        try:
+            wifi = parse_wifi(top.section("wifi"), devices=devices, sites=sites, env=env, base_dir=base_dir)
+        except ConfigErrors as exc:
+            errors.extend(exc.errors)
+        except ConfigError as exc:
+            errors.append(exc)
     top.finish()
     if errors:
         raise ConfigErrors(errors)
-    return Config(file, agent, credentials, profiles, sites, devices, outputs)
+    return Config(file, agent, credentials, profiles, sites, devices, outputs, wifi)
 
 
 def _agent(s: Section) -> AgentSettings:
