@@ -13,6 +13,8 @@ class ErrorKind(StrEnum):
     PROTOCOL = "protocol"                # undecodable reply, wrong types, error-status in the PDU
     NON_INCREASING = "non_increasing"    # the agent went backwards or repeated an OID during a walk
     WALK_LIMIT = "walk_limit"            # stopped a walk at the request cap (a runaway agent)
+    HOST_KEY = "host_key"                # SSH host key unknown or changed: never connected past it
+    RPC_ERROR = "rpc_error"              # the device answered a NETCONF request with <rpc-error>
 
 
 @dataclass(frozen=True, slots=True)

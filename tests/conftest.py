@@ -63,3 +63,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpsimProcess]:
     """The bundled lab (config/lab walks) served by a real snmpsim on 127.0.0.1, for the whole session."""
     with SnmpsimProcess(lab_dir(), cache_dir=tmp_path_factory.mktemp("lab-cache")) as server:
         yield server
+
+
+from tests.harness.netconf_pool import NetconfServerPool  # noqa: E402  (appended with its fixture)
+
+
+@pytest.fixture(scope="session")
+def netconf_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NetconfServerPool]:
+    """`netconf_servers.netconfd(modules=[...], modpath=[...])` (real netconfd behind real sshd) and
+    `netconf_servers.canned(case_dir, delay_s=...)` (recorded replies over real SSH); fail, never skip."""
+    with NetconfServerPool(tmp_path_factory.mktemp("netconf")) as pool:
+        yield pool

@@ -1,0 +1,72 @@
+"""Plain data for NETCONF collection: who to reach, how to prove who they are, what went wrong."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from collectors.errors import CollectError, ErrorKind
+
+DEFAULT_PORT = 830
+DEFAULT_MAX_REPLY_BYTES = 32 * 1024 * 1024     # one reply larger than this ends the session
+XPATH_CAPABILITY = "urn:ietf:params:netconf:capability:xpath:1.0"
+CANDIDATE_CAPABILITY = "urn:ietf:params:netconf:capability:candidate:1.0"
+CONFIRMED_COMMIT_CAPABILITY = "urn:ietf:params:netconf:capability:confirmed-commit:1.1"
+WRITABLE_RUNNING_CAPABILITY = "urn:ietf:params:netconf:capability:writable-running:1.0"
+
+
+@dataclass(frozen=True, slots=True)
+class NetconfAuth:
+    """SSH login: a password or a private key file (or both: the key is tried first)."""
+
+    username: str
+    password: str | None = field(default=None, repr=False)
+    key_file: str | None = None
+    key_passphrase: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class HostKeyCheck:
+    """How a device's SSH host key is verified; there is no way to switch verification off.
+
+    ``pinned`` (an OpenSSH ``SHA256:...`` fingerprint) wins when set; otherwise the key must be in
+    ``known_hosts`` under ``host`` or ``[host]:port`` (``netwatt trust`` records it there).
+    """
+
+    known_hosts: str = ""
+    pinned: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NetconfTarget:
+    name: str                            # the device name every error carries
+    host: str
+    port: int
+    auth: NetconfAuth
+    host_keys: HostKeyCheck
+    timeout_s: float = 30.0              # deadline of each operation (connect + hello is one)
+    max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES
+    credential_name: str = ""
+
+    @property
+    def address(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+class NetconfError(Exception):
+    """A failed NETCONF operation; ``error`` is the collector's plain description of it."""
+
+    def __init__(self, error: CollectError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+    @property
+    def kind(self) -> ErrorKind:
+        return self.error.kind
+
+
+@dataclass(frozen=True, slots=True)
+class RpcReply:
+    """One reply: the whole ``<rpc-reply>`` as text (parse it with ``collectors.netconf.xmlsafe``)."""
+
+    xml: str
+    elapsed_s: float
