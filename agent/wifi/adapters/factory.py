@@ -30,7 +30,15 @@ def build_controllers(config: Config, reader: SnmpClient, setter: SnmpSetter) ->
 
 
 def _netconf_controller(config: Config, name: str) -> Controller | None:
-    log.error("wifi controller %s: NETCONF controllers are not available in this build", name)
+    assert config.wifi is not None
+    spec = config.wifi.controllers[name]
+    if spec.type == "openconfig":
+        from agent.wifi.adapters.openconfig import OpenConfigController  # noqa: PLC0415  (NETCONF only if used)
+        return OpenConfigController(spec, config.wifi.access_points)
+    if spec.type == "c9800":
+        from agent.wifi.adapters.c9800 import C9800Controller  # noqa: PLC0415
+        return C9800Controller(spec, config.wifi.access_points)
+    log.error("wifi controller %s: unknown type %s", name, spec.type)
     return None
 
 
