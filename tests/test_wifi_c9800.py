@@ -42,9 +42,13 @@ def _leaves(xml: str) -> tuple[etree._Element, dict[str, str]]:
 @pytest.mark.parametrize(("slot", "band"), [(0, "2.4"), (1, "5"), (2, "5"), (2, "dual"), (0, "dual"), (3, "6")])
 def test_slot_rpc_matches_the_yang_structure(slot: int, band: str) -> None:
     root, leaves = _leaves(slot_admin_rpc("bowl-n-01", slot, band, False))
-    assert etree.QName(root).namespace == RPC_NS and etree.QName(root).localname == "set-ap-slot-admin-state"
-    assert set(leaves) == SLOT_RPC_LEAVES and all(etree.QName(c).namespace == RPC_NS for c in root)
-    assert leaves["mode"] in MODES and 0 <= int(leaves["slot-id"]) <= 3 and 1 <= int(leaves["band"]) <= 4
+    assert etree.QName(root).namespace == RPC_NS
+    assert etree.QName(root).localname == "set-ap-slot-admin-state"
+    assert set(leaves) == SLOT_RPC_LEAVES
+    assert all(etree.QName(c).namespace == RPC_NS for c in root)
+    assert leaves["mode"] in MODES
+    assert 0 <= int(leaves["slot-id"]) <= 3
+    assert 1 <= int(leaves["band"]) <= 4
     assert int(leaves["slot-id"]) in MUST[int(leaves["band"])]
 
 
@@ -56,7 +60,8 @@ def test_slot_band_pairs_the_model_forbids_are_refused_before_sending(slot: int,
 
 def test_ap_rpc_and_wlan_edit_shapes() -> None:
     root, leaves = _leaves(ap_admin_rpc("a<b", True))
-    assert etree.QName(root).localname == "set-ap-admin-state" and set(leaves) == AP_RPC_LEAVES
+    assert etree.QName(root).localname == "set-ap-admin-state"
+    assert set(leaves) == AP_RPC_LEAVES
     assert leaves == {"mode": "admin-state-enabled", "ap-name": "a<b"}
     config = etree.fromstring(wlan_edit("Velodrome-Guest", False))
     status = config.xpath("//w:wlan-cfg-entries/w:wlan-cfg-entry[w:profile-name='Velodrome-Guest']"
@@ -90,7 +95,8 @@ wifi:
         assert (seen["wlc9800/bowl-n-01/1"].enabled, seen["wlc9800/bowl-n-01/1"].clients) == (True, 2)   # Run only
         assert (seen["wlc9800/bowl-n-01/0"].enabled, seen["wlc9800/bowl-n-01/0"].clients) == (True, 1)
         assert seen["wlc9800/bowl-n-02/0"].enabled is False
-        assert seen["wlc9800/bowl-n-01"].enabled is True and seen["wlc9800/bowl-n-02"].enabled is False
+        assert seen["wlc9800/bowl-n-01"].enabled is True
+        assert seen["wlc9800/bowl-n-02"].enabled is False
         store = Store(tmp_path / "state")
         try:
             executor = Executor(WifiStore(store.db), {"wlc9800": controller}, guards=Guards(retries=1),
@@ -98,7 +104,9 @@ wifi:
             target = targets["wlc9800/bowl-n-01/1"]
             [record] = await executor.execute([Change(target, "bowl", True, False, "default off")])
             # the RPC was accepted (<ok/>) twice, yet the radio still reads enabled: failed, not "done"
-            assert record.result == "failed" and "is up" in record.error and "attempt 2" in record.error
+            assert record.result == "failed"
+            assert "is up" in record.error
+            assert "attempt 2" in record.error
             assert [d.target for d in WifiStore(store.db).armed_deadmen()] == ["wlc9800/bowl-n-01/1"]
         finally:
             store.close()

@@ -14,12 +14,12 @@ from agent.settings.config import Config, load_config_text
 from agent.store.sqlite import Store
 from agent.wifi.adapters.base import Applied
 from agent.wifi.adapters.openconfig import MAC, PHY, OpenConfigController, radio_edit, ssid_edit
+from agent.wifi.executor import Executor
 from agent.wifi.guards import Change
 from agent.wifi.model import Observed, Target
 from agent.wifi.runtime import open_wifi
 from agent.wifi.settings import Guards
 from agent.wifi.store import WifiStore
-from agent.wifi.executor import Executor
 from collectors.netconf import HostKeyCheck, NetconfAuth, NetconfTarget, open_session
 from collectors.snmp.pysnmp_client import PysnmpClient
 from tests.harness.netconf_pool import NetconfServerPool
@@ -87,8 +87,9 @@ def test_confirmed_commit_is_kept_after_read_back(netconf_servers: NetconfServer
         reader = PysnmpClient()
         svc = open_wifi(config, store, reader, clock=lambda: datetime(2026, 11, 2, 9, tzinfo=UTC), settle_s=0)
         try:
-            plan, observed, _ = await svc.plan()
-            assert observed["ap7/ap7/1"].enabled is True and observed["ap7/ssid:Velodrome-Guest"].enabled is True
+            _plan, observed, _ = await svc.plan()
+            assert observed["ap7/ap7/1"].enabled is True
+            assert observed["ap7/ssid:Velodrome-Guest"].enabled is True
             result = await svc.run_round()
             assert sorted((a.target.key, a.result) for a in result.actions) == [
                 ("ap7/ap7/0", "confirmed"), ("ap7/ap7/1", "confirmed"), ("ap7/ssid:Velodrome-Guest", "confirmed")]
@@ -136,7 +137,8 @@ def test_failed_verification_cancels_the_commit_and_an_unconfirmed_one_expires(
                                 guards=Guards(retries=0, dead_man_s=600), clock=lambda: datetime.now(UTC))
             target = next(t for t in config.wifi.targets() if t.key == "ap7/ap7/1")
             [record] = await executor.execute([Change(target, "radios", True, False, "default off")])
-            assert record.result == "failed" and "rolled back" in record.error
+            assert record.result == "failed"
+            assert "rolled back" in record.error
             assert (await running(server))["radio1"] == "true"          # cancel-commit: back at once
             # never confirmed: netconfd reverts the change by itself after the confirm timeout
             await real.apply(target, False)

@@ -42,7 +42,8 @@ wifi:
   controllers:
     wlc: {{type: aireos, device: wlc, wlans: {{guest: 2, ops: 1}}}}
   access_points:
-    - {{name: ap1, controller: wlc, mac: "00:00:00:00:00:01", radios: [{{slot: 0, band: "2.4"}}, {{slot: 1, band: "5"}}]}}
+    - {{name: ap1, controller: wlc, mac: "00:00:00:00:00:01",
+        radios: [{{slot: 0, band: "2.4"}}, {{slot: 1, band: "5"}}]}}
     - {{name: ap2, controller: wlc, mac: "00:00:00:00:00:02", radios: [{{slot: 0, band: "2.4", critical: true}}]}}
   guards: {{management_ssids: [ops]{extra}}}
   groups:
@@ -121,7 +122,9 @@ def test_contradictory_rules_are_a_config_error_with_file_and_line() -> None:
     with pytest.raises(ConfigError) as caught:
         load_config_text(text, file="venue.yaml", environ={})
     message = str(caught.value)
-    assert "venue.yaml:" in message and "contradictory" in message and "window:quiet" in message
+    assert "venue.yaml:" in message
+    assert "contradictory" in message
+    assert "window:quiet" in message
     line = next(i for i, t in enumerate(text.splitlines(), start=1) if "name: quiet" in t)
     assert f"venue.yaml:{line}:" in message
 
@@ -131,7 +134,8 @@ def test_contradictory_rules_are_a_config_error_with_file_and_line() -> None:
     ("aps: [ap1]\n      default: maybe", "'maybe' is not one of"),
     ("scope: ssid\n      controller: wlc\n      ssids: [ops]", "management SSID"),
     ("aps: [ap1]\n      windows: [{name: w, cron: '0 99 * * *', duration: 1h}]", "hour"),
-    ("aps: [ap1]\n      events: [{name: e, start: '2026-01-01T10:00+01:00', end: '2026-01-01T12:00'}]", "without an offset"),
+    ("aps: [ap1]\n      events: [{name: e, start: '2026-01-01T10:00+01:00', end: '2026-01-01T12:00'}]",
+     "without an offset"),
 ])
 def test_bad_groups_name_file_and_line(snippet: str, expected: str) -> None:
     with pytest.raises(ConfigError, match=expected) as caught:
@@ -209,11 +213,13 @@ def test_guard_rails_refuse_with_the_rule() -> None:
     assert "coverage floor" in rules[radios[2].key]
     allowed, refused = apply_guards([Change(t, "h", True, False, "x") for t in radios], guards=guards, floors={},
                                     recent_changes=9)
-    assert len(allowed) == 1 and "max_changes_per_minute" in refused[0].rule
+    assert len(allowed) == 1
+    assert "max_changes_per_minute" in refused[0].rule
     tight = Guards(max_changes_per_run=2)
     allowed, refused = apply_guards([Change(t, "h", True, False, "x") for t in radios], guards=tight, floors={},
                                     recent_changes=0)
-    assert len(allowed) == 2 and "max_changes_per_run" in refused[0].rule
+    assert len(allowed) == 2
+    assert "max_changes_per_run" in refused[0].rule
 
 
 def test_plan_restores_the_prior_state_only() -> None:
@@ -227,4 +233,5 @@ def test_plan_restores_the_prior_state_only() -> None:
     plan = make_plan(config.wifi, desired, observed, {a.key: True}, recent_changes=0)
     assert [c.target.key for c in plan.changes] == [a.key]
     held = next(i for i in plan.items if i.key == b.key)
-    assert held.verdict == "hold" and "prior admin state" in held.reason
+    assert held.verdict == "hold"
+    assert "prior admin state" in held.reason

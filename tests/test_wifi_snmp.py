@@ -7,7 +7,6 @@ import asyncio
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +15,6 @@ import pytest
 from agent.settings.config import Config, load_config_text
 from agent.store.sqlite import Store
 from agent.wifi.runtime import open_wifi
-from agent.wifi.savings import wifi_report
 from agent.wifi.service import WifiService
 from collectors.snmp.pysnmp_client import PysnmpClient
 from tests.harness.pool import SnmpdFactory
@@ -39,12 +37,12 @@ class Clock:
 
 
 @pytest.fixture
-def venue(tmp_path: Path, snmpd_factory: SnmpdFactory) -> Iterator[tuple[Venue, NetSnmpd]]:
+def venue(tmp_path: Path, snmpd_factory: SnmpdFactory) -> tuple[Venue, NetSnmpd]:
     folder = tmp_path / "venue"
     v = Venue.create(folder, APS, wlans={1: 1, 2: 1})
     folder.chmod(0o777)
     server = snmpd_factory(communities=["private"], extra_lines=v.snmpd_lines(), writable=True)
-    yield v, server
+    return v, server
 
 
 def venue_config(server: NetSnmpd, state: Path, *, address: str | None = None, extra: str = "") -> Config:
@@ -74,14 +72,17 @@ def test_aireos_radios_and_ssid_switch_and_read_back(venue: tuple[Venue, NetSnmp
         svc, store, reader = service(venue_config(server, tmp_path / "state"), clock)
         try:
             plan, observed, _ = await svc.plan()          # dry run: nothing sent
-            assert observed["wlc-1/conc-01/0"].clients == 3 and observed["wlc-1/bowl-n-01/1"].enabled is True
-            assert {c.target.key for c in plan.changes} == {f"wlc-1/{ap}/{s}" for ap in ("bowl-n-01", "bowl-n-02",
-                                                            "bowl-s-01") for s in (0, 1)} | {"wlc-1/ssid:Velodrome-Guest"}
+            assert observed["wlc-1/conc-01/0"].clients == 3
+            assert observed["wlc-1/bowl-n-01/1"].enabled is True
+            bowl = {f"wlc-1/{ap}/{s}" for ap in ("bowl-n-01", "bowl-n-02", "bowl-s-01") for s in (0, 1)}
+            assert {c.target.key for c in plan.changes} == bowl | {"wlc-1/ssid:Velodrome-Guest"}
             assert v.radio_enabled("bowl-n-01", 1)
             result = await svc.run_round()
             assert {a.result for a in result.actions} == {"confirmed"}
-            assert not v.radio_enabled("bowl-n-01", 1) and v.radio_enabled("conc-01", 0)
-            assert v.value(f"{SSID_ADMIN}.2") == 0 and v.value(f"{SSID_ADMIN}.1") == 1      # ops SSID untouched
+            assert not v.radio_enabled("bowl-n-01", 1)
+            assert v.radio_enabled("conc-01", 0)
+            assert v.value(f"{SSID_ADMIN}.2") == 0
+            assert v.value(f"{SSID_ADMIN}.1") == 1
             first = next(a for a in result.actions if a.target.key == "wlc-1/bowl-n-01/0")
             # measured savings: the PoE port drew base + 2 radios, then base + 1 radio
             assert (first.power_before_w, first.power_after_w, first.power_method) == (
@@ -90,9 +91,12 @@ def test_aireos_radios_and_ssid_switch_and_read_back(venue: tuple[Venue, NetSnmp
             again = await svc.run_round()                              # idempotent
             assert again.actions == []
             lines = [p.line for p in store.points("wifi_action")]
-            assert len(lines) == 7 and all("result=confirmed" in line and "reason=default" in line for line in lines)
+            assert len(lines) == 7
+            assert all("result=confirmed" in line and "reason=default" in line for line in lines)
             radio = [p.line for p in store.points("wifi_radio") if "ap=bowl-n-01" in p.line and "radio=1" in p.line]
-            assert "enabled=false" in radio[-1] and "desired=false" in radio[-1] and "band=5" in radio[-1]
+            assert "enabled=false" in radio[-1]
+            assert "desired=false" in radio[-1]
+            assert "band=5" in radio[-1]
         finally:
             await close(svc, store, reader)
 
@@ -103,7 +107,8 @@ def test_ifmib_and_poe_adapters(tmp_path: Path, snmpd_factory: SnmpdFactory) -> 
     folder = tmp_path / "v"
     v = Venue.create(folder, {"ap1": "00:00:00:00:00:01"}, if_radios={7: 1, 8: 1})
     folder.chmod(0o777)
-    server = snmpd_factory(v3_users=[V3User("wifiadmin", "auth-pass-1", "priv-pass-1", auth_protocol="SHA", priv_protocol="AES")],
+    user = V3User("wifiadmin", "auth-pass-1", "priv-pass-1", auth_protocol="SHA", priv_protocol="AES")
+    server = snmpd_factory(v3_users=[user],
                            extra_lines=v.snmpd_lines(), writable=True)
     text = f"""version: 1
 agent: {{state_directory: {tmp_path / "state"}}}
@@ -133,7 +138,8 @@ wifi:
             result = await svc.run_round()
             assert sorted((a.target.key, a.result) for a in result.actions) == [
                 ("radios/ap1/0", "confirmed"), ("radios/ap1/1", "confirmed")]
-            assert v.value("1.3.6.1.2.1.2.2.1.7.7") == 2 and v.value("1.3.6.1.2.1.2.2.1.7.8") == 2
+            assert v.value("1.3.6.1.2.1.2.2.1.7.7") == 2
+            assert v.value("1.3.6.1.2.1.2.2.1.7.8") == 2
             now = clock()
             svc.store.add_request("whole-ap", "off", now=now, until=now + timedelta(hours=1), who="test")
             result = await svc.run_round()
@@ -168,7 +174,8 @@ def test_verification_failure_and_unreachable_controller_are_reverted_by_the_dea
         svc, store, reader = service(config, clock)
         try:
             plan, _, _ = await svc.plan()
-            assert plan.changes == [] and all(i.verdict == "unknown" for i in plan.items)
+            assert plan.changes == []
+            assert all(i.verdict == "unknown" for i in plan.items)
             # a disable in flight when the controller went away: the revert job waits, then reverts
             target = next(t for t in config.wifi.targets() if t.key == "wlc-1/bowl-n-01/0")  # type: ignore[union-attr]
             svc.store.arm_deadman(target, True, now=clock(), due=clock() + timedelta(minutes=10), reason="test")
@@ -176,7 +183,8 @@ def test_verification_failure_and_unreachable_controller_are_reverted_by_the_dea
             assert (await svc.run_round()).reverts == []           # not yet due
             clock.now += timedelta(minutes=11)
             result = await svc.run_round()
-            assert [r.result for r in result.reverts] == ["failed"] and "stays armed" in result.reverts[0].error
+            assert [r.result for r in result.reverts] == ["failed"]
+            assert "stays armed" in result.reverts[0].error
         finally:
             await close(svc, store, reader)
         # the same store with the controller back: the armed job runs at start-up and re-enables the radio
@@ -212,7 +220,8 @@ def test_restart_mid_window_reconciles_instead_of_replaying(venue: tuple[Venue, 
         try:
             result = await svc.run_round()
             keys = sorted(a.target.key for a in result.actions)
-            assert "wlc-1/bowl-n-01/0" in keys and all(a.result == "confirmed" for a in result.actions)
+            assert "wlc-1/bowl-n-01/0" in keys
+            assert all(a.result == "confirmed" for a in result.actions)
             assert v.radio_enabled("bowl-n-01", 0)
             # it was already off when netwatt switched the bowl off, so its prior state (on) is restored too;
             # no toggle of the missed hours is replayed: one action per target
@@ -254,14 +263,16 @@ def test_http_api_requires_the_token_and_applies_on_demand(venue: tuple[Venue, N
             status, _ = await asyncio.to_thread(call, f"{url}/on", {"group": "bowl", "for": "3h"}, "wrong")
             assert status == 401
             status, body = await asyncio.to_thread(call, f"{url}/on", {"group": "nope"}, "s3cret-token")
-            assert status == 404 and "bowl" in str(body)
+            assert status == 404
+            assert "bowl" in str(body)
             status, body = await asyncio.to_thread(call, f"{url}/on", {"group": "bowl", "for": "3h", "who": "steward"},
                                                    "s3cret-token")
             assert status == 200, body
             assert v.radio_enabled("bowl-n-02", 1)
             assert all(a["who"] == "api:steward" for a in body["actions"])  # type: ignore[attr-defined]
             status, body = await asyncio.to_thread(call, f"{url}/status", None, "s3cret-token")
-            assert status == 200 and body["requests"][0]["group"] == "bowl"  # type: ignore[index]
+            assert status == 200
+            assert body["requests"][0]["group"] == "bowl"  # type: ignore[index]
             clock.now += timedelta(hours=3)                  # expired: back to the group's rules (off)
             await svc.run_round()
             assert not v.radio_enabled("bowl-n-02", 1)

@@ -44,8 +44,8 @@ class Venue:
                 values[admin] = ["integer", 1]
                 writable[admin] = [1, 2]
                 values[f"{RAW_CLIENTS}.{index}.{slot}"] = ["gauge", 0]
-                derived[f"{RADIO_CLIENTS}.{index}.{slot}"] = {"type": "counter", "copy": f"{RAW_CLIENTS}.{index}.{slot}",
-                                                              "gate": [[admin, 1]]}
+                derived[f"{RADIO_CLIENTS}.{index}.{slot}"] = {
+                    "type": "counter", "copy": f"{RAW_CLIENTS}.{index}.{slot}", "gate": [[admin, 1]]}
                 add.append([admin, 1, RADIO_MW])
             poe = f"{POE_ADMIN}.1.{port}"
             values[poe] = ["integer", 1]

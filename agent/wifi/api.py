@@ -34,7 +34,8 @@ def add_routes(server: LocalHttpServer, service: WifiService) -> None:
                 raise HttpError(400, 'body must be {"group": NAME, "for": DURATION}')
             group = body["group"]
             if group not in service.config.groups:
-                raise HttpError(404, f"no Wi-Fi group named {group!r} (groups: {', '.join(sorted(service.config.groups))})")
+                known = ", ".join(sorted(service.config.groups))
+                raise HttpError(404, f"no Wi-Fi group named {group!r} (groups: {known})")
             try:
                 seconds = parse_duration(body.get("for", "1h"))
             except ValueError as exc:

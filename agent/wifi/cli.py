@@ -105,7 +105,7 @@ async def _round(config: Config, store: Store, args: argparse.Namespace, *, appl
         result = await service.run_round()
         data = result.to_json()
         print(json.dumps(data, indent=2) if args.format == "json" else _plan_table(data))
-        return OK if all(a["result"] != "failed" for a in data["actions"]) else FAILURE  # type: ignore[attr-defined,index]
+        return OK if all(a["result"] != "failed" for a in data["actions"]) else FAILURE  # type: ignore[attr-defined]
     finally:
         await service.close()
         await reader.close()

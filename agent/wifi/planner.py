@@ -62,9 +62,9 @@ def make_plan(config: WifiConfig, desired: dict[str, list[Desired]], observed: d
         item.verdict = "change"
         proposed.append(Change(want.target, group, now, want.enabled, want.reason, want.who))
     floors = {}
-    for group in config.groups.values():
-        states = [observed[t.key].enabled for t in group.targets if t.key in observed]
-        floors[group.name] = (group.coverage_floor, sum(1 for s in states if s))
+    for spec in config.groups.values():
+        states = [observed[t.key].enabled for t in spec.targets if t.key in observed]
+        floors[spec.name] = (spec.coverage_floor, sum(1 for s in states if s))
     plan.changes, plan.refused = apply_guards(proposed, guards=config.guards, floors=floors,
                                               recent_changes=recent_changes)
     refused = {r.change.target.key: r.rule for r in plan.refused}

@@ -95,7 +95,8 @@ class WifiService:
         observed = await self.observe()
         desired = self.desired(now)
         recent = self.store.changes_since(now - timedelta(minutes=1))
-        return make_plan(self.config, desired, observed, self.store.baselines(), recent_changes=recent), observed, desired
+        plan = make_plan(self.config, desired, observed, self.store.baselines(), recent_changes=recent)
+        return plan, observed, desired
 
     async def run_round(self, *, apply: bool = True) -> Round:
         """One evaluation: dead-man jobs due, observe, idle clocks, plan, apply, export state."""
@@ -120,9 +121,10 @@ class WifiService:
         final = {a.target.key: a.after for a in result.actions}
         wanted = {i.key: i.desired for i in plan.items}
         points = []
-        for key, seen in observed.items():
-            if key in final and final[key] is not None:
-                seen = Observed(seen.target, final[key], 0 if final[key] is False else seen.clients, seen.error)
+        for key, read in observed.items():
+            seen = read
+            if final.get(key) is not None:      # what the actions left, not the state before them
+                seen = Observed(read.target, final[key], 0 if final[key] is False else read.clients, read.error)
             self.store.save_state(key, seen.enabled, seen.clients, now, seen.error)
             points.append(radio_point(self.sites.get(key, ""), seen, wanted.get(key), now))
         self.sink(points)

@@ -170,7 +170,8 @@ def parse_wifi(s: Section, *, devices: dict[str, Any], sites: dict[str, Any], en
             errors.append(exc)
             continue
         if ap.name in aps:
-            errors.append(a.error("name", f"access point {ap.name!r} is listed twice (first at line {aps[ap.name].line})"))
+            first = aps[ap.name].line
+            errors.append(a.error("name", f"access point {ap.name!r} is listed twice (first at line {first})"))
         aps[ap.name] = ap
     guards = _guards(s.section("guards", {}), controllers, aps)
     api = _api(s.section("api", {}), env, base_dir)
@@ -180,7 +181,7 @@ def parse_wifi(s: Section, *, devices: dict[str, Any], sites: dict[str, Any], en
     groups: dict[str, Group] = {}
     for name, g in s.named_sections("groups"):
         try:
-            groups[name] = _group(name, g, controllers, aps, sites, guards)
+            groups[name] = _group(name, g, controllers=controllers, aps=aps, sites=sites, guards=guards)
         except ConfigError as exc:
             errors.append(exc)
     evaluate_every_s = s.duration("evaluate_every", 60.0, minimum=1.0)
@@ -289,13 +290,13 @@ def _api(s: Section, env: dict[str, str], base_dir: Path | None) -> ApiSettings:
     return ApiSettings(host, int(port_text), token)
 
 
-def _group(name: str, s: Section, controllers: dict[str, ControllerSpec], aps: dict[str, AccessPoint],
+def _group(name: str, s: Section, *, controllers: dict[str, ControllerSpec], aps: dict[str, AccessPoint],
            sites: dict[str, Any], guards: Guards) -> Group:
     site_name = s.text("site")
     if site_name not in sites:
         raise s.error("site", f"group {name}: unknown site {site_name!r} (sites: {', '.join(sites) or 'none'})")
     scope = Scope(s.choice("scope", tuple(Scope), "radio"))
-    targets = _targets(name, s, scope, controllers, aps, guards)
+    targets = _targets(name, s, scope, controllers=controllers, aps=aps, guards=guards)
     pre_s, post_s = s.duration("pre", 0.0), s.duration("post", 0.0)
     events = tuple(_event(e) for e in s.sections("events"))
     windows = tuple(_window(w) for w in s.sections("windows"))
@@ -313,7 +314,7 @@ def _group(name: str, s: Section, controllers: dict[str, ControllerSpec], aps: d
     return group
 
 
-def _targets(name: str, s: Section, scope: Scope, controllers: dict[str, ControllerSpec],
+def _targets(name: str, s: Section, scope: Scope, *, controllers: dict[str, ControllerSpec],
              aps: dict[str, AccessPoint], guards: Guards) -> tuple[Target, ...]:
     targets: list[Target] = []
     if scope is Scope.SSID:
@@ -386,7 +387,7 @@ def occurrences(group: Group, start_utc: datetime, end_utc: datetime) -> list[tu
     included, in UTC (aware)."""
     zone = group.zone
     pre, post = timedelta(seconds=group.pre_s), timedelta(seconds=group.post_s)
-    found = []
+    found: list[tuple[datetime, datetime, str, str]] = []
     for event in group.events:
         begin = event.start.replace(tzinfo=zone) - pre
         end = event.end.replace(tzinfo=zone) + post

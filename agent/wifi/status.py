@@ -27,7 +27,8 @@ def status_table(data: dict[str, object]) -> str:
     lines = [f"{'target':34} {'enabled':8} {'clients':8} error"]
     for t in data["targets"]:  # type: ignore[attr-defined]
         enabled = "-" if t["enabled"] is None else ("on" if t["enabled"] else "off")
-        lines.append(f"{t['target']:34} {enabled:8} {t['clients'] if t['clients'] is not None else '-'!s:8} {t['error']}")
+        clients = "-" if t["clients"] is None else str(t["clients"])
+        lines.append(f"{t['target']:34} {enabled:8} {clients:8} {t['error']}")
     for r in data["requests"]:  # type: ignore[attr-defined]
         lines.append(f"request {r['id']}: group {r['group']} {r['state']} until {r['until']} ({r['who']})")
     for d in data["dead_man"]:  # type: ignore[attr-defined]

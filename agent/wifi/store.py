@@ -8,8 +8,8 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from agent.wifi.policy import IdleEntry, Request
 from agent.wifi.model import Target
+from agent.wifi.policy import IdleEntry, Request
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS wifi_actions (
@@ -20,8 +20,9 @@ CREATE TABLE IF NOT EXISTS wifi_actions (
 );
 CREATE INDEX IF NOT EXISTS wifi_actions_by_time ON wifi_actions (time);
 CREATE TABLE IF NOT EXISTS wifi_deadman (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, controller TEXT NOT NULL, restore INTEGER NOT NULL,
-    created REAL NOT NULL, due REAL NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0
+    id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, controller TEXT NOT NULL,
+    restore INTEGER NOT NULL, created REAL NOT NULL, due REAL NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS wifi_baseline (target TEXT PRIMARY KEY, enabled INTEGER NOT NULL, since REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS wifi_requests (
@@ -140,7 +141,8 @@ class WifiStore:
 
     # -- on-demand requests ------------------------------------------------------------------------
 
-    def add_request(self, group: str, state: str, *, now: datetime, until: datetime, who: str, note: str = "") -> Request:
+    def add_request(self, group: str, state: str, *, now: datetime, until: datetime, who: str,
+                    note: str = "") -> Request:
         cursor = self.db.execute("INSERT INTO wifi_requests (grp, state, created, until, who, note) "
                                  "VALUES (?, ?, ?, ?, ?, ?)", (group, state, _ts(now), _ts(until), who, note))
         return Request(int(cursor.lastrowid or 0), group, state, now, until, who, note)

@@ -43,10 +43,10 @@ class SnmpSetter(Protocol):
 
 def _encode(value: SetValue) -> Any:
     if value.type == "integer":
-        return rfc1902.Integer32(int(value.value))  # type: ignore[arg-type]
+        return rfc1902.Integer32(int(value.value))
     if value.type == "unsigned":
-        return rfc1902.Unsigned32(int(value.value))  # type: ignore[arg-type]
-    return rfc1902.OctetString(bytes(value.value))  # type: ignore[arg-type]
+        return rfc1902.Unsigned32(int(value.value))
+    return rfc1902.OctetString(bytes(value.value))
 
 
 class PysnmpSetter:

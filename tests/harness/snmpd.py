@@ -56,7 +56,8 @@ class NetSnmpd(SubprocessServer):
         for u in self.v3_users:
             priv = f" {u.priv_protocol} {u.priv_password}" if u.priv_protocol else ""
             lines.append(f"createUser {u.username} {u.auth_protocol} {u.auth_password}{priv}")
-            lines.append(f"{'rw' if self.writable else 'ro'}user {u.username} {'authpriv' if u.priv_protocol else 'auth'}")
+            access = "rwuser" if self.writable else "rouser"
+            lines.append(f"{access} {u.username} {'authpriv' if u.priv_protocol else 'auth'}")
         return "\n".join([*lines, *self.extra_lines, ""])
 
     def _process(self, port: int) -> ManagedProcess:

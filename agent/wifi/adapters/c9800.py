@@ -37,7 +37,7 @@ SLOTS_FOR_BAND = {1: (0,), 2: (1, 2), 3: (0, 2), 4: (2, 3)}
 def _text(value: str) -> str:
     element = etree.Element("t")
     element.text = value
-    return etree.tostring(element, encoding="unicode")[3:-4]
+    return str(etree.tostring(element, encoding="unicode"))[3:-4]
 
 
 def slot_admin_rpc(ap_name: str, slot: int, band: str, enabled: bool) -> str:
@@ -52,7 +52,8 @@ def slot_admin_rpc(ap_name: str, slot: int, band: str, enabled: bool) -> str:
 
 def ap_admin_rpc(ap_name: str, enabled: bool) -> str:
     mode = "admin-state-enabled" if enabled else "admin-state-disabled"
-    return f'<set-ap-admin-state xmlns="{RPC_NS}"><mode>{mode}</mode><ap-name>{_text(ap_name)}</ap-name></set-ap-admin-state>'
+    return (f'<set-ap-admin-state xmlns="{RPC_NS}"><mode>{mode}</mode><ap-name>{_text(ap_name)}</ap-name>'
+            "</set-ap-admin-state>")
 
 
 def wlan_edit(profile: str, enabled: bool) -> str:

@@ -20,8 +20,8 @@ def build_controllers(config: Config, reader: SnmpClient, setter: SnmpSetter) ->
     for spec in config.wifi.controllers.values():
         if spec.type in columns:
             target = config.snmp_target(config.devices[spec.device])
-            controllers[spec.name] = SnmpController(spec, target, config.wifi.access_points, reader, setter,
-                                                    columns[spec.type])
+            controllers[spec.name] = SnmpController(spec, target, config.wifi.access_points, reader=reader,
+                                                    setter=setter, columns=columns[spec.type])
         else:
             built = _netconf_controller(config, spec.name)
             if built is not None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from lxml import etree
 
+from agent.wifi.adapters.base import Applied
 from agent.wifi.model import ControllerError, Observed, Scope, Target
 from agent.wifi.settings import AccessPoint, ControllerSpec
 from collectors.netconf import HostKeyCheck, NetconfAuth, NetconfError, NetconfTarget, open_session
@@ -84,7 +85,7 @@ class OpenConfigController:
         result = {}
         for target in targets:
             if target.scope is Scope.SSID:
-                entry = root.xpath(f".//m:ssids/m:ssid[m:name=$n]", namespaces=ns, n=target.ssid)
+                entry = root.xpath(".//m:ssids/m:ssid[m:name=$n]", namespaces=ns, n=target.ssid)
                 enabled = _enabled(entry[0], "m", ns) if entry else None
                 clients = _clients(root, ns, ssid=target.ssid)
             else:
@@ -98,7 +99,7 @@ class OpenConfigController:
             result[target.key] = Observed(target, enabled, clients, error)
         return result
 
-    async def apply(self, target: Target, enabled: bool) -> ConfirmedCommit:
+    async def apply(self, target: Target, enabled: bool) -> Applied:
         if target.scope is Scope.RADIO:
             if target.band not in FREQUENCIES:
                 raise ControllerError(f"{self.name}: radio {target.key} has no band OpenConfig can name")

@@ -53,7 +53,7 @@ def port_index(port: str) -> Oid:
 class SnmpController:
     """A controller whose admin objects are SNMP columns. One request per read, one SET per change."""
 
-    def __init__(self, spec: ControllerSpec, snmp_target: SnmpTarget, aps: dict[str, AccessPoint],
+    def __init__(self, spec: ControllerSpec, snmp_target: SnmpTarget, aps: dict[str, AccessPoint], *,
                  reader: SnmpClient, setter: SnmpSetter, columns: dict[str, dict[str, Column]]) -> None:
         self.name = spec.name
         self.spec = spec
@@ -68,7 +68,8 @@ class SnmpController:
         ap = self.aps.get(target.ap)
         if column.index == "wlan":
             if target.ssid not in self.spec.wlans:
-                raise ControllerError(f"{self.name}: no WLAN index for SSID {target.ssid!r} (controllers.{self.name}.wlans)")
+                raise ControllerError(f"{self.name}: no WLAN index for SSID {target.ssid!r} "
+                                      f"(controllers.{self.name}.wlans)")
             return (self.spec.wlans[target.ssid],)
         if ap is None:
             raise ControllerError(f"{self.name}: unknown access point {target.ap!r}")
@@ -126,7 +127,8 @@ class SnmpController:
         if column is None or column.up is None or column.down is None:
             raise ControllerError(f"{self.name}: a {self.spec.type} controller cannot switch scope {target.scope}")
         oid = column.oid + self._index(column, target)
-        outcome = await self.setter.set(self.snmp_target, [(oid, SetValue("integer", column.up if enabled else column.down))])
+        value = SetValue("integer", column.up if enabled else column.down)
+        outcome = await self.setter.set(self.snmp_target, [(oid, value)])
         if not outcome.ok:
             raise ControllerError(f"{self.name}: SET {target.key} -> {'up' if enabled else 'down'} failed: "
                                   + "; ".join(str(e) for e in outcome.errors))
