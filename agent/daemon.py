@@ -152,7 +152,7 @@ class Agent:
         if self.wifi is not None:
             # first round now: reconcile desired vs actual (never replays missed toggles), then every evaluate_every
             scheduler.add_job(self._wifi_round, IntervalTrigger(seconds=self.config.wifi.evaluate_every_s),  # type: ignore[union-attr]
-                              id="wifi", max_instances=1, coalesce=True, next_run_time=self.clock())
+                              id="wifi", max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
             await self._start_wifi_api()
         scheduler.start()
         log.info("netwatt started: %d devices, interval %gs, %d outputs + sqlite store at %s",
@@ -173,10 +173,15 @@ class Agent:
 
     async def _wifi_round(self) -> None:
         assert self.wifi is not None
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)       # SIGTERM lets a round finish: no change is left half done
         try:
             await self.wifi.run_round()
         except Exception:      # a bad round is logged; the next one runs anyway
             log.exception("wifi round failed")
+        finally:
+            self._running.discard(task)
 
     async def _start_wifi_api(self) -> None:
         assert self.wifi is not None

@@ -84,9 +84,9 @@ def test_aireos_radios_and_ssid_switch_and_read_back(venue: tuple[Venue, NetSnmp
             assert v.value(f"{SSID_ADMIN}.2") == 0
             assert v.value(f"{SSID_ADMIN}.1") == 1
             first = next(a for a in result.actions if a.target.key == "wlc-1/bowl-n-01/0")
-            # measured savings: the PoE port drew base + 2 radios, then base + 1 radio
-            assert (first.power_before_w, first.power_after_w, first.power_method) == (
-                (BASE_MW + 2 * RADIO_MW) / 1000, (BASE_MW + RADIO_MW) / 1000, "measured")
+            # measured savings: the PoE port drew base + 2 radios before, base after; each radio gets half
+            assert (first.power_before_w, first.power_after_w, first.power_method, first.power_share) == (
+                (BASE_MW + 2 * RADIO_MW) / 1000, BASE_MW / 1000, "measured", 0.5)
             assert svc.store.armed_deadmen() == []                     # confirmed: revert jobs disarmed
             again = await svc.run_round()                              # idempotent
             assert again.actions == []
@@ -281,3 +281,49 @@ def test_http_api_requires_the_token_and_applies_on_demand(venue: tuple[Venue, N
             await close(svc, store, reader)
 
     asyncio.run(scenario())
+
+
+def test_agent_runs_the_wifi_job_and_serves_the_api(venue: tuple[Venue, NetSnmpd], tmp_path: Path) -> None:
+    from agent.daemon import Agent  # noqa: PLC0415
+    from tests.harness.ports import free_tcp_port  # noqa: PLC0415
+    v, server = venue
+    port = free_tcp_port()
+    text = EXAMPLE.read_text().replace("127.0.0.1:1161", server.endpoint).replace(
+        "/var/lib/netwatt", str(tmp_path / "state")).replace("127.0.0.1:8470", f"127.0.0.1:{port}")
+    config = load_config_text(text, file="velodrome.yaml", environ=ENV)
+    agent = Agent(config, clock=lambda: datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+
+    def status() -> dict[str, object]:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/wifi/status",
+                                         headers={"Authorization": "Bearer s3cret-token"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())  # type: ignore[no-any-return]
+
+    def bowl_off(data: dict[str, object]) -> bool:
+        return any(t["target"] == "wlc-1/bowl-n-01/0" and t["enabled"] is False
+                   for t in data["targets"])  # type: ignore[attr-defined]
+
+    async def scenario() -> dict[str, object]:
+        task = asyncio.create_task(agent.run(duration_s=60))
+        try:
+            data: dict[str, object] = {}
+            for _ in range(150):          # the round ends after the PoE readings have settled (2 s)
+                await asyncio.sleep(0.2)
+                if v.radio_enabled("bowl-s-01", 1):
+                    continue
+                data = await asyncio.to_thread(status)
+                if bowl_off(data):
+                    break
+            return data
+        finally:
+            agent.stop()
+            await task
+
+    data = asyncio.run(scenario())
+    assert not v.radio_enabled("bowl-n-01", 0)
+    assert bowl_off(data)
+    store = Store(tmp_path / "state")
+    try:
+        assert len(store.points("wifi_action")) >= 7
+    finally:
+        store.close()

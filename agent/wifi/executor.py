@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from agent.wifi.adapters.base import Controller
@@ -47,26 +48,43 @@ class Executor:
         return [record for batch in results for record in batch]
 
     async def _controller_changes(self, name: str, changes: list[Change]) -> list[ActionRecord]:
-        records = []
+        """One after the other; the PoE draw after the changes is read once the batch has settled."""
+        done = []
         async with self._lock(name):
+            aps = sorted({c.target.ap for c in changes if c.target.ap})
+            before = {ap: await self._measure(ap) for ap in aps}
             for change in changes:
-                records.append(await self._one(change))
+                done.append(await self._one(change))
+            confirmed = [r for r in done if r.result == "confirmed" and before.get(r.target.ap) is not None]
+            if self.settle_s and confirmed:
+                await asyncio.sleep(self.settle_s)
+            after = {ap: await self._measure(ap) for ap in sorted({r.target.ap for r in confirmed})}
+        records = []
+        for action in done:
+            ap, record = action.target.ap, action
+            if action in confirmed and after.get(ap) is not None:
+                # the port's change is shared by the actions of this batch on the same AP: never counted twice
+                share = 1.0 / sum(1 for r in confirmed if r.target.ap == ap)
+                record = replace(action, power_before_w=before[ap], power_after_w=after[ap], power_method="measured",
+                                 power_share=share)
+            self.store.record_action(record)
+            self.on_action(record)
+            records.append(record)
         return records
 
-    async def _measure(self, target: Target) -> float | None:
-        if self.meter is None or not target.ap:
+    async def _measure(self, ap: str) -> float | None:
+        if self.meter is None:
             return None
         try:
-            return await self.meter.watts(target.ap)
+            return await self.meter.watts(ap)
         except Exception as exc:    # a meter failure never blocks the action
-            log.warning("PoE reading for %s failed: %s", target.ap, exc)
+            log.warning("PoE reading for %s failed: %s", ap, exc)
             return None
 
     async def _one(self, change: Change) -> ActionRecord:
         target = change.target
         started, now = time.monotonic(), self.clock()
         controller = self.controllers.get(target.controller)
-        power_before = await self._measure(target)
         job = None
         if not change.after:
             # the prior state and the revert job are committed before anything is sent
@@ -97,17 +115,10 @@ class Executor:
                 self.store.forget_baseline(target.key)
         elif job is not None:
             error += f"; dead-man revert job {job} stays armed (due in {self.guards.dead_man_s:g}s)"
-        if self.settle_s and ok:
-            await asyncio.sleep(self.settle_s)
-        power_after = await self._measure(target) if ok else None
-        record = ActionRecord(
+        return ActionRecord(
             time=now, target=target, group=change.group, action=change.action, who=change.who, reason=change.reason,
             before=change.before, after=change.after if ok else change.before, result="confirmed" if ok else "failed",
-            duration_s=time.monotonic() - started, error=error, power_before_w=power_before, power_after_w=power_after,
-            power_method="measured" if power_before is not None and power_after is not None else "")
-        self.store.record_action(record)
-        self.on_action(record)
-        return record
+            duration_s=time.monotonic() - started, error=error)
 
     async def _apply_verified(self, controller: Controller, target: Target, enabled: bool) -> None:
         applied = await controller.apply(target, enabled)

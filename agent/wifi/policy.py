@@ -45,7 +45,7 @@ def update_idle(history: dict[str, IdleEntry], observed: dict[str, Observed], no
     who associated meanwhile."""
     result = dict(history)
     for key, seen in observed.items():
-        if seen.clients is None:
+        if seen.clients is None or seen.enabled is False:    # an off radio has no clients by construction
             continue
         before = history.get(key)
         stale = before is None or (now - before.last_seen).total_seconds() > max_gap_s
@@ -55,6 +55,16 @@ def update_idle(history: dict[str, IdleEntry], observed: dict[str, Observed], no
             result[key] = IdleEntry(now, now)
         else:
             result[key] = replace(before, last_seen=now)
+    return result
+
+
+def hold_idle_clocks(history: dict[str, IdleEntry], desired: list[Desired], now: datetime) -> dict[str, IdleEntry]:
+    """The idle clock runs only while a target is on by default: under an event, a window or a request it is
+    held at zero, so a radio restored when a night window ends gets its full idle time again."""
+    result = dict(history)
+    for want in desired:
+        if not want.reason.startswith(("default", "idle")):
+            result[want.target.key] = IdleEntry(None, now)
     return result
 
 
@@ -85,7 +95,11 @@ def evaluate(group: Group, now: datetime, *, requests: list[Request], idle: dict
             entry = idle.get(target.key)
             if entry is not None and entry.zero_since is not None:
                 quiet = now - entry.zero_since
-                if quiet >= timedelta(seconds=group.idle.after_s):
+                after = timedelta(seconds=group.idle.after_s)
+                sleep = timedelta(seconds=group.idle.max_sleep_s) if group.idle.max_sleep_s else None
+                if sleep is not None and quiet >= after + sleep:
+                    why = f"idle: awake again after {int(sleep.total_seconds() // 60)} min asleep, to look for clients"
+                elif quiet >= after:
                     enabled, why = False, f"idle: no clients for {int(quiet.total_seconds() // 60)} min"
         desired.append(Desired(target, enabled, why, who))
     return desired

@@ -1,9 +1,11 @@
 """Savings from the audit log: radio-off hours and kWh avoided per group, CO2e given a grid factor.
 
-Each off period runs from a confirmed disable to the next confirmed enable or revert of the target (or the
-end of the report). Its watts are the PoE draw of the AP's switch port before minus after the disable
-(method ``measured``); without both readings, the per-model estimate of the config (``estimated``, W per
-radio, per radio of the AP for a whole-AP action); otherwise ``unknown`` and counted as 0 W, said so.
+Each off period runs from a confirmed disable to the next confirmed enable or revert of the target (or
+the end of the report). Several radios of one AP switched in one batch share the port's change
+(``power_share``), so nothing is counted twice. Its watts are the PoE draw of the AP's switch port
+before minus after the disable (method ``measured``); without both readings, the per-model estimate of
+the config (``estimated``, W per radio, per radio of the AP for a whole-AP action); otherwise
+``unknown`` and counted as 0 W, said so.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def wifi_report(store: WifiStore, config: WifiConfig, start: datetime, end: date
         hours = (stop - begin) / 3600
         before, after = off["power_before_w"], off["power_after_w"]
         if isinstance(before, float) and isinstance(after, float):
-            watts, method = max(before - after, 0.0), "measured"
+            watts, method = max(before - after, 0.0) * float(off["power_share"]), "measured"  # type: ignore[arg-type]
         else:
             estimate = _estimate_w(config, str(off["ap"]), str(off["radio"]))
             watts, method = (estimate, "estimated") if estimate is not None else (0.0, "unknown")

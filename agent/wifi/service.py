@@ -20,7 +20,7 @@ from agent.wifi.executor import Executor
 from agent.wifi.model import Desired, Observed
 from agent.wifi.planner import Plan, make_plan
 from agent.wifi.points import action_point, radio_point
-from agent.wifi.policy import evaluate, update_idle
+from agent.wifi.policy import evaluate, hold_idle_clocks, update_idle
 from agent.wifi.settings import WifiConfig
 from agent.wifi.store import ActionRecord, WifiStore
 
@@ -57,6 +57,7 @@ class WifiService:
                                  on_action=self._action_point, settle_s=settle_s, retry_delay_s=retry_delay_s,
                                  known={t.key: t for t in config.targets()})
         self._started = False
+        self._refusals_logged: set[tuple[str, str]] = set()
 
     def _action_point(self, action: ActionRecord) -> None:
         self.sink([action_point(self.sites.get(action.target.key, ""), action)])
@@ -110,13 +111,18 @@ class WifiService:
             idle = update_idle(self.store.idle(), observed, now, max_gap_s=3 * self.config.evaluate_every_s)
             self.store.save_idle(idle)
         desired = self.desired(now)
+        if apply:
+            held = hold_idle_clocks(self.store.idle(), [d for wants in desired.values() for d in wants], now)
+            self.store.save_idle(held)
         recent = self.store.changes_since(now - timedelta(minutes=1))
         plan = make_plan(self.config, desired, observed, self.store.baselines(), recent_changes=recent)
         result = Round(plan, reverts=reverts)
         if not apply:
             return result
-        for refusal in plan.refused:
-            log.warning("wifi: %s %s refused: %s", refusal.change.action, refusal.change.target.key, refusal.rule)
+        refusals = {(r.change.target.key, r.rule) for r in plan.refused}
+        for key, rule in sorted(refusals - self._refusals_logged):      # once per target and rule, not per round
+            log.warning("wifi: change of %s refused: %s", key, rule)
+        self._refusals_logged = refusals
         result.actions = await self.executor.execute(plan.changes)
         final = {a.target.key: a.after for a in result.actions}
         wanted = {i.key: i.desired for i in plan.items}

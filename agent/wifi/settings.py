@@ -92,6 +92,7 @@ class Window:
 @dataclass(frozen=True, slots=True)
 class IdleRule:
     after_s: float                    # no clients for this long -> off
+    max_sleep_s: float | None = None  # then on again for a look (an off radio cannot see who would come)
     ignore: frozenset[str] = frozenset()    # AP names or "ap/slot" the rule never switches off
 
 
@@ -303,7 +304,10 @@ def _group(name: str, s: Section, *, controllers: dict[str, ControllerSpec], aps
     idle = None
     if s.has("idle"):
         i = s.section("idle")
-        idle = IdleRule(after_s=i.duration("after", minimum=60.0), ignore=frozenset(i.text_list("ignore", [])))
+        idle = IdleRule(after_s=i.duration("after", minimum=60.0), ignore=frozenset(i.text_list("ignore", [])),
+                        max_sleep_s=i.duration("max_sleep", minimum=60.0) if i.has("max_sleep") else None)
+        if not i.has("max_sleep"):
+            i.raw("max_sleep", None)
         i.finish()
     group = Group(name=name, site=site_name, timezone=sites[site_name].timezone, scope=scope, targets=targets,
                   default=s.choice("default", DEFAULT_MODES, "unmanaged"),

@@ -16,7 +16,8 @@ CREATE TABLE IF NOT EXISTS wifi_actions (
     id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, target TEXT NOT NULL, controller TEXT NOT NULL,
     ap TEXT NOT NULL, radio TEXT NOT NULL, grp TEXT NOT NULL, action TEXT NOT NULL, who TEXT NOT NULL,
     reason TEXT NOT NULL, before INTEGER, after INTEGER, result TEXT NOT NULL, duration_s REAL NOT NULL,
-    error TEXT NOT NULL DEFAULT '', power_before_w REAL, power_after_w REAL, power_method TEXT NOT NULL DEFAULT ''
+    error TEXT NOT NULL DEFAULT '', power_before_w REAL, power_after_w REAL, power_method TEXT NOT NULL DEFAULT '',
+    power_share REAL NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS wifi_actions_by_time ON wifi_actions (time);
 CREATE TABLE IF NOT EXISTS wifi_deadman (
@@ -52,6 +53,7 @@ class ActionRecord:
     power_before_w: float | None = None
     power_after_w: float | None = None
     power_method: str = ""           # measured | estimated | ""
+    power_share: float = 1.0         # this action's part of the port's change (several radios of one AP at once)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,20 +89,21 @@ class WifiStore:
     def record_action(self, a: ActionRecord) -> int:
         cursor = self.db.execute(
             """INSERT INTO wifi_actions (time, target, controller, ap, radio, grp, action, who, reason, before, after,
-                   result, duration_s, error, power_before_w, power_after_w, power_method)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   result, duration_s, error, power_before_w, power_after_w, power_method, power_share)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (_ts(a.time), a.target.key, a.target.controller, a.target.ap, a.target.radio_tag, a.group, a.action,
              a.who, a.reason, a.before, a.after, a.result, a.duration_s, a.error[:500], a.power_before_w,
-             a.power_after_w, a.power_method))
+             a.power_after_w, a.power_method, a.power_share))
         return int(cursor.lastrowid or 0)
 
     def actions(self, since: datetime | None = None) -> list[dict[str, object]]:
         rows = self.db.execute(
             """SELECT id, time, target, controller, ap, radio, grp, action, who, reason, before, after, result,
-                      duration_s, error, power_before_w, power_after_w, power_method
+                      duration_s, error, power_before_w, power_after_w, power_method, power_share
                FROM wifi_actions WHERE time >= ? ORDER BY id""", (_ts(since) if since else 0.0,))
         names = ("id", "time", "target", "controller", "ap", "radio", "group", "action", "who", "reason", "before",
-                 "after", "result", "duration_s", "error", "power_before_w", "power_after_w", "power_method")
+                 "after", "result", "duration_s", "error", "power_before_w", "power_after_w", "power_method",
+                 "power_share")
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     def changes_since(self, since: datetime) -> int:
