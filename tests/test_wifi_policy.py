@@ -235,3 +235,29 @@ def test_plan_restores_the_prior_state_only() -> None:
     held = next(i for i in plan.items if i.key == b.key)
     assert held.verdict == "hold"
     assert "prior admin state" in held.reason
+
+
+def test_savings_fall_back_to_labelled_estimates(tmp_path: Path) -> None:
+    """Without PoE readings the per-model estimate is used and says so; an unknown model counts 0 W, said so."""
+    import sqlite3  # noqa: PLC0415
+
+    from agent.wifi.savings import wifi_report  # noqa: PLC0415
+    from agent.wifi.store import ActionRecord, WifiStore  # noqa: PLC0415
+    config = example()
+    assert config.wifi is not None
+    store = WifiStore(sqlite3.connect(tmp_path / "w.db", isolation_level=None))
+    t0 = utc("2026-11-02T00:00")
+    radio = next(t for t in config.wifi.targets() if t.key == "wlc-1/bowl-n-01/1")
+    ssid = next(t for t in config.wifi.targets() if t.key == "wlc-1/ssid:Velodrome-Guest")
+    for target, group in ((radio, "bowl"), (ssid, "guest-ssid")):
+        store.record_action(ActionRecord(t0, target, group, "disable", "policy", "default off", True, False,
+                                         "confirmed", 0.1))
+    store.record_action(ActionRecord(t0 + timedelta(hours=10), radio, "bowl", "enable", "policy", "event:x", False,
+                                     True, "confirmed", 0.1))
+    report = wifi_report(store, config.wifi, t0, t0 + timedelta(hours=24), factor_g_per_kwh=100.0)
+    groups = {g["group"]: g for g in report["groups"]}  # type: ignore[attr-defined]
+    assert groups["bowl"]["off_hours"] == 10.0
+    assert groups["bowl"]["methods"] == {"estimated": 0.045}            # 4.5 W x 10 h, from estimates:
+    assert groups["bowl"]["co2e_g"] == 4.5
+    assert groups["guest-ssid"]["methods"] == {"unknown": 0.0}
+    assert groups["guest-ssid"]["off_hours"] == 24.0

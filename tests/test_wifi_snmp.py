@@ -327,3 +327,34 @@ def test_agent_runs_the_wifi_job_and_serves_the_api(venue: tuple[Venue, NetSnmpd
         assert len(store.points("wifi_action")) >= 7
     finally:
         store.close()
+
+
+def test_cli_on_plan_status_and_bad_input(venue: tuple[Venue, NetSnmpd], tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from agent.cli import main  # noqa: PLC0415
+    v, server = venue
+    path = tmp_path / "velodrome.yaml"
+    path.write_text(EXAMPLE.read_text().replace("127.0.0.1:1161", server.endpoint).replace(
+        "/var/lib/netwatt", str(tmp_path / "state")))
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    assert main(["wifi", "-c", str(path), "on", "--group", "nope", "--for", "3h"]) == 2
+    assert "no Wi-Fi group named 'nope'" in capsys.readouterr().err
+    assert main(["wifi", "-c", str(path), "on", "--group", "bowl", "--for", "forever"]) == 1
+    assert main(["wifi", "-c", str(path), "--format", "json", "plan"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert v.radio_enabled("bowl-n-01", 0)                            # plan sends nothing
+    verdicts = {t["target"]: t["verdict"] for t in plan["targets"]}
+    assert verdicts["wlc-1/bowl-n-01/0"] == "change" and verdicts["wlc-1/ssid:Velodrome-Guest"] == "change"
+    assert verdicts["wlc-1/office-01/0"] == "ok"
+    assert main(["wifi", "-c", str(path), "on", "--group", "bowl", "--for", "3h", "--who", "steward"]) == 0
+    out = capsys.readouterr().out
+    assert "group bowl on until" in out and "(cli:steward)" in out
+    assert v.radio_enabled("bowl-n-01", 0)                            # on by request; the guest SSID went off
+    assert v.value(f"{SSID_ADMIN}.2") == 0
+    assert main(["wifi", "-c", str(path), "--format", "json", "status"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["requests"][0]["who"] == "cli:steward"
+    assert "s3cret-token" not in json.dumps(status)
+    assert main(["wifi", "-c", str(path), "report", "--days", "1", "--factor", "52"]) == 0
+    assert "kwh_avoided" in capsys.readouterr().out
