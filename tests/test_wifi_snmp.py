@@ -345,11 +345,13 @@ def test_cli_on_plan_status_and_bad_input(venue: tuple[Venue, NetSnmpd], tmp_pat
     plan = json.loads(capsys.readouterr().out)
     assert v.radio_enabled("bowl-n-01", 0)                            # plan sends nothing
     verdicts = {t["target"]: t["verdict"] for t in plan["targets"]}
-    assert verdicts["wlc-1/bowl-n-01/0"] == "change" and verdicts["wlc-1/ssid:Velodrome-Guest"] == "change"
+    assert verdicts["wlc-1/bowl-n-01/0"] == "change"
+    assert verdicts["wlc-1/ssid:Velodrome-Guest"] == "change"
     assert verdicts["wlc-1/office-01/0"] == "ok"
     assert main(["wifi", "-c", str(path), "on", "--group", "bowl", "--for", "3h", "--who", "steward"]) == 0
     out = capsys.readouterr().out
-    assert "group bowl on until" in out and "(cli:steward)" in out
+    assert "group bowl on until" in out
+    assert "(cli:steward)" in out
     assert v.radio_enabled("bowl-n-01", 0)                            # on by request; the guest SSID went off
     assert v.value(f"{SSID_ADMIN}.2") == 0
     assert main(["wifi", "-c", str(path), "--format", "json", "status"]) == 0
