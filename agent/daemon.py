@@ -292,6 +292,11 @@ class Agent:
         self.poller = Poller(new, self.client, clock=self.clock)
         if self._scheduler is not None:
             self._schedule_devices(self._scheduler)
+        if self.wifi is not None and new.wifi is not None:
+            from agent.wifi.runtime import reconfigure_wifi  # noqa: PLC0415
+            reconfigure_wifi(self.wifi, new, self.client)
+        elif (self.wifi is None) != (new.wifi is None):
+            log.error("the wifi: section was added or removed: that takes effect on restart")
         log.warning("config reloaded from %s: %d devices", self.config_path, len(new.devices))
 
     async def _shutdown(self, scheduler: AsyncIOScheduler, committer: asyncio.Task[None]) -> None:

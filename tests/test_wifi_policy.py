@@ -261,3 +261,23 @@ def test_savings_fall_back_to_labelled_estimates(tmp_path: Path) -> None:
     assert groups["bowl"]["co2e_g"] == 4.5
     assert groups["guest-ssid"]["methods"] == {"unknown": 0.0}
     assert groups["guest-ssid"]["off_hours"] == 24.0
+
+
+def test_sighup_reload_reconfigures_the_wifi_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio  # noqa: PLC0415
+
+    from agent.daemon import Agent  # noqa: PLC0415
+    from agent.settings.config import load_config  # noqa: PLC0415
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    path = tmp_path / "velodrome.yaml"
+    text = EXAMPLE.read_text().replace("/var/lib/netwatt", str(tmp_path / "state"))
+    path.write_text(text)
+    agent = Agent(load_config(path), config_path=path)
+    assert agent.wifi is not None
+    assert agent.wifi.config.groups["bowl"].default == "off"
+    path.write_text(text.replace('default: "off"            # the stadium', 'default: "on"   # the stadium'))
+    agent._reload()
+    assert agent.wifi.config.groups["bowl"].default == "on"
+    assert agent.wifi.executor.known.keys() == {t.key for t in agent.wifi.config.targets()}
+    asyncio.run(agent.close())

@@ -16,6 +16,13 @@ from collectors.snmp.setter import PysnmpSetter, SnmpSetter
 from collectors.snmp.types import SnmpClient
 
 
+def reconfigure_wifi(service: WifiService, config: Config, reader: SnmpClient) -> None:
+    """SIGHUP: new groups, rules, guards and controllers for the next round; the store stays."""
+    assert config.wifi is not None
+    service.reconfigure(config.wifi, build_controllers(config, reader, PysnmpSetter()),
+                        meter=build_meter(config, reader))
+
+
 def open_wifi(config: Config, store: Store, reader: SnmpClient, *, setter: SnmpSetter | None = None,
               clock: Callable[[], datetime] = lambda: datetime.now(UTC), settle_s: float = 2.0,
               retry_delay_s: float = 1.0) -> WifiService:

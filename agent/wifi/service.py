@@ -47,17 +47,24 @@ class WifiService:
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC), meter: PoeMeter | None = None,
                  sink: Callable[[list[Point]], None] = lambda _p: None, settle_s: float = 0.0,
                  retry_delay_s: float = 1.0) -> None:
-        self.config = config
         self.store = store
-        self.controllers = controllers
         self.clock = clock
         self.sink = sink
-        self.sites = {t.key: g.site for g in config.groups.values() for t in g.targets}
-        self.executor = Executor(store, controllers, guards=config.guards, clock=clock, meter=meter,
-                                 on_action=self._action_point, settle_s=settle_s, retry_delay_s=retry_delay_s,
-                                 known={t.key: t for t in config.targets()})
+        self.settle_s = settle_s
+        self.retry_delay_s = retry_delay_s
+        self.reconfigure(config, controllers, meter=meter)
         self._started = False
+        self._round = asyncio.Lock()     # the scheduled round and an API request never plan at the same time
         self._refusals_logged: set[tuple[str, str]] = set()
+
+    def reconfigure(self, config: WifiConfig, controllers: dict[str, Controller], *, meter: PoeMeter | None) -> None:
+        """Start (or reload) with this configuration; the executor's per-controller locks start afresh."""
+        self.config = config
+        self.controllers = controllers
+        self.sites = {t.key: g.site for g in config.groups.values() for t in g.targets}
+        self.executor = Executor(self.store, controllers, guards=config.guards, clock=self.clock, meter=meter,
+                                 on_action=self._action_point, settle_s=self.settle_s,
+                                 retry_delay_s=self.retry_delay_s, known={t.key: t for t in config.targets()})
 
     def _action_point(self, action: ActionRecord) -> None:
         self.sink([action_point(self.sites.get(action.target.key, ""), action)])
@@ -101,6 +108,10 @@ class WifiService:
 
     async def run_round(self, *, apply: bool = True) -> Round:
         """One evaluation: dead-man jobs due, observe, idle clocks, plan, apply, export state."""
+        async with self._round:
+            return await self._run_round(apply=apply)
+
+    async def _run_round(self, *, apply: bool) -> Round:
         reverts = []
         if apply:
             reverts = await self.executor.revert_due(all_armed=not self._started)
