@@ -21,6 +21,7 @@ from agent.wifi.store import WifiStore
 from tests.harness.netconf_pool import NetconfServerPool
 
 CASE = Path(__file__).resolve().parent / "cases" / "wifi_c9800"
+STAND_IN = Path(__file__).resolve().parent / "harness" / "yang" / "cisco-reduced"
 
 # Cisco-IOS-XE-wireless-access-point-cfg-rpc 5.0.0 (2023-07-01), YangModels/yang vendor/cisco/xe/17121:
 # grouping set-ap-slot-admin-state: leaf mode (enm-admin-status, mandatory), leaf slot-id (uint8 0..3,
@@ -112,3 +113,36 @@ wifi:
             store.close()
 
     asyncio.run(scenario())
+
+
+def test_rpc_payloads_pass_a_real_yang_engine(netconf_servers: NetconfServerPool) -> None:
+    """netconfd loads the RPC inputs (stand-in module) and validates what netwatt sends: every payload
+    netwatt can produce is accepted; a payload off the model is refused, so the check can fail."""
+    from collectors.netconf import HostKeyCheck, NetconfAuth, NetconfError, NetconfTarget, open_session  # noqa: PLC0415
+    server = netconf_servers.netconfd(modules=[STAND_IN / "Cisco-IOS-XE-wireless-access-point-cfg-rpc.yang"])
+    target = NetconfTarget("wlc9800", server.host, server.port, NetconfAuth(server.username, server.password),
+                           HostKeyCheck(known_hosts=str(server.known_hosts)), timeout_s=20)
+    pairs = ((0, "2.4"), (1, "5"), (2, "5"), (0, "dual"), (2, "dual"), (2, "6"), (3, "6"))
+    payloads = [slot_admin_rpc("bowl-n-01", slot, band, on) for slot, band in pairs for on in (True, False)]
+    payloads += [ap_admin_rpc("bowl-n-01", True), ap_admin_rpc("bowl-n-01", False)]
+
+    async def scenario() -> list[str]:
+        errors = []
+        async with open_session(target) as nc:
+            for rpc in payloads:
+                reply = await nc.dispatch(rpc)
+                assert "<ok/>" in reply.xml
+            for bad in (payloads[0].replace("<band>1</band>", "<band>7</band>"),
+                        payloads[0].replace("admin-state-", "state-"),
+                        payloads[0].replace("<ap-name>bowl-n-01</ap-name>", "")):
+                try:
+                    await nc.dispatch(bad)
+                except NetconfError as exc:
+                    errors.append(str(exc))
+        return errors
+
+    errors = asyncio.run(scenario())
+    assert len(errors) == 3
+    assert "not in range" in errors[0]
+    assert "not in set" in errors[1]
+    assert "missing mandatory choice" in errors[2]
