@@ -360,3 +360,41 @@ def test_cli_on_plan_status_and_bad_input(venue: tuple[Venue, NetSnmpd], tmp_pat
     assert "s3cret-token" not in json.dumps(status)
     assert main(["wifi", "-c", str(path), "report", "--days", "1", "--factor", "52"]) == 0
     assert "kwh_avoided" in capsys.readouterr().out
+
+
+def test_aireos_client_counts_use_the_ethernet_mac(tmp_path: Path, snmpd_factory: SnmpdFactory) -> None:
+    """bsnApIfNoOfUsers is indexed by the AP's Ethernet MAC, cLApDot11IfAdminStatus by its base radio MAC."""
+    folder = tmp_path / "v"
+    v = Venue.create(folder, {"ap1": "00:00:00:00:00:01"}, ethernet_macs={"ap1": "00:00:00:00:aa:01"})
+    folder.chmod(0o777)
+    v.set_clients("ap1", 1, 7)
+    server = snmpd_factory(communities=["private"], extra_lines=v.snmpd_lines(), writable=True)
+
+    def observed(ethernet_mac: str) -> tuple[bool | None, int | None]:
+        text = f"""version: 1
+credentials: {{rw: {{version: 2c, community: "plain:private"}}}}
+sites: {{lab: {{timezone: UTC}}}}
+devices: [{{name: wlc, address: "{server.endpoint}", credential: rw}}]
+wifi:
+  controllers: {{wlc: {{type: aireos, device: wlc}}}}
+  access_points:
+    - {{name: ap1, controller: wlc, mac: "00:00:00:00:00:01", {ethernet_mac}radios: [{{slot: 1, band: "5"}}]}}
+  groups: {{g: {{site: lab, aps: [ap1]}}}}
+"""
+        config = load_config_text(text, environ={})
+        assert config.wifi is not None
+
+        async def read() -> tuple[bool | None, int | None]:
+            from agent.wifi.adapters.factory import build_controllers  # noqa: PLC0415
+            from collectors.snmp.setter import PysnmpSetter  # noqa: PLC0415
+            reader = PysnmpClient()
+            try:
+                controller = build_controllers(config, reader, PysnmpSetter())["wlc"]
+                [seen] = (await controller.read(config.wifi.targets())).values()  # type: ignore[union-attr]
+                return seen.enabled, seen.clients
+            finally:
+                await reader.close()
+        return asyncio.run(read())
+
+    assert observed('ethernet_mac: "00:00:00:00:aa:01", ') == (True, 7)
+    assert observed("") == (True, None)          # the radio MAC finds no row: unknown, never a false 0

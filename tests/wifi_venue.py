@@ -32,19 +32,21 @@ class Venue:
 
     @classmethod
     def create(cls, folder: Path, aps: dict[str, str], *, wlans: dict[int, int] | None = None,
-               if_radios: dict[int, int] | None = None) -> Venue:
+               if_radios: dict[int, int] | None = None, ethernet_macs: dict[str, str] | None = None) -> Venue:
         values: dict[str, Any] = {}
         writable: dict[str, list[int]] = {}
         derived: dict[str, Any] = {}
-        for port, (_name, mac) in enumerate(aps.items(), start=1):
+        for port, (name, mac) in enumerate(aps.items(), start=1):
             index = ".".join(map(str, mac_index(mac)))
+            # AIRESPACE tables are indexed by the AP's Ethernet MAC, CISCO-LWAPP ones by its base radio MAC
+            eth = ".".join(map(str, mac_index((ethernet_macs or {}).get(name, mac))))
             add = []
             for slot in (0, 1):
                 admin = f"{RADIO_ADMIN}.{index}.{slot}"
                 values[admin] = ["integer", 1]
                 writable[admin] = [1, 2]
                 values[f"{RAW_CLIENTS}.{index}.{slot}"] = ["gauge", 0]
-                derived[f"{RADIO_CLIENTS}.{index}.{slot}"] = {
+                derived[f"{RADIO_CLIENTS}.{eth}.{slot}"] = {
                     "type": "counter", "copy": f"{RAW_CLIENTS}.{index}.{slot}", "gate": [[admin, 1]]}
                 add.append([admin, 1, RADIO_MW])
             poe = f"{POE_ADMIN}.1.{port}"

@@ -63,7 +63,8 @@ class PoePort:
 class AccessPoint:
     name: str
     controller: str
-    mac: str = ""
+    mac: str = ""                     # base radio MAC (CISCO-LWAPP-AP-MIB index)
+    ethernet_mac: str = ""            # AIRESPACE-WIRELESS-MIB index (bsnAPDot3MacAddress); default: mac
     model: str = ""
     radios: tuple[RadioSpec, ...] = ()
     poe: PoePort | None = None
@@ -245,7 +246,8 @@ def _access_point(s: Section, controllers: dict[str, ControllerSpec], devices: d
         if poe.switch not in devices:
             raise p.error("switch", f"access point {name}: unknown device {poe.switch!r}")
         p.finish()
-    ap = AccessPoint(name=name, controller=controller, mac=s.text("mac", ""), model=s.text("model", ""),
+    ap = AccessPoint(name=name, controller=controller, mac=s.text("mac", ""), ethernet_mac=s.text("ethernet_mac", ""),
+                     model=s.text("model", ""),
                      radios=tuple(radios), poe=poe, critical=s.boolean("critical", False), line=s.line)
     s.finish()
     return ap

@@ -75,6 +75,8 @@ class SnmpController:
             raise ControllerError(f"{self.name}: unknown access point {target.ap!r}")
         if column.index == "mac_slot":
             return (*mac_index(ap.mac), int(target.radio or 0))
+        if column.index == "eth_mac_slot":
+            return (*mac_index(ap.ethernet_mac or ap.mac), int(target.radio or 0))
         if column.index == "mac":
             return mac_index(ap.mac)
         if column.index == "if_index":
