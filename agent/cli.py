@@ -106,6 +106,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--cycles", type=int, default=4, help="poll cycles to run (2 s apart)")
     demo.set_defaults(handler=_demo)
 
+    wifi = command("wifi", "on-demand Wi-Fi: plan (dry run), apply, on/off requests, status, report")
+    from agent.wifi.cli import add_parser as add_wifi_parser  # noqa: PLC0415  (its own module)
+    add_wifi_parser(wifi)
+    wifi.set_defaults(handler=_wifi)
+
     version = command("version", "print the version")
     version.set_defaults(handler=_version)
 
@@ -255,6 +260,11 @@ def _demo(args: argparse.Namespace) -> int:
         finally:
             store.close()
     return OK if progress.polls else FAILURE
+
+
+def _wifi(args: argparse.Namespace) -> int:
+    from agent.wifi.cli import handle  # noqa: PLC0415  (the Wi-Fi code loads only for `wifi`)
+    return handle(args, open_store)
 
 
 if __name__ == "__main__":

@@ -139,6 +139,11 @@ class Agent:
         self._running: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
         self._scheduler: AsyncIOScheduler | None = None
+        self.wifi = None
+        if config.wifi is not None:
+            from agent.wifi.runtime import open_wifi  # noqa: PLC0415  (loaded only with a wifi: section)
+            self.wifi = open_wifi(config, self.store, self.client, clock=clock)
+        self._wifi_api: Any = None
 
     # -- one cycle, for `run --once` ---------------------------------------------------------------
 
@@ -170,6 +175,11 @@ class Agent:
         scheduler.add_job(self._flush, IntervalTrigger(seconds=self.config.agent.flush_interval_s,
                                                        jitter=self.config.agent.flush_jitter_s or None),
                           id="flush", max_instances=1, coalesce=True)
+        if self.wifi is not None:
+            # first round now: reconcile desired vs actual (never replays missed toggles), then every evaluate_every
+            scheduler.add_job(self._wifi_round, IntervalTrigger(seconds=self.config.wifi.evaluate_every_s),  # type: ignore[union-attr]
+                              id="wifi", max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+            await self._start_wifi_api()
         scheduler.start()
         log.info("netwatt started: %d devices, interval %gs, %d outputs + sqlite store at %s",
                  len(self.config.devices), self.config.agent.interval_s, len(self.outputs), self.store.path)
@@ -190,6 +200,31 @@ class Agent:
 
     def stop(self) -> None:
         self._stop.set()
+
+    async def _wifi_round(self) -> None:
+        assert self.wifi is not None
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)       # SIGTERM lets a round finish: no change is left half done
+        try:
+            await self.wifi.run_round()
+        except Exception:      # a bad round is logged; the next one runs anyway
+            log.exception("wifi round failed")
+        finally:
+            self._running.discard(task)
+
+    async def _start_wifi_api(self) -> None:
+        assert self.wifi is not None
+        api = self.wifi.config.api
+        if api.token is None:
+            return
+        from agent.httpapi import LocalHttpServer  # noqa: PLC0415
+        from agent.wifi.api import add_routes  # noqa: PLC0415
+        server = LocalHttpServer(api.host, api.port)
+        add_routes(server, self.wifi)
+        await server.start()
+        self._wifi_api = server
+        log.info("wifi API on http://%s:%d/wifi/", api.host, server.port)
 
     def _schedule_devices(self, scheduler: AsyncIOScheduler) -> None:
         now = self.clock()
@@ -297,6 +332,11 @@ class Agent:
         self.poller = Poller(new, self.client, clock=self.clock)
         if self._scheduler is not None:
             self._schedule_devices(self._scheduler)
+        if self.wifi is not None and new.wifi is not None:
+            from agent.wifi.runtime import reconfigure_wifi  # noqa: PLC0415
+            reconfigure_wifi(self.wifi, new, self.client)
+        elif (self.wifi is None) != (new.wifi is None):
+            log.error("the wifi: section was added or removed: that takes effect on restart")
         log.warning("config reloaded from %s: %d devices", self.config_path, len(new.devices))
         return True
 
@@ -317,6 +357,10 @@ class Agent:
         log.info("netwatt stopped")
 
     async def close(self) -> None:
+        if self._wifi_api is not None:
+            await self._wifi_api.close()
+        if self.wifi is not None:
+            await self.wifi.close()
         await self.client.close()
         for output in self.outputs:
             await output.close()

@@ -26,6 +26,7 @@ from agent.settings.netconf import (
     parse_ssh_credential,
 )
 from agent.settings.secrets import Secret, SecretError, resolve_secret
+from agent.wifi.settings import WifiConfig, parse_wifi
 from agent.yamlfile.load import load_yaml_file, load_yaml_text
 from agent.yamlfile.section import Section
 from collectors.snmp.types import SnmpTarget, SnmpV2cAuth, SnmpV3Auth
@@ -136,6 +137,7 @@ class Config:
     devices: dict[str, Device]
     outputs: tuple[OutputSpec, ...]
     ssh_credentials: dict[str, SshCredential] = field(default_factory=dict)
+    wifi: WifiConfig | None = None
 
     def device(self, name: str) -> Device:
         try:
@@ -203,10 +205,18 @@ def parse_config(data: Any, *, file: str, environ: dict[str, str] | None = None,
                                   f"(first at line {devices[device.name].line})"))
         devices[device.name] = device
     outputs = tuple(_output(s, env, base_dir) for s in top.sections("outputs")) or (OutputSpec("sqlite", {}),)
+    wifi = None
+    if top.has("wifi"):
+        try:
+            wifi = parse_wifi(top.section("wifi"), devices=devices, sites=sites, env=env, base_dir=base_dir)
+        except ConfigErrors as exc:
+            errors.extend(exc.errors)
+        except ConfigError as exc:
+            errors.append(exc)
     top.finish()
     if errors:
         raise ConfigErrors(errors)
-    return Config(file, agent, credentials, profiles, sites, devices, outputs, ssh_credentials)
+    return Config(file, agent, credentials, profiles, sites, devices, outputs, ssh_credentials, wifi)
 
 
 def _agent(s: Section, env: dict[str, str]) -> AgentSettings:

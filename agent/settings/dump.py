@@ -9,11 +9,18 @@ import yaml
 
 from agent.settings.config import Config
 from agent.settings.secrets import Secret
+from agent.wifi.cron import Cron
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Secret):
         return str(value)                    # "<secret env:NAME>": the reference, never the value
+    if isinstance(value, Cron):
+        return value.text
+    if isinstance(value, str):
+        return str(value)                    # enums of str as plain text
+    if isinstance(value, set | frozenset):
+        return sorted(_plain(v) for v in value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
                 if f.name not in ("line",)}
@@ -35,4 +42,6 @@ def dump_config(config: Config) -> str:
         "outputs": [_plain(o) for o in config.outputs],
         "profiles": sorted(config.profiles),
     }
+    if config.wifi is not None:
+        data["wifi"] = _plain(config.wifi)
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)

@@ -20,6 +20,7 @@ class SnmpdFactory(Protocol):
         communities: Sequence[str] = (),
         v3_users: Sequence[V3User] = (),
         extra_lines: Sequence[str] = (),
+        writable: bool = False,
     ) -> NetSnmpd: ...
 
 
@@ -51,8 +52,9 @@ class ServerPool:
         communities: Sequence[str] = (),
         v3_users: Sequence[V3User] = (),
         extra_lines: Sequence[str] = (),
+        writable: bool = False,
     ) -> NetSnmpd:
-        server = NetSnmpd(communities, v3_users, extra_lines, work_dir=self._dir("snmpd"))
+        server = NetSnmpd(communities, v3_users, extra_lines, work_dir=self._dir("snmpd"), writable=writable)
         self._servers.append(server)
         return require_server(server.start)
 

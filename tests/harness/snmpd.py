@@ -29,6 +29,7 @@ class NetSnmpd(SubprocessServer):
         *,
         work_dir: Path | None = None,
         ready_timeout: float = 30.0,
+        writable: bool = False,
     ) -> None:
         if not communities and not v3_users:
             raise ValueError("snmpd needs a community or a v3 user, else nothing can read it")
@@ -41,6 +42,7 @@ class NetSnmpd(SubprocessServer):
         self.communities = list(communities)
         self.v3_users = list(v3_users)
         self.extra_lines = list(extra_lines)
+        self.writable = writable        # rw communities/users: SETs reach pass/pass_persist tables
         self.conf_path = self.work_dir / "snmpd.conf"
         self.persist_dir = self.work_dir / "persist"
         self.client_dir = self.work_dir / "client"
@@ -49,12 +51,13 @@ class NetSnmpd(SubprocessServer):
         lines = [
             f"agentAddress udp:{self.host}:{port}",
             "dontLogTCPWrappersConnects yes",
-            *(f"rocommunity {c} 127.0.0.1" for c in self.communities),
+            *(f"{'rw' if self.writable else 'ro'}community {c} 127.0.0.1" for c in self.communities),
         ]
         for u in self.v3_users:
             priv = f" {u.priv_protocol} {u.priv_password}" if u.priv_protocol else ""
             lines.append(f"createUser {u.username} {u.auth_protocol} {u.auth_password}{priv}")
-            lines.append(f"rouser {u.username} {'authpriv' if u.priv_protocol else 'auth'}")
+            access = "rwuser" if self.writable else "rouser"
+            lines.append(f"{access} {u.username} {'authpriv' if u.priv_protocol else 'auth'}")
         return "\n".join([*lines, *self.extra_lines, ""])
 
     def _process(self, port: int) -> ManagedProcess:

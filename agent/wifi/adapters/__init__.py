@@ -1,0 +1,1 @@
+"""Controller adapters: one contract (read, apply, read back), each declaring the scopes it can switch."""

@@ -1,0 +1,57 @@
+"""The Wi-Fi routes of the agent's local HTTP API (127.0.0.1, bearer token):
+
+GET /wifi/status, GET /wifi/plan, POST /wifi/on and /wifi/off with {"group": "bowl", "for": "3h", "who": "..."}.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from agent.errors import ConfigError
+from agent.httpapi import HttpError, LocalHttpServer, Request, Response
+from agent.wifi.service import WifiService
+from agent.wifi.status import status_json
+from agent.yamlfile.section import parse_duration
+
+
+def add_routes(server: LocalHttpServer, service: WifiService) -> None:
+    token = service.config.api.token
+    if token is None:
+        raise ConfigError("wifi.api.token is required to serve the Wi-Fi API", key="wifi.api.token")
+
+    async def plan(_request: Request) -> Response:
+        result, _observed, _desired = await service.plan()
+        return Response.json(result.to_json())
+
+    def status(_request: Request) -> Response:
+        return Response.json(status_json(service))
+
+    def switch(state: str) -> Any:
+        async def handler(request: Request) -> Response:
+            body = request.json()
+            if not isinstance(body, dict) or not isinstance(body.get("group"), str):
+                raise HttpError(400, 'body must be {"group": NAME, "for": DURATION}')
+            group = body["group"]
+            if group not in service.config.groups:
+                known = ", ".join(sorted(service.config.groups))
+                raise HttpError(404, f"no Wi-Fi group named {group!r} (groups: {known})")
+            try:
+                seconds = parse_duration(body.get("for", "1h"))
+            except ValueError as exc:
+                raise HttpError(400, f"for: {exc}") from None
+            if not 0 < seconds <= 7 * 86400:
+                raise HttpError(400, "for: between 1s and 7d")
+            now = service.clock()
+            who = f"api:{body.get('who', 'anonymous')}"
+            request_row = service.store.add_request(group, state, now=now, until=now + timedelta(seconds=seconds),
+                                                    who=who, note=str(body.get("note", "")))
+            result = await service.run_round()
+            return Response.json({"request": {"id": request_row.id, "group": group, "state": state,
+                                              "until": request_row.until.isoformat()}, **result.to_json()})
+        return handler
+
+    server.route("GET", "/wifi/status", status, token=token)
+    server.route("GET", "/wifi/plan", plan, token=token)
+    server.route("POST", "/wifi/on", switch("on"), token=token)
+    server.route("POST", "/wifi/off", switch("off"), token=token)

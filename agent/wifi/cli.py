@@ -1,0 +1,127 @@
+"""``netwatt wifi plan|apply|on|off|status|report``: handlers called from agent/cli.py."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+from datetime import UTC, datetime, timedelta
+
+from agent.errors import ConfigError, NetwattError
+from agent.settings.config import Config, load_config
+from agent.store.sqlite import Store
+from agent.wifi.runtime import open_wifi
+from agent.wifi.savings import wifi_report
+from agent.wifi.service import WifiService
+from agent.wifi.status import status_json, status_table
+from agent.wifi.store import WifiStore
+from agent.yamlfile.section import parse_duration
+from collectors.snmp.pysnmp_client import PysnmpClient
+
+OK, FAILURE = 0, 1
+
+
+def add_parser(command: argparse.ArgumentParser) -> None:
+    sub = command.add_subparsers(dest="wifi_command", metavar="ACTION", required=True)
+    sub.add_parser("plan", help="dry run: what would change now, and why (nothing is sent)")
+    sub.add_parser("apply", help="one round: revert due dead-man jobs, evaluate, apply, audit")
+    for state in ("on", "off"):
+        p = sub.add_parser(state, help=f"on-demand: group {state} for a while, then back to its rules")
+        p.add_argument("--group", "-g", required=True)
+        p.add_argument("--for", dest="duration", default="1h", help="how long (e.g. 3h, 90m); default 1h")
+        p.add_argument("--end", action="store_true", help="end the group's on-demand requests now instead")
+        p.add_argument("--who", default="", help="who asks (audited); default: the user name")
+        p.add_argument("--note", default="")
+        p.add_argument("--no-apply", action="store_true", help="record the request; the running agent applies it")
+    sub.add_parser("status", help="last state seen, requests in force, dead-man jobs, recent actions")
+    report = sub.add_parser("report", help="radio-off hours, kWh and CO2e avoided per group")
+    report.add_argument("--days", type=float, default=1.0, help="the last N days (default 1)")
+    report.add_argument("--factor", type=float, default=None, help="grid factor gCO2e/kWh for the CO2e")
+    command.add_argument("--format", choices=("table", "json"), default="table")
+
+
+def _wifi_config(config: Config) -> None:
+    if config.wifi is None:
+        raise ConfigError("the config has no wifi: section", file=config.file)
+
+
+def handle(args: argparse.Namespace, open_store: object) -> int:
+    config = load_config(args.config)
+    _wifi_config(config)
+    assert config.wifi is not None
+    store: Store = open_store(config)  # type: ignore[operator]
+    try:
+        if args.wifi_command in ("on", "off"):
+            config.wifi.group(args.group)          # unknown group: a usage error before anything happens
+            seconds = 0.0 if args.end else _duration(args.duration)
+            now = datetime.now(UTC)
+            wifi_store = WifiStore(store.db)
+            if args.end:
+                print(f"ended {wifi_store.end_requests(args.group, now)} request(s) of group {args.group}")
+            else:
+                who = f"cli:{args.who or getpass.getuser()}"
+                r = wifi_store.add_request(args.group, args.wifi_command, now=now,
+                                           until=now + timedelta(seconds=seconds), who=who, note=args.note)
+                print(f"request {r.id}: group {args.group} {r.state} until {r.until:%Y-%m-%d %H:%M:%S} UTC ({who})")
+            if args.no_apply:
+                return OK
+            return asyncio.run(_round(config, store, args, apply=True))
+        if args.wifi_command == "status":
+            return asyncio.run(_round(config, store, args, apply=None))
+        if args.wifi_command == "report":
+            end = datetime.now(UTC)
+            data = wifi_report(WifiStore(store.db), config.wifi, end - timedelta(days=args.days), end,
+                               factor_g_per_kwh=args.factor)
+            print(json.dumps(data, indent=2))
+            return OK
+        return asyncio.run(_round(config, store, args, apply=args.wifi_command == "apply"))
+    finally:
+        store.close()
+
+
+def _duration(text: str) -> float:
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise NetwattError(f"--for: {exc}") from None
+    if not 0 < seconds <= 7 * 86400:
+        raise NetwattError("--for: between 1s and 7d")
+    return seconds
+
+
+async def _round(config: Config, store: Store, args: argparse.Namespace, *, apply: bool | None) -> int:
+    reader = PysnmpClient()
+    service: WifiService = open_wifi(config, store, reader)
+    try:
+        if apply is None:
+            data = status_json(service)
+            print(json.dumps(data, indent=2, default=str) if args.format == "json" else status_table(data))
+            return OK
+        if not apply:
+            plan, _observed, _desired = await service.plan()
+            print(json.dumps(plan.to_json(), indent=2) if args.format == "json" else _plan_table(plan.to_json()))
+            return OK
+        result = await service.run_round()
+        data = result.to_json()
+        print(json.dumps(data, indent=2) if args.format == "json" else _plan_table(data))
+        return OK if all(a["result"] != "failed" for a in data["actions"]) else FAILURE  # type: ignore[attr-defined]
+    finally:
+        await service.close()
+        await reader.close()
+
+
+def _plan_table(data: dict[str, object]) -> str:
+    lines = [f"{'target':34} {'group':10} {'now':5} {'want':5} {'verdict':8} reason"]
+
+    def word(value: object) -> str:
+        return "-" if value is None else ("on" if value else "off")
+
+    for t in data["targets"]:  # type: ignore[attr-defined]
+        lines.append(f"{t['target']:34} {t['group']:10} {word(t['observed']):5} {word(t['desired']):5} "
+                     f"{t['verdict']:8} {t['reason']}")
+    for a in data.get("actions", []):  # type: ignore[attr-defined]
+        lines.append(f"{a['action']} {a['target']}: {a['result']} {a['error']}".rstrip())
+    for a in data.get("reverts", []):  # type: ignore[attr-defined]
+        lines.append(f"dead-man revert {a['target']}: {a['result']} {a['error']}".rstrip())
+    return "\n".join(lines)

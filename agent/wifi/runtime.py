@@ -1,0 +1,36 @@
+"""The Wi-Fi service wired to the agent's store and SNMP reader, for the daemon, the CLI and the API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from agent.points.lineprotocol import Point
+from agent.settings.config import Config
+from agent.store.record import stored
+from agent.store.sqlite import Store
+from agent.wifi.adapters.factory import build_controllers, build_meter
+from agent.wifi.service import WifiService
+from agent.wifi.store import WifiStore
+from collectors.snmp.setter import PysnmpSetter, SnmpSetter
+from collectors.snmp.types import SnmpClient
+
+
+def reconfigure_wifi(service: WifiService, config: Config, reader: SnmpClient) -> None:
+    """SIGHUP: new groups, rules, guards and controllers for the next round; the store stays."""
+    assert config.wifi is not None
+    service.reconfigure(config.wifi, build_controllers(config, reader, PysnmpSetter()),
+                        meter=build_meter(config, reader))
+
+
+def open_wifi(config: Config, store: Store, reader: SnmpClient, *, setter: SnmpSetter | None = None,
+              clock: Callable[[], datetime] = lambda: datetime.now(UTC), settle_s: float = 2.0,
+              retry_delay_s: float = 1.0) -> WifiService:
+    assert config.wifi is not None
+
+    def sink(points: list[Point]) -> None:
+        store.commit([], stored(points))
+
+    controllers = build_controllers(config, reader, setter or PysnmpSetter())
+    return WifiService(config.wifi, WifiStore(store.db), controllers, clock=clock, meter=build_meter(config, reader),
+                       sink=sink, settle_s=settle_s, retry_delay_s=retry_delay_s)

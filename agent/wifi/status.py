@@ -1,0 +1,36 @@
+"""``netwatt wifi status``: last state seen per target, requests in force, armed dead-man jobs, recent actions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from agent.wifi.service import WifiService
+
+
+def status_json(service: WifiService) -> dict[str, object]:
+    now = service.clock()
+    store = service.store
+    return {
+        "time": now.isoformat(),
+        "targets": [{"target": key, "enabled": enabled, "clients": clients, "seen": seen.isoformat(), "error": error}
+                    for key, (enabled, clients, seen, error) in sorted(store.states().items())],
+        "requests": [{"id": r.id, "group": r.group, "state": r.state, "until": r.until.isoformat(), "who": r.who}
+                     for r in store.requests(now)],
+        "dead_man": [{"id": d.id, "target": d.target, "restore": d.restore, "due": d.due.isoformat(),
+                      "attempts": d.attempts} for d in store.armed_deadmen()],
+        "prior_states": store.baselines(),
+        "recent_actions": store.actions(now - timedelta(days=1))[-50:],
+    }
+
+
+def status_table(data: dict[str, object]) -> str:
+    lines = [f"{'target':34} {'enabled':8} {'clients':8} error"]
+    for t in data["targets"]:  # type: ignore[attr-defined]
+        enabled = "-" if t["enabled"] is None else ("on" if t["enabled"] else "off")
+        clients = "-" if t["clients"] is None else str(t["clients"])
+        lines.append(f"{t['target']:34} {enabled:8} {clients:8} {t['error']}")
+    for r in data["requests"]:  # type: ignore[attr-defined]
+        lines.append(f"request {r['id']}: group {r['group']} {r['state']} until {r['until']} ({r['who']})")
+    for d in data["dead_man"]:  # type: ignore[attr-defined]
+        lines.append(f"dead-man job {d['id']}: {d['target']} back {'on' if d['restore'] else 'off'} at {d['due']}")
+    return "\n".join(lines)
