@@ -26,6 +26,9 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from agent.emissions.engine import EmissionsEngine
+from agent.emissions.fetch import FactorFetcher
+from agent.emissions.store import FactorCache
 from agent.errors import ConfigError
 from agent.outputs.base import Output
 from agent.points.schema import agent_point
@@ -102,7 +105,8 @@ class Agent:
         self.clock = clock
         self.on_commit = on_commit
         self.store = open_store(config)
-        self.recorder = Recorder(config, self.store.energy_states())
+        self.recorder = Recorder(config, self.store.energy_states(), emissions=EmissionsEngine(config, self.store.db))
+        self.factor_fetcher = FactorFetcher(config.emissions, FactorCache(self.store.db))
         self.outputs = build_outputs(config)
         self.forwarder = Forwarder(self.store, self.outputs)
         self.client = PysnmpClient(max_in_flight=config.agent.max_in_flight)
@@ -118,6 +122,7 @@ class Agent:
 
     async def run_once(self) -> list[PollResult]:
         try:
+            await self.refresh_factors()
             results = await self.poller.poll_many(self.config.devices.values())
             for result in results:
                 self._note_availability(result)
@@ -144,6 +149,10 @@ class Agent:
         scheduler.add_job(self._flush, IntervalTrigger(seconds=self.config.agent.flush_interval_s,
                                                        jitter=self.config.agent.flush_jitter_s or None),
                           id="flush", max_instances=1, coalesce=True)
+        if self.config.emissions.providers:
+            scheduler.add_job(self.refresh_factors, IntervalTrigger(seconds=self.config.emissions.refresh_interval_s),
+                              id="grid-factors", max_instances=1, coalesce=True,
+                              next_run_time=datetime.now(UTC))
         scheduler.start()
         log.info("netwatt started: %d devices, interval %gs, %d outputs + sqlite store at %s",
                  len(self.config.devices), self.config.agent.interval_s, len(self.outputs), self.store.path)
@@ -202,6 +211,10 @@ class Agent:
             self.stats.unavailable.discard(result.device)
             log.warning("device %s recovered", result.device)
 
+    async def refresh_factors(self) -> None:
+        """Live grid factors into the store's cache (no-op without providers)."""
+        await self.factor_fetcher.refresh(self.clock().timestamp())
+
     # -- storing and forwarding ------------------------------------------------------------------
 
     async def _commit_loop(self) -> None:
@@ -254,6 +267,8 @@ class Agent:
             return
         self.config = new
         self.recorder.config = new
+        self.recorder.emissions = EmissionsEngine(new, self.store.db)
+        self.factor_fetcher = FactorFetcher(new.emissions, FactorCache(self.store.db))
         self.poller = Poller(new, self.client, clock=self.clock)
         if self._scheduler is not None:
             self._schedule_devices(self._scheduler)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agent.errors import ConfigError, ConfigErrors
 from agent.power.profiles import Profile, load_builtin_profiles, parse_profile
+from agent.settings.emissions import EmissionsSettings, parse_emissions
 from agent.settings.secrets import Secret, SecretError, resolve_secret
 from agent.yamlfile.load import load_yaml_file, load_yaml_text
 from agent.yamlfile.section import Section
@@ -125,6 +126,7 @@ class Config:
     sites: dict[str, Site]
     devices: dict[str, Device]
     outputs: tuple[OutputSpec, ...]
+    emissions: EmissionsSettings = field(default_factory=EmissionsSettings)
 
     def device(self, name: str) -> Device:
         try:
@@ -185,10 +187,12 @@ def parse_config(data: Any, *, file: str, environ: dict[str, str] | None = None,
                                   f"(first at line {devices[device.name].line})"))
         devices[device.name] = device
     outputs = tuple(_output(s, env, base_dir) for s in top.sections("outputs")) or (OutputSpec("sqlite", {}),)
+    emissions = parse_emissions(top.section("emissions", {}), env=env, base_dir=base_dir, sites=set(sites),
+                                devices=set(devices))
     top.finish()
     if errors:
         raise ConfigErrors(errors)
-    return Config(file, agent, credentials, profiles, sites, devices, outputs)
+    return Config(file, agent, credentials, profiles, sites, devices, outputs, emissions)
 
 
 def _agent(s: Section) -> AgentSettings:
