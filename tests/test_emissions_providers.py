@@ -63,7 +63,8 @@ async def test_uk_national_prefers_actual_and_drops_duplicate_slots(api: Recorde
     s = settings(f"    - {{type: uk_carbon_intensity, url: '{api.url}', zones: {{GB: national}}}}\n")
     assert await FactorFetcher(s, cache).refresh(NOW) == 2
     first, second = cache.find("GB", T10), cache.find("GB", T10 + 1800)
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     assert (first.g_per_kwh, first.forecast) == (263.0, False)      # actual wins over forecast 266
     assert (second.g_per_kwh, second.forecast) == (250.0, True)     # no actual yet: the forecast, flagged
 
@@ -96,7 +97,8 @@ async def test_electricity_maps_hourly_rows_skip_nulls_and_keep_estimates(api: R
     assert request.headers["auth-token"] == "s3cret-token"
     assert request.query["emissionFactorType"] == ["direct"]
     hour10, hour12 = cache.find("FR", T10 + 10), cache.find("FR", T10 + 7200)
-    assert hour10 is not None and hour12 is not None
+    assert hour10 is not None
+    assert hour12 is not None
     assert (hour10.g_per_kwh, hour10.granularity, hour10.estimated, str(hour10.basis)) == (
         83.0, Granularity.HOURLY, False, "direct")
     assert (hour12.g_per_kwh, hour12.estimated) == (91.0, True)

@@ -15,7 +15,7 @@ from agent.emissions.embodied import footprint_for, load_footprints
 from agent.emissions.factors import FactorError
 from agent.emissions.points import embodied_points, emission_points
 from agent.emissions.resolve import Resolver
-from agent.emissions.store import EmissionRow, FactorCache, insert_emissions
+from agent.emissions.store import EmissionRow, FactorCache, insert_emissions, note_model
 from agent.energy import EnergyInterval
 from agent.points.lineprotocol import Point
 from agent.power.estimate import Calibration, estimate, load_power_models, models_dir
@@ -83,7 +83,11 @@ class EmissionsEngine:
         if footprint is not None:
             points += embodied_points(result.site, result.device, footprint, intervals,
                                       default_lifetime_years=self.config.emissions.lifetime_years)
-        return points, ([partial(insert_emissions, rows=rows)] if rows else [])
+        writes: list[Write] = [partial(note_model, device=result.device, site=result.site, role=result.role,
+                                       model=self.model_of(result), seen_s=intervals[-1].end_s)]
+        if rows:
+            writes.append(partial(insert_emissions, rows=rows))
+        return points, writes
 
     def _warn_once(self, key: str, message: str, *args: object) -> None:
         if key not in self._warned:

@@ -34,6 +34,9 @@ CREATE TABLE IF NOT EXISTS emission_intervals (
     provenance TEXT NOT NULL,
     PRIMARY KEY (device, start, scope2_method)
 );
+CREATE TABLE IF NOT EXISTS device_models (
+    device TEXT PRIMARY KEY, site TEXT NOT NULL, role TEXT NOT NULL, model TEXT NOT NULL, seen REAL NOT NULL
+);
 """
 
 
@@ -131,3 +134,14 @@ class FactorCache:
     def statuses(self) -> list[tuple[str, str, float | None, float | None, str]]:
         return list(self.db.execute(
             "SELECT provider, zone, last_attempt, last_ok, last_error FROM factor_providers ORDER BY provider, zone"))
+
+
+def note_model(db: sqlite3.Connection, *, device: str, site: str, role: str, model: str, seen_s: float) -> None:
+    """What the device is (for embodied emissions and refresh plans in reports); inside the transaction."""
+    db.execute("INSERT OR REPLACE INTO device_models VALUES (?, ?, ?, ?, ?)", (device, site, role, model, seen_s))
+
+
+def device_models(db: sqlite3.Connection) -> dict[str, tuple[str, str, str]]:
+    """device -> (site, role, model)."""
+    ensure_schema(db)
+    return {d: (s, r, m) for d, s, r, m in db.execute("SELECT device, site, role, model FROM device_models")}
