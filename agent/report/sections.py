@@ -82,7 +82,8 @@ def summary(d: ReportData) -> Section:
         "The two Scope 2 figures are alternative views of the same energy: never add them.",
         f"Overhead (site PUE-like multipliers, reported apart): {kg(t.overhead_location_g):,.3f} kg CO2e.",
         f"Coverage: {pct(t.coverage())} % of device-time sampled; of the energy, "
-        f"measured {pct(t.share('measured'))} %, derived {pct(t.share('derived'))} %, estimated {pct(t.share('estimated'))} %.",
+        f"measured {pct(t.share('measured'))} %, derived {pct(t.share('derived'))} %, "
+        f"estimated {pct(t.share('estimated'))} %.",
         f"Embodied (Scope 3 cat. 2, amortised over the period): {kg(d.embodied_amortised_g):,.3f} kg CO2e"
         + (f", {pct(share)} % of location-based + embodied." if share is not None else "."),
     ], data={**_totals_json(t, d.has_market), "embodied_amortised_kgco2e": kg(d.embodied_amortised_g),
