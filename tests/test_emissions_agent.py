@@ -4,13 +4,20 @@ store -> a real InfluxDB 1.x; every point's factor provenance; reports equal the
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import re
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
 import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.print_page_options import PrintOptions
 
 from agent.daemon import Agent
 from agent.emissions.store import emissions_between
@@ -20,6 +27,7 @@ from agent.report.command import report_text
 from agent.settings.config import Config, load_config_text
 from agent.store.sqlite import Store
 from tests.harness.influxd import InfluxServer, InfluxServerPool
+from tests.harness.png import read_png
 
 PROFILES = load_builtin_profiles()
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -230,3 +238,58 @@ def test_baseline_trajectory_refresh_and_embodied_sections(agent_run: AgentRun) 
     assert embodied["arista_7050"]["inventory_kg"] == 0
     # a day's amortisation of 171.7 kg over 5 years: 171.7 / (5 x 365.25) = 0.094018 kg
     assert embodied["arista_7050"]["amortised_kg"] == pytest.approx(0.094, abs=0.001)
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
+    """Debian's chromium + chromium-driver, headless, offline, a fresh profile; fails (never skips) if absent."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--force-device-scale-factor=1",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    service = webdriver.ChromeService(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
+    driver = webdriver.Chrome(options=options, service=service)
+    driver.set_window_size(1100, 1400)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.mark.integration
+def test_html_report_renders_its_charts_offline_and_prints(agent_run: AgentRun, chromium: webdriver.Chrome,
+                                                           tmp_path: Path) -> None:
+    store = Store(agent_run.state)
+    try:
+        html = report_text(store, agent_run.config, start="2026-03-02", end="2026-03-03", by="device",
+                           output_format="html")
+    finally:
+        store.close()
+    assert "<script" not in html
+    assert not re.search(r'(src|href)="https?:', html)                # nothing to fetch: no CDN, no network
+    page = tmp_path / "report.html"
+    page.write_text(html, encoding="utf-8")
+    chromium.get(page.as_uri())
+    assert chromium.title == "netwatt emissions report"
+    charts = chromium.find_elements(By.CSS_SELECTOR, "svg.chart")
+    titles = [c.get_attribute("aria-label") for c in charts]
+    assert {"Scope 2 by device", "Energy by method", "Trajectory against the target"} <= set(titles)
+    # the bar chart, as drawn: location-based bars in #1f6f78, market-based in #d17a22
+    by_device = charts[titles.index("Scope 2 by device")]
+    chromium.execute_script("arguments[0].scrollIntoView();", by_device)
+    image = read_png(by_device.screenshot_as_png)
+    assert image.width >= 700
+    assert image.count((0x1F, 0x6F, 0x78)) > 500
+    assert image.count((0xD1, 0x7A, 0x22)) > 500
+    trajectory = charts[titles.index("Trajectory against the target")]
+    chromium.execute_script("arguments[0].scrollIntoView();", trajectory)
+    assert read_png(trajectory.screenshot_as_png).count((0x1F, 0x6F, 0x78)) > 200     # the target path line
+    # print: the print stylesheet applies and a PDF comes out with pages
+    chromium.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    assert chromium.execute_script("return getComputedStyle(document.body).maxWidth") == "none"
+    chromium.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    pdf = base64.b64decode(chromium.print_page(PrintOptions()))
+    assert pdf.startswith(b"%PDF-")
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) >= 2

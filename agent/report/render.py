@@ -18,7 +18,9 @@ def cell(value: Cell) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 1e12 else f"{value:g}"
+        if 0 < abs(value) < 1:
+            return f"{value:.3g}"            # small figures keep three significant digits
+        return f"{value:,.3f}".rstrip("0").rstrip(".")
     return str(value)
 
 

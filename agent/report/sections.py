@@ -47,11 +47,11 @@ Builder = Callable[[ReportData], Section | None]
 
 
 def kg(grams: float) -> float:
-    return round(grams / 1000.0, 3)
+    return round(grams / 1000.0, 6)
 
 
 def kwh(wh: float) -> float:
-    return round(wh / 1000.0, 3)
+    return round(wh / 1000.0, 6)
 
 
 def pct(share: float | None) -> float | None:

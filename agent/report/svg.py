@@ -27,7 +27,7 @@ def nice_max(value: float) -> float:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:,.0f}" if value >= 100 else f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
 def render(chart: Chart) -> str:
