@@ -107,7 +107,8 @@ def parse_emissions(s: Section, *, env: dict[str, str], base_dir: Path | None,
     site_settings: dict[str, SiteEmissions] = {}
     for name, section in s.named_sections("sites"):
         if name not in sites:
-            raise section.error("", f"unknown site {name!r} (sites: {', '.join(sorted(sites)) or 'none'})")
+            raise ConfigError(f"unknown site {name!r} (sites: {', '.join(sorted(sites)) or 'none'})",
+                              file=section.file, line=section.line, key=section.path)
         site_settings[name] = _site(section)
     target = _target(s.section("target")) if s.has("target") else None
     if not s.has("target"):
