@@ -22,6 +22,7 @@ from agent.points.schema import poll_points
 from agent.poll import Poller
 from agent.power.readings import PollResult
 from agent.report.command import refresh_factors, report_text, show_factor
+from agent.report.demo import emissions_summary
 from agent.settings.config import Config, load_config, load_config_text
 from agent.settings.dump import dump_config
 from agent.views.pollformat import PollSummary, poll_json
@@ -94,7 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     status.set_defaults(handler=_status)
 
     demo = command("demo", "start the bundled lab of recorded devices on 127.0.0.1 and run the agent on it")
-    demo.add_argument("--cycles", type=int, default=4, help="poll cycles to run (2 s apart)")
+    # 6 cycles span 10 s: at least one 10-s energy interval closes, so the demo ends with emissions
+    demo.add_argument("--cycles", type=int, default=6, help="poll cycles to run (2 s apart)")
     demo.set_defaults(handler=_demo)
 
     report = command("report", "energy and CO2e (Scope 2 both ways, coverage, factors, embodied) from the store")
@@ -258,6 +260,7 @@ def _demo(args: argparse.Namespace) -> int:
         store = open_store(config)
         try:
             print(demo_table(store))
+            print(emissions_summary(store))
         finally:
             store.close()
     return OK if progress.polls else FAILURE

@@ -23,7 +23,12 @@ def test_demo_prints_every_lab_device() -> None:
         assert name in lines
     assert "495.39" in lines["cisco_asr9901"]
     assert "psu_input" in lines["cisco_asr9901"]
-    assert "unknown" in lines["cisco_c2960x_poe"]
+    # no input power on the 2960X: estimated from its measured PoE / PSU efficiency, labelled a lower bound
+    assert "estimated" in lines["cisco_c2960x_poe"]
+    assert "poe_only_lower_bound" in lines["cisco_c2960x_poe"]
+    assert "emissions (Scope 2, location-based)" in result.stdout
+    assert "worked example" in result.stdout
+    assert "owid-fr-2024" in result.stdout
 
 
 @pytest.fixture(scope="module")
