@@ -17,6 +17,7 @@ from agent.errors import ConfigError
 from agent.power.estimate import Calibration, PowerModel, PowerModels, estimate
 from agent.power.readings import DevicePower, Kind, Method, Quantity, Reading
 from agent.settings.config import load_config_text
+from agent.settings.dump import dump_config
 
 FIXTURES = Path(__file__).parent / "fixtures" / "grid_factors"
 MARCH_2024 = float(calendar.timegm((2024, 3, 1, 0, 0, 0)))
@@ -144,3 +145,15 @@ def test_embodied_amortisation_removes_the_use_phase_first() -> None:
     assert fp.per_day_g(4.0) == pytest.approx(100000 / (5 * 365.25))
     assert fp.amortised_g(900.0, 4.0) == pytest.approx(100000 / (5 * 365.25) * 900 / 86400)
     assert Footprint("Y", 100.0, 0.0, None, "generic", "s").per_day_g(4.0) == pytest.approx(100000 / (4 * 365.25))
+
+
+def test_provider_keys_are_secrets_by_reference_and_never_dumped() -> None:
+    text = BASE + ("emissions:\n  providers:\n    - {type: electricity_maps, token: env:EM_TOKEN, zones: {FR: FR}}\n"
+                   "    - {type: watttime, username: ops, password: env:WT_PASS, zones: {FR: FR}}\n")
+    config = load_config_text(text, file="netwatt.yaml", environ={"EM_TOKEN": "em-s3cret", "WT_PASS": "wt-s3cret"})
+    dumped = dump_config(config)
+    assert "<secret env:EM_TOKEN>" in dumped
+    assert "<secret env:WT_PASS>" in dumped
+    for secret in ("em-s3cret", "wt-s3cret"):
+        assert secret not in dumped
+        assert secret not in repr(config)

@@ -14,6 +14,8 @@ from agent.settings.secrets import Secret
 def _plain(value: Any) -> Any:
     if isinstance(value, Secret):
         return str(value)                    # "<secret env:NAME>": the reference, never the value
+    if isinstance(value, str):
+        return str(value)                    # StrEnum values as plain text
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
                 if f.name not in ("line",)}
@@ -33,5 +35,6 @@ def dump_config(config: Config) -> str:
         "devices": [_plain(d) for d in config.devices.values()],
         "outputs": [_plain(o) for o in config.outputs],
         "profiles": sorted(config.profiles),
+        "emissions": _plain(config.emissions),
     }
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
