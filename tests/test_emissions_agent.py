@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import csv
 import json
 import re
 import shutil
@@ -19,6 +20,7 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.print_page_options import PrintOptions
 
+from agent.cli import main
 from agent.daemon import Agent
 from agent.emissions.store import emissions_between
 from agent.lab import SnmpsimProcess, lab_config_text
@@ -293,3 +295,24 @@ def test_html_report_renders_its_charts_offline_and_prints(agent_run: AgentRun, 
     pdf = base64.b64decode(chromium.print_page(PrintOptions()))
     assert pdf.startswith(b"%PDF-")
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) >= 2
+
+
+@pytest.mark.integration
+def test_report_command_writes_csv_and_table(agent_run: AgentRun, tmp_path: Path) -> None:
+    config_file = tmp_path / "netwatt.yaml"
+    text = lab_config_text_for(agent_run)
+    config_file.write_text(text)
+    out = tmp_path / "report.csv"
+    assert main(["report", "-c", str(config_file), "--from", "2026-03-02", "--to", "2026-03-03", "--by", "role",
+                 "--format", "csv", "-o", str(out)]) == 0
+    rows = list(csv.reader(out.read_text().splitlines()))
+    assert rows[0][:3] == ["section", "role", "energy kWh"]
+    assert rows[1][:2] == ["breakdown", "other"]
+    assert main(["report", "-c", str(config_file), "--from", "2026-03-03", "--to", "2026-03-02"]) == 1
+
+
+def lab_config_text_for(run: AgentRun) -> str:
+    """The run's config as a file: same state directory, no outputs to reach."""
+    lines = [f"version: 1\nagent: {{state_directory: '{run.state}'}}\ncredentials: {{}}\n",
+             "sites:\n  lab: {timezone: Europe/Paris, grid_zone: FR}\n"]
+    return "".join(lines)
