@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,8 @@ from agent.emissions.resolve import Resolver
 from agent.emissions.store import FactorCache
 from agent.settings.config import load_config_text
 from agent.settings.emissions import EmissionsSettings
+from agent.store.sqlite import Store
+from agent.views.status import status_json, status_table
 from tests.harness.recorded_http import RecordedApi
 
 NOW = float(calendar.timegm((2026, 3, 1, 10, 40, 0)))
@@ -139,3 +142,15 @@ async def test_watttime_percentile_is_refused_not_multiplied(api: RecordedApi, c
                  "zones: {US-CA: CAISO_NORTH}}\n", {"WT_PASS": "pw-secret"})
     assert await FactorFetcher(s, cache).refresh(NOW) == 0
     assert "not a rate" in cache.statuses()[0][4]
+
+
+def test_status_shows_each_provider_and_its_last_error(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    try:
+        FactorCache(store.db).note_attempt("uk_carbon_intensity", "GB", NOW, "HTTP 500: Requested resource not found")
+        assert status_json(store)["grid_factor_providers"] == [
+            {"provider": "uk_carbon_intensity", "zone": "GB", "last_attempt": NOW, "last_ok": None,
+             "last_error": "HTTP 500: Requested resource not found"}]
+        assert "HTTP 500: Requested resource not found" in status_table(store)
+    finally:
+        store.close()
