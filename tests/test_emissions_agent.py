@@ -30,6 +30,7 @@ from agent.settings.config import Config, load_config_text
 from agent.store.sqlite import Store
 from tests.harness.influxd import InfluxServer, InfluxServerPool
 from tests.harness.png import read_png
+from tests.harness.recorded_http import RecordedApi
 
 PROFILES = load_builtin_profiles()
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -316,3 +317,41 @@ def lab_config_text_for(run: AgentRun) -> str:
     lines = [f"version: 1\nagent: {{state_directory: '{run.state}'}}\ncredentials: {{}}\n",
              "sites:\n  lab: {timezone: Europe/Paris, grid_zone: FR}\n"]
     return "".join(lines)
+
+
+@pytest.mark.integration
+def test_the_agent_uses_live_factors_and_records_the_fallback_when_the_provider_fails(
+        lab: SnmpsimProcess, tmp_path: Path) -> None:
+    with RecordedApi() as api:
+        api.reply_file("/regional/intensity/*", "ukci_regional_13.json")
+        text = lab_config_text(lab, state_directory=tmp_path, interval_s=30)
+        text = text.replace("grid_zone: FR", "grid_zone: GB-13")
+        text += (f"emissions:\n  providers:\n    - {{type: uk_carbon_intensity, url: '{api.url}', "
+                 "zones: {GB-13: '13'}}\n"
+                 "outputs:\n  - {type: sqlite, max_age: 36500d}\n")
+        config = load_config_text(text, environ={}, builtin_profiles=PROFILES)
+        ukci_day = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)          # the fixture's half-hours: 10:00 180, 10:30 200
+        for step in range(6):
+            when = ukci_day + timedelta(seconds=30 * step)
+            asyncio.run(Agent(config, clock=partial(lambda moment: moment, when)).run_once())
+        api.reply_file("/regional/intensity/*", "ukci_500.json", status=500)   # the service fails the next day
+        for step in range(6):
+            when = ukci_day + timedelta(days=1, seconds=30 * step)
+            asyncio.run(Agent(config, clock=partial(lambda moment: moment, when)).run_once())
+    store = Store(tmp_path)
+    try:
+        points = [(p.time, *parse_line(p.line)) for p in store.points("emissions")]
+        energy = {(d, i.start_s): i for d, i in store.energy_intervals()}
+    finally:
+        store.close()
+    day_one = [(tags, fields) for time, tags, fields in points if time == int(ukci_day.timestamp())]
+    day_two = [(tags, fields) for time, tags, fields in points if time == int(ukci_day.timestamp()) + 86400]
+    assert len(day_one) == len(day_two) == len(config.devices)      # one closed interval per device and day
+    for tags, fields in day_one:                                     # the live regional forecast, half-hourly
+        assert (tags["factor_source"], tags["factor_granularity"]) == ("ukci-region-13", "half_hourly")
+        assert fields["factor_forecast"] == "true"
+        wh = energy[(tags["device"], ukci_day.timestamp())].wh
+        assert float(fields["gco2e"]) == pytest.approx(wh / 1000 * 180.0)
+    for tags, fields in day_two:                                     # bundled DESNZ, with the reason
+        assert tags["factor_source"] == "desnz-gb-2025"
+        assert "uk_carbon_intensity: HTTP 500: Requested resource not found" in fields["factor_note"]

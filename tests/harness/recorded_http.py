@@ -1,7 +1,7 @@
 """Recorded replies of outside web APIs, served by a real HTTP server on 127.0.0.1.
 
-Routes map a path (query string ignored) to (status, body); every request is kept (path, query,
-headers) so a test can check what was sent. Unknown paths answer 404.
+Routes map a path (query string ignored; a trailing '*' matches any rest) to (status, body); every
+request is kept (path, query, headers) so a test can check what was sent. Unknown paths answer 404.
 """
 
 from __future__ import annotations
@@ -35,6 +35,13 @@ class RecordedApi:
     def reply_file(self, path: str, fixture: str, status: int = 200) -> None:
         self.reply(path, status, (FIXTURES / fixture).read_text(encoding="utf-8"))
 
+    def route(self, path: str) -> tuple[int, str]:
+        """The exact path's reply, else the longest route ending in '*' that prefixes it, else 404."""
+        if path in self.routes:
+            return self.routes[path]
+        prefixes = sorted((r for r in self.routes if r.endswith("*") and path.startswith(r[:-1])), key=len)
+        return self.routes[prefixes[-1]] if prefixes else (404, '{"error": {"code": "404", "message": "no route"}}')
+
     @property
     def url(self) -> str:
         assert self._server is not None
@@ -48,7 +55,7 @@ class RecordedApi:
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 api.requests.append(Request(parts.path, parse_qs(parts.query), dict(self.headers.items())))
-                status, body = api.routes.get(parts.path, (404, '{"error": {"code": "404", "message": "no route"}}'))
+                status, body = api.route(parts.path)
                 data = body.encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
