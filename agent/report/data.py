@@ -39,6 +39,7 @@ class Totals:
 
 @dataclass
 class FactorUsed:
+    scope2_method: str
     source: str
     dataset: str
     release: str
@@ -197,8 +198,8 @@ def _note_factors(factors: dict[str, FactorUsed], e: StoredEmission) -> None:
     for use in e.provenance:
         f = use["factor"]
         key = f"{e.scope2_method}:{f['source']}"
-        entry = factors.setdefault(key, FactorUsed(f["source"], f["dataset"], f["release"], f["basis"], f["gas"],
-                                                   f["granularity"]))
+        entry = factors.setdefault(key, FactorUsed(e.scope2_method, f["source"], f["dataset"], f["release"],
+                                                   f["basis"], f["gas"], f["granularity"]))
         entry.wh += use["wh"]
         entry.g += use["gco2e"]
         if f.get("note"):

@@ -138,16 +138,16 @@ def coverage(d: ReportData) -> Section:
 
 
 def factors(d: ReportData) -> Section:
-    rows: list[list[Cell]] = [[f.source, f.dataset, f.release, f.basis, f.gas, f.granularity, kwh(f.wh),
-                               None if f.g_per_kwh is None else round(f.g_per_kwh, 3), "; ".join(sorted(f.notes))]
-                              for f in d.factors]
+    rows: list[list[Cell]] = [[f.scope2_method, f.source, f.dataset, f.release, f.basis, f.gas, f.granularity,
+                               kwh(f.wh), None if f.g_per_kwh is None else round(f.g_per_kwh, 3),
+                               "; ".join(sorted(f.notes))] for f in d.factors]
     return Section("factors", "Grid factors used", text=[
         "Each row is one factor source, the energy it was applied to and its energy-weighted value. 'lifecycle' "
         "factors include upstream emissions (label them when reporting Scope 2); 'direct' are generation only."],
-        tables=[Table(["source", "dataset", "release", "basis", "gas", "granularity", "energy kWh",
+        tables=[Table(["scope 2", "source", "dataset", "release", "basis", "gas", "granularity", "energy kWh",
                        "g/kWh (weighted)", "notes"], rows)],
-        data={"factors": [dict(zip(["source", "dataset", "release", "basis", "gas", "granularity", "energy_kwh",
-                                    "g_per_kwh", "notes"], r, strict=True)) for r in rows]})
+        data={"factors": [dict(zip(["scope2_method", "source", "dataset", "release", "basis", "gas", "granularity",
+                                    "energy_kwh", "g_per_kwh", "notes"], r, strict=True)) for r in rows]})
 
 
 def embodied(d: ReportData) -> Section | None:
