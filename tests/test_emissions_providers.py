@@ -154,3 +154,38 @@ def test_status_shows_each_provider_and_its_last_error(tmp_path: Path) -> None:
         assert "HTTP 500: Requested resource not found" in status_table(store)
     finally:
         store.close()
+
+
+async def test_entsoe_generation_mix_becomes_an_intensity(api: RecordedApi, cache: FactorCache) -> None:
+    api.reply_file("/api", "entsoe_a75.xml")
+    s = entsoe_settings(api)
+    assert await FactorFetcher(s, cache).refresh(NOW) == 4
+    [request] = api.requests
+    assert request.query["in_Domain"] == ["10YFR-RTE------C"]
+    assert request.query["periodStart"] == ["202603010430"]
+    # 10:00: gas 1000 MW x 743 + nuclear 3000 x 29 over 4000 MW = 207.5 g/kWh; "other" 100 MW has no factor:
+    # left out (100 / 4100 = 2.4 %), never counted as 0 g; pumping (consumption) ignored
+    first = cache.find("FR", T10)
+    assert first is not None
+    assert (first.g_per_kwh, first.granularity, str(first.basis)) == (207.5, Granularity.QUARTER_HOURLY, "lifecycle")
+    assert "2.4% of generation of types without a factor left out" in first.note
+    # 10:15: A03 curve, position 2 missing: gas repeats 1000 MW -> 207.5; 10:30: gas 2000 -> (1486000 + 87000) / 5000
+    second, third = cache.find("FR", T10 + 900), cache.find("FR", T10 + 1800)
+    assert second is not None
+    assert third is not None
+    assert (second.g_per_kwh, third.g_per_kwh) == (207.5, 314.6)
+
+
+async def test_entsoe_no_data_acknowledgement_is_the_recorded_reason(api: RecordedApi, cache: FactorCache) -> None:
+    api.reply_file("/api", "entsoe_no_data.xml")
+    s = entsoe_settings(api)
+    await FactorFetcher(s, cache).refresh(NOW)
+    error = cache.statuses()[0][4]
+    assert error.startswith("No matching data found for Data item ACTUAL_GENERATION_PER_PRODUCTION_TYPE")
+    assert "entsoe-s3cret" not in error
+    assert "No matching data found" in Resolver(s, BundledFactors(), cache).factor_at("paris", "FR")(T10).note
+
+
+def entsoe_settings(api: RecordedApi) -> EmissionsSettings:
+    return settings(f"    - {{type: entsoe, url: '{api.url}', token: env:ENTSOE_TOKEN, "
+                    "zones: {FR: '10YFR-RTE------C'}}\n", {"ENTSOE_TOKEN": "entsoe-s3cret"})

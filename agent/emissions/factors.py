@@ -32,6 +32,7 @@ class Basis(StrEnum):
 
 class Granularity(StrEnum):
     FIVE_MINUTE = "5min"
+    QUARTER_HOURLY = "15min"
     HALF_HOURLY = "half_hourly"
     HOURLY = "hourly"
     MONTHLY = "monthly"

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import logging
 import math
+from pathlib import Path
 
+from agent.emissions.bundled import factors_dir
 from agent.emissions.providers.base import HttpJson, Provider, ProviderError
 from agent.emissions.providers.electricitymaps import ElectricityMaps
+from agent.emissions.providers.entsoe import Entsoe, psr_factors
 from agent.emissions.providers.ukci import UkCarbonIntensity
 from agent.emissions.providers.watttime import WattTime
 from agent.emissions.store import FactorCache
@@ -23,12 +26,15 @@ AHEAD_S = 3600.0
 SLOT_S = 1800.0
 
 
-def build_provider(spec: ProviderSpec, http: HttpJson) -> Provider:
+def build_provider(spec: ProviderSpec, http: HttpJson, factors_directory: Path | None = None) -> Provider:
     if spec.type == "uk_carbon_intensity":
         return UkCarbonIntensity(http, spec.url)
     if spec.type == "electricity_maps":
         assert spec.token is not None
         return ElectricityMaps(http, spec.token, base_url=spec.url, emission_factor_type=spec.emission_factor_type)
+    if spec.type == "entsoe":
+        assert spec.token is not None
+        return Entsoe(http, spec.token, psr_factors(factors_directory or factors_dir()), base_url=spec.url)
     assert spec.password is not None
     return WattTime(http, spec.username, spec.password, base_url=spec.url)
 
@@ -37,7 +43,8 @@ class FactorFetcher:
     def __init__(self, settings: EmissionsSettings, cache: FactorCache, *, http: HttpJson | None = None) -> None:
         self.cache = cache
         http = http or HttpJson()
-        self.providers = [(spec, build_provider(spec, http)) for spec in settings.providers]
+        directory = Path(settings.factors_dir) if settings.factors_dir else None
+        self.providers = [(spec, build_provider(spec, http, directory)) for spec in settings.providers]
         self._failing: set[tuple[str, str]] = set()
 
     async def refresh(self, now_s: float) -> int:

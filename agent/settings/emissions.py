@@ -16,7 +16,7 @@ from agent.errors import ConfigError
 from agent.settings.secrets import Secret, SecretError, resolve_secret
 from agent.yamlfile.section import Section
 
-PROVIDER_TYPES = ("uk_carbon_intensity", "electricity_maps", "watttime")
+PROVIDER_TYPES = ("uk_carbon_intensity", "electricity_maps", "watttime", "entsoe")
 CONTRACT_KINDS = ("supplier", "eac", "ppa")
 
 
@@ -165,8 +165,8 @@ def _provider(s: Section, env: dict[str, str], base_dir: Path | None) -> Provide
     spec = ProviderSpec(kind, zones, url=s.text("url", ""), token=secret("token"),
                         username=s.text("username", ""), password=secret("password"),
                         emission_factor_type=s.choice("emission_factor_type", ("direct", "lifecycle"), "direct"))
-    if kind == "electricity_maps" and spec.token is None:
-        raise s.error("token", "electricity_maps needs an API token (a secret reference, e.g. env:EM_TOKEN)")
+    if kind in ("electricity_maps", "entsoe") and spec.token is None:
+        raise s.error("token", f"{kind} needs an API token (a secret reference, e.g. env:EM_TOKEN)")
     if kind == "watttime" and (not spec.username or spec.password is None):
         raise s.error("username", "watttime needs username and password (password as a secret reference)")
     s.finish()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -42,25 +43,33 @@ class HttpJson:
         self.pool = urllib3.PoolManager(timeout=urllib3.Timeout(total=timeout_s), retries=False)
 
     async def get(self, url: str, headers: dict[str, str] | None = None) -> Any:
-        return await asyncio.to_thread(self._get, url, dict(headers or {}))
+        text = await self.get_text(url, headers, accept="application/json")
+        try:
+            return json.loads(text) if text.strip() else {}
+        except ValueError:
+            raise ProviderError(f"not JSON: {text[:80]!r}") from None
 
-    def _get(self, url: str, headers: dict[str, str]) -> Any:
+    async def get_text(self, url: str, headers: dict[str, str] | None = None, *,
+                       accept: str = "application/xml") -> str:
+        return await asyncio.to_thread(self._get, url, dict(headers or {}), accept)
+
+    def _get(self, url: str, headers: dict[str, str], accept: str) -> str:
         # Accept only: a Content-Type on a GET makes the UK regional API answer 400 (api-definitions #16)
-        headers = {"Accept": "application/json", "User-Agent": f"netwatt/{__version__}", **headers}
+        headers = {"Accept": accept, "User-Agent": f"netwatt/{__version__}", **headers}
         try:
             response = self.pool.request("GET", url, headers=headers)
         except urllib3.exceptions.HTTPError as exc:
             raise ProviderError(f"no answer: {type(exc).__name__}") from None
-        text = response.data.decode("utf-8", "replace")
+        text: str = response.data.decode("utf-8", "replace")
         if response.status >= 400:
             raise ProviderError(_message(text), status=response.status)
-        try:
-            return json.loads(text) if text.strip() else {}
-        except ValueError:
-            raise ProviderError(f"not JSON: {text[:80]!r}", status=response.status) from None
+        return text
 
 
 def _message(text: str) -> str:
+    if text.lstrip().startswith("<"):                 # an XML error document (ENTSO-E): its <text> says why
+        match = re.search(r"<text>(.*?)</text>", text, re.DOTALL)
+        return (match.group(1).strip() if match else text.strip())[:MESSAGE_LIMIT]
     try:
         data = json.loads(text)
     except ValueError:
