@@ -149,10 +149,7 @@ class Agent:
         scheduler.add_job(self._flush, IntervalTrigger(seconds=self.config.agent.flush_interval_s,
                                                        jitter=self.config.agent.flush_jitter_s or None),
                           id="flush", max_instances=1, coalesce=True)
-        if self.config.emissions.providers:
-            scheduler.add_job(self.refresh_factors, IntervalTrigger(seconds=self.config.emissions.refresh_interval_s),
-                              id="grid-factors", max_instances=1, coalesce=True,
-                              next_run_time=datetime.now(UTC))
+        self._schedule_factor_refresh(scheduler)
         scheduler.start()
         log.info("netwatt started: %d devices, interval %gs, %d outputs + sqlite store at %s",
                  len(self.config.devices), self.config.agent.interval_s, len(self.outputs), self.store.path)
@@ -210,6 +207,13 @@ class Agent:
         elif result.device in self.stats.unavailable:
             self.stats.unavailable.discard(result.device)
             log.warning("device %s recovered", result.device)
+
+    def _schedule_factor_refresh(self, scheduler: AsyncIOScheduler) -> None:
+        if scheduler.get_job("grid-factors") is not None:
+            scheduler.remove_job("grid-factors")
+        if self.config.emissions.providers:
+            scheduler.add_job(self.refresh_factors, IntervalTrigger(seconds=self.config.emissions.refresh_interval_s),
+                              id="grid-factors", max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
 
     async def refresh_factors(self) -> None:
         """Live grid factors into the store's cache (no-op without providers)."""
@@ -272,6 +276,7 @@ class Agent:
         self.poller = Poller(new, self.client, clock=self.clock)
         if self._scheduler is not None:
             self._schedule_devices(self._scheduler)
+            self._schedule_factor_refresh(self._scheduler)
         log.warning("config reloaded from %s: %d devices", self.config_path, len(new.devices))
 
     async def _shutdown(self, scheduler: AsyncIOScheduler, committer: asyncio.Task[None]) -> None:
