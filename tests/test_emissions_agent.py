@@ -202,6 +202,7 @@ def test_report_totals_equal_the_sum_of_stored_intervals(agent_run: AgentRun, by
     assert summary["energy_kwh"] == pytest.approx(energy_wh / 1000, abs=1e-3)
     assert summary["location_kgco2e"] == pytest.approx(location / 1000, abs=1e-3)
     assert summary["market_kgco2e"] == pytest.approx(market / 1000, abs=1e-3)
+    assert summary["market_inventory_kgco2e"] == pytest.approx(market / 1000, abs=1e-3)   # every site has contracts
     groups = report["sections"]["breakdown"]["data"]
     assert sum(g["location_kgco2e"] for g in groups.values()) == pytest.approx(location / 1000, abs=1e-2)
     assert sum(g["energy_kwh"] for g in groups.values()) == pytest.approx(energy_wh / 1000, abs=1e-2)

@@ -62,6 +62,7 @@ def test_totals_groups_and_trajectory_by_hand(tmp_path: Path) -> None:
     assert {k: g.location_g for k, g in data.groups.items()} == {"a": pytest.approx(400.0), "b": pytest.approx(400.0)}
     # the period's factor is energy-weighted: 800 g / 5 kWh = 160 g/kWh (not the mean of 100 and 400)
     assert data.total.location_g / (data.total.wh / 1000) == pytest.approx(160.0)
+    assert data.total.market_inventory_g == pytest.approx(800.0)      # no contract data: location stands in
     tr = data.trajectory
     assert tr is not None
     # baseline 1 kg/day x 365.25 = 365.25 kg/yr; reporting 0.8 x 365.25 = 292.2 (-20 %); target x 0.55 = 200.8875;

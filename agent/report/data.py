@@ -28,6 +28,12 @@ class Totals:
     location_g: float = 0.0
     market_g: float = 0.0
     market_wh: float = 0.0              # energy that has a market-based figure (sites with contract data)
+    standin_g: float = 0.0              # location-based g of energy without a market figure
+
+    @property
+    def market_inventory_g(self) -> float:
+        """Market-based total as an inventory reports it: location-based stands in where no market data exists."""
+        return self.market_g + self.standin_g
     overhead_location_g: float = 0.0
 
     def coverage(self) -> float | None:
@@ -172,11 +178,14 @@ def build(db: sqlite3.Connection, config: Config, *, start_s: float, end_s: floa
         per_device_s[device] += seconds
     emissions = emissions_between(db, start_s, end_s)
     factors: dict[str, FactorUsed] = {}
+    with_market = {(e.device, e.start_s) for e in emissions if e.scope2_method == "market"}
     for e in emissions:
         for t in (total, groups[group_of(e.device, e.site)], daily[_day(e.start_s)]):
             if e.scope2_method == "location":
                 t.location_g += e.gco2e
                 t.overhead_location_g += e.overhead_gco2e
+                if (e.device, e.start_s) not in with_market:
+                    t.standin_g += e.gco2e
             else:
                 t.market_g += e.gco2e
                 t.market_wh += e.wh

@@ -65,6 +65,7 @@ def day(time_s: float) -> str:
 def _totals_json(t: Totals, has_market: bool) -> dict[str, Any]:
     return {"energy_kwh": kwh(t.wh), "location_kgco2e": kg(t.location_g),
             "market_kgco2e": kg(t.market_g) if has_market else None, "market_energy_kwh": kwh(t.market_wh),
+            "market_inventory_kgco2e": kg(t.market_inventory_g) if has_market else None,
             "overhead_location_kgco2e": kg(t.overhead_location_g), "coverage_pct": pct(t.coverage()),
             "measured_pct": pct(t.share("measured")), "derived_pct": pct(t.share("derived")),
             "estimated_pct": pct(t.share("estimated"))}
@@ -72,8 +73,9 @@ def _totals_json(t: Totals, has_market: bool) -> dict[str, Any]:
 
 def summary(d: ReportData) -> Section:
     t = d.total
-    market = (f"{kg(t.market_g):,.3f} kg CO2e market-based (for {kwh(t.market_wh):,.3f} kWh at sites with "
-              "contract data; location-based stands in elsewhere in an inventory)" if d.has_market
+    market = (f"{kg(t.market_g):,.3f} kg CO2e market-based for the {kwh(t.market_wh):,.3f} kWh at sites with "
+              f"contract data, {kg(t.market_inventory_g):,.3f} kg CO2e market-based for the inventory (location-based "
+              "standing in for energy without contract data)" if d.has_market
               else "market-based: not computed (no site has contract or residual-mix data)")
     share = d.embodied_share
     return Section("summary", "Summary", text=[
