@@ -189,3 +189,10 @@ async def test_entsoe_no_data_acknowledgement_is_the_recorded_reason(api: Record
 def entsoe_settings(api: RecordedApi) -> EmissionsSettings:
     return settings(f"    - {{type: entsoe, url: '{api.url}', token: env:ENTSOE_TOKEN, "
                     "zones: {FR: '10YFR-RTE------C'}}\n", {"ENTSOE_TOKEN": "entsoe-s3cret"})
+
+
+async def test_a_reply_of_an_unexpected_shape_is_recorded_not_raised(api: RecordedApi, cache: FactorCache) -> None:
+    api.reply("/intensity/*", 200, '{"data": [1, 2]}')
+    s = settings(f"    - {{type: uk_carbon_intensity, url: '{api.url}', zones: {{GB: national}}}}\n")
+    assert await FactorFetcher(s, cache).refresh(NOW) == 0
+    assert cache.statuses()[0][4].startswith("unreadable reply")

@@ -27,11 +27,11 @@ log = logging.getLogger("netwatt.emissions")
 
 
 class EmissionsEngine:
-    def __init__(self, config: Config, db: sqlite3.Connection | None) -> None:
+    def __init__(self, config: Config, db: sqlite3.Connection) -> None:
         settings = config.emissions
         self.config = config
         self.bundled = BundledFactors(Path(settings.factors_dir) if settings.factors_dir else None)
-        self.cache = FactorCache(db) if db is not None else None
+        self.cache = FactorCache(db)            # also creates the emissions tables, outside any transaction
         self.resolver = Resolver(settings, self.bundled, self.cache)
         directory = models_dir(settings.models_dir)
         self.power_models = load_power_models(directory / "power.yaml")
@@ -76,7 +76,11 @@ class EmissionsEngine:
         """Points and store writes for the intervals a poll closed."""
         if not intervals:
             return [], []
-        rows = self.compute(result.site, result.device, intervals)
+        try:
+            rows = self.compute(result.site, result.device, intervals)
+        except Exception:  # a bug here must not cost the device its energy: logged, energy kept
+            log.exception("device %s: emissions not computed for %d interval(s)", result.device, len(intervals))
+            rows = []
         points = emission_points(rows)
         footprint = footprint_for(self.footprints, self.model_of(result), result.role,
                                   self.config.emissions.embodied_by_role)

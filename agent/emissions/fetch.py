@@ -57,8 +57,8 @@ class FactorFetcher:
                 key = (spec.type, zone)
                 try:
                     factors = await provider.fetch(zone, provider_zone, start, end)
-                except (ProviderError, KeyError, ValueError, TypeError) as exc:
-                    message = str(exc) if isinstance(exc, ProviderError) else f"unreadable reply ({exc!r})"
+                except Exception as exc:  # any provider failure falls back, is recorded, never stops the agent
+                    message = str(exc) if isinstance(exc, ProviderError) else f"unreadable reply ({exc!r})"[:300]
                     self.cache.note_attempt(spec.type, zone, now_s, message)
                     if key not in self._failing:
                         self._failing.add(key)
