@@ -236,6 +236,7 @@ def test_baseline_trajectory_refresh_and_embodied_sections(agent_run: AgentRun) 
     assert asr["saved_kwh_year"] == pytest.approx(2589.39, abs=0.05)
     assert asr["saved_kg_year"] == pytest.approx(114.45, abs=0.01)
     assert asr["payback_years"] == pytest.approx(8.74, abs=0.01)
+    assert asr["new_w_source"] == "datasheet typical (test value)"
     # embodied: generic row by role for every device; the ASR acquired in 2026 has its full 171.7 kg
     embodied = {d["device"]: d for d in sections["embodied"]["data"]["devices"]}
     assert embodied["cisco_asr9901"]["inventory_kg"] == pytest.approx(171.7)

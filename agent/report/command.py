@@ -36,9 +36,11 @@ def report_text(store: Store, config: Config, *, start: str, end: str | None, by
         raise NetwattError(f"--by must be one of {', '.join(GROUPINGS)}")
     directory = models_dir(config.emissions.models_dir)
     footprints = load_footprints(directory / "embodied.yaml")
-    power = {m: row.typical_w for m, row in load_power_models(directory / "power.yaml").models.items()
-             if row.typical_w is not None}
-    power.update(fleet_power_by_model(store.db, start_s, end_s))      # the fleet's own measurements win
+    power = {m: (row.typical_w, f"datasheet typical ({row.source})")
+             for m, row in load_power_models(directory / "power.yaml").models.items() if row.typical_w is not None}
+    # the fleet's own measurements of the model win over its datasheet
+    power.update({m: (w, "mean measured input of the fleet's units") for m, w in
+                  fleet_power_by_model(store.db, start_s, end_s).items()})
     data = build(store.db, config, start_s=start_s, end_s=end_s, by=by, footprints=footprints, power_w=power)
     sections = build_sections(data)
     meta: dict[str, object] = {"from": start, "to": datetime.fromtimestamp(end_s, UTC).date().isoformat(), "by": by}

@@ -150,8 +150,9 @@ def period_location_g(db: sqlite3.Connection, start_s: float, end_s: float) -> f
 
 
 def build(db: sqlite3.Connection, config: Config, *, start_s: float, end_s: float, by: str = "site",
-          footprints: dict[str, Footprint] | None = None, power_w: dict[str, float] | None = None) -> ReportData:
-    """``power_w``: model -> a typical input power for the refresh view (model table or calibration)."""
+          footprints: dict[str, Footprint] | None = None,
+          power_w: dict[str, tuple[float, str]] | None = None) -> ReportData:
+    """``power_w``: model -> (input power, where it comes from) for the refresh view."""
     ensure_schema(db)
     models = device_models(db)
 
@@ -231,7 +232,7 @@ def _embodied(config: Config, models: dict[str, tuple[str, str, str]], footprint
 
 
 def _refresh(config: Config, models: dict[str, tuple[str, str, str]], footprints: dict[str, Footprint],
-             power_w: dict[str, float], *, per_device_wh: dict[str, float], per_device_s: dict[str, float],
+             power_w: dict[str, tuple[float, str]], *, per_device_wh: dict[str, float], per_device_s: dict[str, float],
              total: Totals) -> list[RefreshLine]:
     plans = {r.old_model.lower(): r.new_model for r in config.emissions.replacements}
     factor = total.location_g / (total.wh / 1000.0) if total.wh else None
@@ -242,9 +243,9 @@ def _refresh(config: Config, models: dict[str, tuple[str, str, str]], footprints
             continue
         seconds = per_device_s.get(device, 0.0)
         old_w = per_device_wh.get(device, 0.0) * 3600.0 / seconds if seconds else None
-        new_w = power_w.get(new_model.lower())
+        new_w, new_w_source = power_w.get(new_model.lower(), (None, ""))
         fp = footprints.get(new_model.lower())
-        line = RefreshLine(device, model, new_model, old_w, new_w, "model table" if new_w is not None else "",
+        line = RefreshLine(device, model, new_model, old_w, new_w, new_w_source,
                            factor, None, None, fp.cradle_to_gate_kgco2e if fp else None, None)
         missing = [what for what, value in (("measured power of the old unit", old_w),
                                             ("a power figure for the new model", new_w),

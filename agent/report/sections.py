@@ -194,16 +194,17 @@ def baseline(d: ReportData) -> Section | None:
 def refresh(d: ReportData) -> Section | None:
     if not d.refresh:
         return None
-    rows: list[list[Cell]] = [[r.device, r.old_model, r.new_model, _r(r.old_w), _r(r.new_w), _r(r.saved_kwh_year),
-                               _r(r.saved_kg_year), _r(r.new_embodied_kg), _r(r.payback_years), r.note]
-                              for r in d.refresh]
+    rows: list[list[Cell]] = [[r.device, r.old_model, r.new_model, _r(r.old_w), _r(r.new_w), r.new_w_source,
+                               _r(r.saved_kwh_year), _r(r.saved_kg_year), _r(r.new_embodied_kg), _r(r.payback_years),
+                               r.note] for r in d.refresh]
     return Section("refresh", "Refresh: carbon payback of replacing old models", text=[
         "Saved per year = (measured W of the old unit - W of the new model) x 8766 h x the period's location factor; "
         "payback = the new unit's embodied footprint / CO2e saved per year."],
-        tables=[Table(["device", "old model", "new model", "old W", "new W", "kWh saved/yr", "kg CO2e saved/yr",
-                       "new embodied kg", "payback years", "note"], rows)],
-        data={"devices": [dict(zip(["device", "old_model", "new_model", "old_w", "new_w", "saved_kwh_year",
-                                    "saved_kg_year", "new_embodied_kg", "payback_years", "note"], r, strict=True))
+        tables=[Table(["device", "old model", "new model", "old W", "new W", "new W from", "kWh saved/yr",
+                       "kg CO2e saved/yr", "new embodied kg", "payback years", "note"], rows)],
+        data={"devices": [dict(zip(["device", "old_model", "new_model", "old_w", "new_w", "new_w_source",
+                                    "saved_kwh_year", "saved_kg_year", "new_embodied_kg", "payback_years", "note"],
+                                   r, strict=True))
                           for r in rows]})
 
 
