@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -254,6 +255,9 @@ def _demo(args: argparse.Namespace) -> int:
         text = lab_config_text(server, state_directory=Path(state), interval_s=interval_s)
         config = load_config_text(text, file="<lab>")
         progress = DemoProgress(len(config.devices), args.cycles)
+        # start just after an energy-interval boundary: the demo then closes one whole interval
+        wait_s = config.agent.energy_interval_s - time.time() % config.agent.energy_interval_s + 0.05
+        time.sleep(wait_s)
         agent = Agent(config, on_commit=progress.update)
         asyncio.run(agent.run(duration_s=interval_s * (args.cycles - 1) + 1.0))
         progress.done()

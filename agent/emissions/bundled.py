@@ -111,7 +111,7 @@ class BundledFactors:
             original=row.original, url=row.source, note=note,
         )
         if row.year != year:
-            # the factor stands in for the interval's own year: its period is that year
+            # the factor stands in for the interval's own year: it covers that year, and says its own
             start, end = year_bounds(year)
-            return replace(factor, start_s=start, end_s=end)
+            return replace(factor, start_s=start, end_s=end, data_period=str(row.year))
         return factor

@@ -86,11 +86,15 @@ class GridFactor:
     original: str = ""          # the value as published, with its unit ("394.8 lb/MWh")
     url: str = ""
     note: str = ""              # why this factor: a year mismatch, a fallback and its reason
+    data_period: str = ""       # the period the value was published for, when it stands in for another
 
     def covers(self, time_s: float) -> bool:
         return self.start_s <= time_s < self.end_s
 
     def period(self) -> str:
+        """The period the value describes (an annual factor standing in for a later year names its own)."""
+        if self.data_period:
+            return self.data_period
         start = datetime.fromtimestamp(self.start_s, UTC)
         if self.granularity is Granularity.ANNUAL:
             return f"{start.year}"
