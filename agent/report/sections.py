@@ -54,6 +54,11 @@ def kwh(wh: float) -> float:
     return round(wh / 1000.0, 6)
 
 
+def mass(grams: float) -> str:
+    """Readable CO2e: grams below a kilogram (a short period), kilograms above."""
+    return f"{grams:.3g} g" if abs(grams) < 1000 else f"{grams / 1000:,.3f} kg"
+
+
 def pct(share: float | None) -> float | None:
     return None if share is None else round(share * 100.0, 1)
 
@@ -73,20 +78,20 @@ def _totals_json(t: Totals, has_market: bool) -> dict[str, Any]:
 
 def summary(d: ReportData) -> Section:
     t = d.total
-    market = (f"{kg(t.market_g):,.3f} kg CO2e market-based for the {kwh(t.market_wh):,.3f} kWh at sites with "
-              f"contract data, {kg(t.market_inventory_g):,.3f} kg CO2e market-based for the inventory (location-based "
+    market = (f"{mass(t.market_g)} CO2e market-based for the {kwh(t.market_wh):,.3f} kWh at sites with "
+              f"contract data, {mass(t.market_inventory_g)} CO2e market-based for the inventory (location-based "
               "standing in for energy without contract data)" if d.has_market
               else "market-based: not computed (no site has contract or residual-mix data)")
     share = d.embodied_share
     return Section("summary", "Summary", text=[
         f"Period {day(d.start_s)} to {day(d.end_s)} (UTC, end exclusive).",
-        f"Energy {kwh(t.wh):,.3f} kWh; Scope 2 location-based {kg(t.location_g):,.3f} kg CO2e; {market}.",
+        f"Energy {kwh(t.wh):,.3f} kWh; Scope 2 location-based {mass(t.location_g)} CO2e; {market}.",
         "The two Scope 2 figures are alternative views of the same energy: never add them.",
-        f"Overhead (site PUE-like multipliers, reported apart): {kg(t.overhead_location_g):,.3f} kg CO2e.",
+        f"Overhead (site PUE-like multipliers, reported apart): {mass(t.overhead_location_g)} CO2e.",
         f"Coverage: {pct(t.coverage())} % of device-time sampled; of the energy, "
         f"measured {pct(t.share('measured'))} %, derived {pct(t.share('derived'))} %, "
         f"estimated {pct(t.share('estimated'))} %.",
-        f"Embodied (Scope 3 cat. 2, amortised over the period): {kg(d.embodied_amortised_g):,.3f} kg CO2e"
+        f"Embodied (Scope 3 cat. 2, amortised over the period): {mass(d.embodied_amortised_g)} CO2e"
         + (f", {pct(share)} % of location-based + embodied." if share is not None else "."),
     ], data={**_totals_json(t, d.has_market), "embodied_amortised_kgco2e": kg(d.embodied_amortised_g),
              "embodied_share_pct": pct(share), "from": day(d.start_s), "to": day(d.end_s)})
@@ -118,7 +123,11 @@ def timeline(d: ReportData) -> Section | None:
     if d.has_market:
         series.append(("market-based", [kg(t.market_g) for t in d.daily.values()]))
     energy = Chart("bar", "Energy per day", "kWh", labels, [("energy", [kwh(t.wh) for t in d.daily.values()])])
-    return Section("timeline", "Per day", charts=[Chart("line", "Scope 2 per day", "kg CO2e", labels, series), energy],
+    table = Table(["day (UTC)", "energy kWh", "location kg CO2e", "market kg CO2e", "coverage %"],
+                  [[k, kwh(t.wh), kg(t.location_g), kg(t.market_g) if t.market_wh else None, pct(t.coverage())]
+                   for k, t in d.daily.items()])
+    return Section("timeline", "Per day", tables=[table],
+                   charts=[Chart("line", "Scope 2 per day", "kg CO2e", labels, series), energy],
                    data={k: _totals_json(t, d.has_market) for k, t in d.daily.items()})
 
 
