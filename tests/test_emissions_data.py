@@ -10,11 +10,11 @@ import pytest
 
 from agent.cli import main
 from agent.emissions.bundled import BundledFactors, factors_dir, read_rows
-from agent.emissions.embodied import Footprint
+from agent.emissions.embodied import Footprint, load_footprints
 from agent.emissions.factors import FactorError
 from agent.emissions.refresh import refresh
 from agent.errors import ConfigError
-from agent.power.estimate import Calibration, PowerModel, PowerModels, estimate
+from agent.power.estimate import Calibration, PowerModel, PowerModels, estimate, load_power_models, models_dir
 from agent.power.readings import DevicePower, Kind, Method, Quantity, Reading
 from agent.settings.config import load_config_text
 from agent.settings.dump import dump_config
@@ -157,3 +157,14 @@ def test_provider_keys_are_secrets_by_reference_and_never_dumped() -> None:
     for secret in ("em-s3cret", "wt-s3cret"):
         assert secret not in dumped
         assert secret not in repr(config)
+
+
+def test_shipped_model_tables_load_and_every_row_names_its_source() -> None:
+    directory = models_dir()
+    power = load_power_models(directory / "power.yaml")
+    assert power.default_psu_efficiency == 0.88
+    assert all(row.source for row in power.models.values())
+    footprints = load_footprints(directory / "embodied.yaml")
+    assert footprints["generic-office-router"].pcf_kgco2e == 171.7
+    assert all(fp.source for fp in footprints.values())
+    assert {fp.provenance for fp in footprints.values()} <= {"vendor", "generic"}
