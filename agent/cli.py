@@ -10,6 +10,7 @@ import os
 import platform
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from agent.points.schema import SCHEMA_VERSION, poll_points
 from agent.poll import Poller
 from agent.power.readings import PollResult
 from agent.sdnotify import Notifier
+from agent.report.command import refresh_factors, report_text, show_factor
+from agent.report.demo import emissions_summary
 from agent.settings.config import Config, load_config, load_config_text
 from agent.settings.dump import dump_config
 from agent.supervise import Supervisor
@@ -103,13 +106,36 @@ def _parser() -> argparse.ArgumentParser:
     status.set_defaults(handler=_status)
 
     demo = command("demo", "start the bundled lab of recorded devices on 127.0.0.1 and run the agent on it")
-    demo.add_argument("--cycles", type=int, default=4, help="poll cycles to run (2 s apart)")
+    # 6 cycles span 10 s: at least one 10-s energy interval closes, so the demo ends with emissions
+    demo.add_argument("--cycles", type=int, default=6, help="poll cycles to run (2 s apart)")
     demo.set_defaults(handler=_demo)
 
     wifi = command("wifi", "on-demand Wi-Fi: plan (dry run), apply, on/off requests, status, report")
     from agent.wifi.cli import add_parser as add_wifi_parser  # noqa: PLC0415  (its own module)
     add_wifi_parser(wifi)
     wifi.set_defaults(handler=_wifi)
+    report = command("report", "energy and CO2e (Scope 2 both ways, coverage, factors, embodied) from the store")
+    report.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD (UTC)")
+    report.add_argument("--to", dest="end", help="day after the last, YYYY-MM-DD (default: tomorrow)")
+    report.add_argument("--by", choices=("site", "device", "role"), default="site")
+    report.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
+    report.add_argument("--output", "-o", type=Path, help="write to this file instead of stdout")
+    report.set_defaults(handler=_report)
+
+    factors = sub.add_parser("factors", help="the bundled grid factor tables", description="the bundled grid "
+                             "factor tables (config/grid_factors)")
+    factors_sub = factors.add_subparsers(metavar="ACTION")
+    refresh = factors_sub.add_parser("refresh", help="update the country table from a newer OWID energy-data CSV")
+    refresh.add_argument("--from", dest="source", type=Path, required=True, help="owid-energy-data.csv")
+    refresh.add_argument("--release", required=True, help="release label stored with every row, e.g. 'owid 2025-06'")
+    refresh.add_argument("--since", type=int, default=2015, help="first year kept (default 2015)")
+    refresh.add_argument("--dir", type=Path, help="table directory (default: the bundled config/grid_factors)")
+    refresh.set_defaults(handler=_factors_refresh)
+    show = factors_sub.add_parser("show", help="the bundled factor for a zone on a day, with its provenance")
+    show.add_argument("--zone", required=True)
+    show.add_argument("--day", required=True, help="YYYY-MM-DD")
+    show.add_argument("--dir", type=Path)
+    show.set_defaults(handler=lambda a: print(show_factor(a.zone, a.day, a.dir)) or OK)
 
     version = command("version", "print the version")
     version.set_defaults(handler=_version)
@@ -243,6 +269,25 @@ def _status(args: argparse.Namespace) -> int:
     return OK
 
 
+def _report(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    store = open_store(config)
+    try:
+        text = report_text(store, config, start=args.start, end=args.end, by=args.by, output_format=args.format)
+    finally:
+        store.close()
+    if args.output is not None:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return OK
+
+
+def _factors_refresh(args: argparse.Namespace) -> int:
+    print(refresh_factors(args.source, release=args.release, since=args.since, directory=args.dir))
+    return OK
+
+
 def _demo(args: argparse.Namespace) -> int:
     interval_s = 2
     with SnmpsimProcess(lab_dir()) as server, tempfile.TemporaryDirectory(prefix="netwatt-demo-") as state:
@@ -251,12 +296,16 @@ def _demo(args: argparse.Namespace) -> int:
         text = lab_config_text(server, state_directory=Path(state), interval_s=interval_s)
         config = load_config_text(text, file="<lab>")
         progress = DemoProgress(len(config.devices), args.cycles)
+        # start just after an energy-interval boundary: the demo then closes one whole interval
+        wait_s = config.agent.energy_interval_s - time.time() % config.agent.energy_interval_s + 0.05
+        time.sleep(wait_s)
         agent = Agent(config, on_commit=progress.update)
         asyncio.run(agent.run(duration_s=interval_s * (args.cycles - 1) + 1.0))
         progress.done()
         store = open_store(config)
         try:
             print(demo_table(store))
+            print(emissions_summary(store))
         finally:
             store.close()
     return OK if progress.polls else FAILURE

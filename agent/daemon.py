@@ -26,6 +26,9 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from agent.emissions.engine import EmissionsEngine
+from agent.emissions.fetch import FactorFetcher
+from agent.emissions.store import FactorCache
 from agent.errors import ConfigError
 from agent.outputs.base import Output
 from agent.points.schema import agent_point
@@ -128,7 +131,8 @@ class Agent:
         self.clock = clock
         self.on_commit = on_commit
         self.store = open_store(config)
-        self.recorder = Recorder(config, self.store.energy_states())
+        self.recorder = Recorder(config, self.store.energy_states(), emissions=EmissionsEngine(config, self.store.db))
+        self.factor_fetcher = FactorFetcher(config.emissions, FactorCache(self.store.db))
         self.outputs = build_outputs(config)
         self.forwarder = Forwarder(self.store, self.outputs)
         self.client = PysnmpClient(max_in_flight=config.agent.max_in_flight)
@@ -149,6 +153,7 @@ class Agent:
 
     async def run_once(self) -> list[PollResult]:
         try:
+            await self.refresh_factors()
             results = await self.poller.poll_many(self.config.devices.values())
             for result in results:
                 self._note_availability(result)
@@ -180,6 +185,7 @@ class Agent:
             scheduler.add_job(self._wifi_round, IntervalTrigger(seconds=self.config.wifi.evaluate_every_s),  # type: ignore[union-attr]
                               id="wifi", max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
             await self._start_wifi_api()
+        self._schedule_factor_refresh(scheduler)
         scheduler.start()
         log.info("netwatt started: %d devices, interval %gs, %d outputs + sqlite store at %s",
                  len(self.config.devices), self.config.agent.interval_s, len(self.outputs), self.store.path)
@@ -267,6 +273,17 @@ class Agent:
             self.stats.unavailable.discard(result.device)
             log.warning("device %s recovered", result.device)
 
+    def _schedule_factor_refresh(self, scheduler: AsyncIOScheduler) -> None:
+        if scheduler.get_job("grid-factors") is not None:
+            scheduler.remove_job("grid-factors")
+        if self.config.emissions.providers:
+            scheduler.add_job(self.refresh_factors, IntervalTrigger(seconds=self.config.emissions.refresh_interval_s),
+                              id="grid-factors", max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+
+    async def refresh_factors(self) -> None:
+        """Live grid factors into the store's cache (no-op without providers)."""
+        await self.factor_fetcher.refresh(self.clock().timestamp())
+
     # -- storing and forwarding ------------------------------------------------------------------
 
     async def _commit_loop(self) -> None:
@@ -329,9 +346,12 @@ class Agent:
             return False
         self.config = new
         self.recorder.config = new
+        self.recorder.emissions = EmissionsEngine(new, self.store.db)
+        self.factor_fetcher = FactorFetcher(new.emissions, FactorCache(self.store.db))
         self.poller = Poller(new, self.client, clock=self.clock)
         if self._scheduler is not None:
             self._schedule_devices(self._scheduler)
+            self._schedule_factor_refresh(self._scheduler)
         if self.wifi is not None and new.wifi is not None:
             from agent.wifi.runtime import reconfigure_wifi  # noqa: PLC0415
             reconfigure_wifi(self.wifi, new, self.client)

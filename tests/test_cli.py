@@ -23,7 +23,12 @@ def test_demo_prints_every_lab_device() -> None:
         assert name in lines
     assert "495.39" in lines["cisco_asr9901"]
     assert "psu_input" in lines["cisco_asr9901"]
-    assert "unknown" in lines["cisco_c2960x_poe"]
+    # no input power on the 2960X: estimated from its measured PoE / PSU efficiency, labelled a lower bound
+    assert "estimated" in lines["cisco_c2960x_poe"]
+    assert "poe_only_lower_bound" in lines["cisco_c2960x_poe"]
+    assert "emissions (Scope 2, location-based)" in result.stdout
+    assert "worked example" in result.stdout
+    assert "owid-fr-2024" in result.stdout
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +92,8 @@ def test_run_once_then_status(lab_config: Path) -> None:
     status = json.loads(netwatt("status", "-c", str(lab_config), "--format", "json").stdout)
     devices = {d["device"]: d for d in status["devices"]}
     assert devices["cisco_asr9901"]["power_w"] == 495.39
-    assert devices["cisco_c2960x_poe"]["power_w"] is None
+    # no input power reported: the agent stores a labelled estimate (PoE delivered / PSU efficiency)
+    assert devices["cisco_c2960x_poe"]["power_w"] == pytest.approx(104.545455)
+    assert devices["cisco_c2960x_poe"]["method"] == "estimated"
     assert all(d["error_streak"] == 0 for d in devices.values())
     assert status["points_stored"] > 13

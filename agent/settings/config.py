@@ -25,6 +25,7 @@ from agent.settings.netconf import (
     parse_netconf_block,
     parse_ssh_credential,
 )
+from agent.settings.emissions import EmissionsSettings, parse_emissions
 from agent.settings.secrets import Secret, SecretError, resolve_secret
 from agent.wifi.settings import WifiConfig, parse_wifi
 from agent.yamlfile.load import load_yaml_file, load_yaml_text
@@ -138,6 +139,7 @@ class Config:
     outputs: tuple[OutputSpec, ...]
     ssh_credentials: dict[str, SshCredential] = field(default_factory=dict)
     wifi: WifiConfig | None = None
+    emissions: EmissionsSettings = field(default_factory=EmissionsSettings)
 
     def device(self, name: str) -> Device:
         try:
@@ -213,10 +215,12 @@ def parse_config(data: Any, *, file: str, environ: dict[str, str] | None = None,
             errors.extend(exc.errors)
         except ConfigError as exc:
             errors.append(exc)
+    emissions = parse_emissions(top.section("emissions", {}), env=env, base_dir=base_dir, sites=set(sites),
+                                devices=set(devices))
     top.finish()
     if errors:
         raise ConfigErrors(errors)
-    return Config(file, agent, credentials, profiles, sites, devices, outputs, ssh_credentials, wifi)
+    return Config(file, agent, credentials, profiles, sites, devices, outputs, ssh_credentials, wifi, emissions)
 
 
 def _agent(s: Section, env: dict[str, str]) -> AgentSettings:

@@ -41,6 +41,7 @@ def dump_config(config: Config) -> str:
         "devices": [_plain(d) for d in config.devices.values()],
         "outputs": [_plain(o) for o in config.outputs],
         "profiles": sorted(config.profiles),
+        "emissions": _plain(config.emissions),
     }
     if config.wifi is not None:
         data["wifi"] = _plain(config.wifi)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from agent.energy import EnergyState, Sample, integrate
 from agent.points.lineprotocol import Point
 from agent.points.schema import energy_points, poll_points
 from agent.power.readings import PollResult
 from agent.settings.config import Config
-from agent.store.sqlite import PollRecord, StoredPoint
+from agent.store.sqlite import PollRecord, StoredPoint, Write
+
+if TYPE_CHECKING:
+    from agent.emissions.engine import EmissionsEngine
 
 
 def stored(points: list[Point], device: str = "") -> list[StoredPoint]:
@@ -17,11 +22,15 @@ def stored(points: list[Point], device: str = "") -> list[StoredPoint]:
 class Recorder:
     """Keeps each device's energy state in memory, mirrored to the store by every commit."""
 
-    def __init__(self, config: Config, energy_states: dict[str, EnergyState]) -> None:
+    def __init__(self, config: Config, energy_states: dict[str, EnergyState],
+                 emissions: EmissionsEngine | None = None) -> None:
         self.config = config
         self.energy_states = energy_states
+        self.emissions = emissions
 
     def record(self, result: PollResult) -> PollRecord:
+        if self.emissions is not None:
+            self.emissions.estimate(result)     # a labelled estimate where the device reports no power
         device = self.config.devices.get(result.device)
         interval_s = (device.interval_s if device and device.interval_s else self.config.agent.interval_s)
         max_gap_s = self.config.agent.max_gap_s or 3 * interval_s
@@ -31,8 +40,13 @@ class Recorder:
                                      max_gap_s=max_gap_s)
         self.energy_states[result.device] = state
         points = poll_points(result) + energy_points(result.site, result.device, intervals)
+        writes: list[Write] = []
+        if self.emissions is not None:
+            more, writes = self.emissions.record(result, intervals)
+            points += more
         return PollRecord(
             device=result.device, time_s=result.time.timestamp(), points=stored(points, result.device),
             energy=state, power_w=result.power.power_w, method=str(result.power.method),
             basis=result.power.basis, error="; ".join(result.errors), site=result.site, intervals=intervals,
+            writes=writes,
         )

@@ -13,7 +13,7 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +68,10 @@ CREATE TABLE IF NOT EXISTS device_status (
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+
+
+# a later stage's own rows (emissions), written in the same transaction as the energy behind them
+Write = Callable[[sqlite3.Connection], None]
 
 
 class StoreError(NetwattError):
@@ -129,6 +133,7 @@ class PollRecord:
     error: str
     site: str = ""
     intervals: Sequence[EnergyInterval] = ()
+    writes: Sequence[Write] = ()
 
 
 class Store:
@@ -195,6 +200,8 @@ class Store:
                 db.executemany("INSERT OR REPLACE INTO energy_intervals VALUES (?, ?, ?, ?, ?, ?, ?)",
                                [(record.device, record.site, i.start_s, i.end_s, i.wh, i.seconds, str(i.method))
                                 for i in record.intervals])
+                for write in record.writes:
+                    write(db)
                 ok = not record.error
                 db.execute(
                     """INSERT INTO device_status (device, last_poll, last_ok, power_w, method, basis,

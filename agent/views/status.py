@@ -7,6 +7,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+from agent.emissions.store import FactorCache
 from agent.power.readings import PollResult
 from agent.store.sqlite import Store
 from agent.views.tables import grid, number
@@ -25,6 +26,8 @@ def status_json(store: Store) -> dict[str, Any]:
         "outputs": [asdict(o) for o in store.output_statuses()],
         "counters": store.counters(),
         "points_stored": store.point_count(),
+        "grid_factor_providers": [dict(zip(("provider", "zone", "last_attempt", "last_ok", "last_error"), row,
+                                           strict=True)) for row in FactorCache(store.db).statuses()],
     }
 
 
@@ -39,9 +42,16 @@ def status_table(store: Store) -> str:
              devices),
         grid(["output", "unsent", "oldest unsent", "written", "dropped", "set aside", "last error"], outputs)
         if outputs else "outputs: none (points stay in the embedded store)",
+        *_providers_table(store),
         f"store {store.path}: {store.point_count()} points; " + ", ".join(
             f"{name} {value}" for name, value in sorted(counters.items())),
     ])
+
+
+def _providers_table(store: Store) -> list[str]:
+    rows = [[provider, zone, _age(attempt), _age(ok), error[:60] or "-"]
+            for provider, zone, attempt, ok, error in FactorCache(store.db).statuses()]
+    return [grid(["grid factors", "zone", "last attempt", "last ok", "last error"], rows)] if rows else []
 
 
 class DemoProgress:

@@ -1,0 +1,73 @@
+"""``netwatt report`` and ``netwatt factors``: the handlers behind the CLI subcommands."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from agent.emissions.bundled import BundledFactors, factors_dir
+from agent.emissions.embodied import load_footprints
+from agent.emissions.factors import FactorError
+from agent.emissions.refresh import refresh
+from agent.errors import NetwattError
+from agent.power.estimate import load_power_models, models_dir
+from agent.report import render
+from agent.report.data import GROUPINGS, build, fleet_power_by_model
+from agent.report.sections import build_sections
+from agent.settings.config import Config
+from agent.store.sqlite import Store
+
+
+def parse_day(text: str) -> float:
+    try:
+        return float(calendar.timegm(date.fromisoformat(text).timetuple()))
+    except ValueError:
+        raise NetwattError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def report_text(store: Store, config: Config, *, start: str, end: str | None, by: str, output_format: str) -> str:
+    start_s = parse_day(start)
+    end_s = parse_day(end) if end else float(calendar.timegm(
+        (datetime.now(UTC).date() + timedelta(days=1)).timetuple()))
+    if end_s <= start_s:
+        raise NetwattError("--to must be after --from")
+    if by not in GROUPINGS:
+        raise NetwattError(f"--by must be one of {', '.join(GROUPINGS)}")
+    directory = models_dir(config.emissions.models_dir)
+    footprints = load_footprints(directory / "embodied.yaml")
+    power = {m: (row.typical_w, f"datasheet typical ({row.source})")
+             for m, row in load_power_models(directory / "power.yaml").models.items() if row.typical_w is not None}
+    # the fleet's own measurements of the model win over its datasheet
+    power.update({m: (w, "mean measured input of the fleet's units") for m, w in
+                  fleet_power_by_model(store.db, start_s, end_s).items()})
+    data = build(store.db, config, start_s=start_s, end_s=end_s, by=by, footprints=footprints, power_w=power)
+    sections = build_sections(data)
+    meta: dict[str, object] = {"from": start, "to": datetime.fromtimestamp(end_s, UTC).date().isoformat(), "by": by}
+    if output_format == "json":
+        return render.as_json(sections, meta)
+    if output_format == "csv":
+        return render.as_csv(sections)
+    if output_format == "html":
+        return render.as_html(sections, meta)
+    return render.as_table(sections)
+
+
+def refresh_factors(source: Path, *, release: str, since: int, directory: Path | None) -> str:
+    target = directory or factors_dir()
+    try:
+        result = refresh(source, target, release=release, since=since)
+        BundledFactors(target)           # the table still loads
+    except (OSError, FactorError) as exc:
+        raise NetwattError(f"factors refresh: {exc}") from None
+    lines = [f"{target / 'countries.csv'}: {result.added} rows added, {result.replaced} replaced "
+             f"(release {release!r}); skipped {result.skipped_aggregates} aggregates, {result.skipped_empty} empty"]
+    if result.unmapped:
+        lines.append("ISO codes without a zone in iso3.csv (add them to use their rows): "
+                     + ", ".join(sorted(result.unmapped)))
+    return "\n".join(lines)
+
+
+def show_factor(zone: str, day: str, directory: Path | None) -> str:
+    factor = BundledFactors(directory).lookup(zone, parse_day(day))
+    return "\n".join(f"{k}: {v}" for k, v in factor.to_json().items())

@@ -1,0 +1,95 @@
+"""Report figures from hand-made stored intervals: totals, grouping, trajectory against the target."""
+
+from __future__ import annotations
+
+import calendar
+from pathlib import Path
+
+import pytest
+
+from agent.emissions.compute import Emission, FactorUse, Scope2
+from agent.emissions.factors import Basis, Granularity, GridFactor, year_bounds
+from agent.emissions.store import EmissionRow, ensure_schema, insert_emissions
+from agent.report.data import build
+from agent.report.render import as_csv, as_table
+from agent.report.sections import Section, build_sections, register_section
+from agent.settings.config import load_config_text
+from agent.store.sqlite import Store
+
+CONFIG = load_config_text(
+    "version: 1\ncredentials: {}\nsites:\n  a: {timezone: UTC, grid_zone: FR}\n  b: {timezone: UTC, grid_zone: DE}\n"
+    "emissions:\n  target: {baseline_from: 2025-01-01, baseline_to: 2025-01-02, reduction_pct: 45, "
+    "target_year: 2030}\n",
+    environ={})
+
+
+def day(y: int, m: int, d: int) -> float:
+    return float(calendar.timegm((y, m, d, 0, 0, 0)))
+
+
+def row(device: str, site: str, start: float, wh: float, g_per_kwh: float) -> EmissionRow:
+    factor = GridFactor(g_per_kwh, "ZZ", *year_bounds(2026), "test-src", "test", "r", Basis.DIRECT, "co2e",
+                        Granularity.ANNUAL)
+    grams = wh / 1000 * g_per_kwh
+    use = FactorUse(factor, wh, grams, "grid")
+    return EmissionRow(device, site, "ZZ", "measured", Emission(start, start + 900, wh, Scope2.LOCATION, grams, 0.0,
+                                                                (use,)))
+
+
+def stored(tmp_path: Path) -> Store:
+    store = Store(tmp_path)
+    ensure_schema(store.db)
+    rows = [row("x", "a", day(2025, 1, 1), 10_000.0, 100.0),           # baseline day: 1000 g
+            row("x", "a", day(2026, 6, 1), 4_000.0, 100.0),            # reporting day: 400 + 400 = 800 g
+            row("y", "b", day(2026, 6, 1) + 900, 1_000.0, 400.0)]
+    store.db.execute("BEGIN")
+    insert_emissions(store.db, rows)
+    store.db.executemany("INSERT INTO energy_intervals VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         [(r.device, r.site, r.emission.start_s, r.emission.end_s, r.emission.wh, 900.0, "measured")
+                          for r in rows])
+    store.db.execute("COMMIT")
+    return store
+
+
+def test_totals_groups_and_trajectory_by_hand(tmp_path: Path) -> None:
+    store = stored(tmp_path)
+    try:
+        data = build(store.db, CONFIG, start_s=day(2026, 6, 1), end_s=day(2026, 6, 2), by="site")
+    finally:
+        store.close()
+    assert data.total.wh == pytest.approx(5000.0)
+    assert data.total.location_g == pytest.approx(800.0)
+    assert {k: g.location_g for k, g in data.groups.items()} == {"a": pytest.approx(400.0), "b": pytest.approx(400.0)}
+    # the period's factor is energy-weighted: 800 g / 5 kWh = 160 g/kWh (not the mean of 100 and 400)
+    assert data.total.location_g / (data.total.wh / 1000) == pytest.approx(160.0)
+    assert data.total.market_inventory_g == pytest.approx(800.0)      # no contract data: location stands in
+    tr = data.trajectory
+    assert tr is not None
+    # baseline 1 kg/day x 365.25 = 365.25 kg/yr; reporting 0.8 x 365.25 = 292.2 (-20 %); target x 0.55 = 200.8875;
+    # 2026 is 1/5 of the way from 2025 to 2030: allowed 365.25 + (200.8875 - 365.25) x 0.2 = 332.3775
+    assert tr.baseline_kg_year == pytest.approx(365.25)
+    assert tr.reporting_kg_year == pytest.approx(292.2)
+    assert tr.change_pct == pytest.approx(-20.0)
+    assert tr.target_kg_year == pytest.approx(200.8875)
+    assert tr.allowed_kg_year == pytest.approx(332.3775)
+    assert tr.on_track
+
+
+def test_sections_are_an_extension_point_for_other_features(tmp_path: Path) -> None:
+    store = stored(tmp_path)
+    try:
+        data = build(store.db, CONFIG, start_s=day(2026, 6, 1), end_s=day(2026, 6, 2), by="device")
+    finally:
+        store.close()
+    from agent.report import sections  # noqa: PLC0415 - the list itself is what is extended
+
+    saved = list(sections.SECTIONS)
+    try:
+        register_section("wifi", lambda d: Section("wifi", "Wi-Fi savings", text=["measured PoE delta"]),
+                         after="refresh")
+        built = build_sections(data)
+        assert [s.id for s in built][-1] == "wifi"
+        assert "Wi-Fi savings" in as_table(built)
+        assert as_csv(built).startswith("section,device,energy kWh")
+    finally:
+        sections.SECTIONS[:] = saved
