@@ -113,7 +113,7 @@ class Poller:
         return PollResult(
             device=device.name, site=device.site, role=device.role, time=now, power=power, info=info,
             errors=[str(e) for e in walk.errors], requests=requests + walk.requests,
-            elapsed_s=time.perf_counter() - started,
+            elapsed_s=time.perf_counter() - started, backend=walk.backend,
         )
 
     def _failed(self, device: Device, now: datetime, started: float, errors: list[str],

@@ -63,3 +63,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpsimProcess]:
     """The bundled lab (config/lab walks) served by a real snmpsim on 127.0.0.1, for the whole session."""
     with SnmpsimProcess(lab_dir(), cache_dir=tmp_path_factory.mktemp("lab-cache")) as server:
         yield server
+
+
+@pytest.fixture(params=["pysnmp", "gufo"])
+def snmp_backend(request: pytest.FixtureRequest) -> str:
+    """Each SNMP read backend in turn (collectors.snmp.backends): the suites that use it run on both."""
+    return str(request.param)

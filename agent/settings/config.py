@@ -27,6 +27,7 @@ AUTH_PROTOCOLS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
 PRIV_PROTOCOLS = ("DES", "3DES", "AES", "AES128", "AES192", "AES256", "AES192C", "AES256C")
 ROLES = ("router", "switch", "wlc", "firewall", "access_point", "other")
 OUTPUT_TYPES = ("sqlite", "influxdb_v1", "influxdb_v2", "influxdb_v3")
+SNMP_BACKENDS = ("auto", "gufo", "pysnmp")     # collectors.snmp.backends
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
@@ -45,6 +46,7 @@ class AgentSettings:
     energy_interval_s: float = 900.0   # energy is reported per interval of this length
     max_gap_s: float = 0.0             # longest gap between samples bridged; 0: three poll intervals
     shutdown_timeout_s: float = 10.0   # SIGTERM: finish polls and flush within this
+    snmp_backend: str = "auto"         # reads: auto (gufo-snmp when it imports) | gufo | pysnmp
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,7 @@ class Device:
     model: str = ""
     tags: dict[str, str] = field(default_factory=dict)
     line: int | None = None
+    snmp_backend: str | None = None      # overrides agent.snmp_backend for this device
 
     @property
     def address(self) -> str:
@@ -139,6 +142,7 @@ class Config:
             name=device.name, host=device.host, port=device.port, auth=credential.snmp_auth(),
             credential_name=credential.name, timeout_s=device.timeout_s, retries=device.retries,
             max_repetitions=device.max_repetitions,
+            backend=device.snmp_backend or self.agent.snmp_backend,
         )
 
 
@@ -207,6 +211,7 @@ def _agent(s: Section) -> AgentSettings:
         energy_interval_s=s.duration("energy_interval", d.energy_interval_s, minimum=1.0),
         max_gap_s=s.duration("max_gap", d.max_gap_s),
         shutdown_timeout_s=s.duration("shutdown_timeout", d.shutdown_timeout_s, minimum=0.1),
+        snmp_backend=s.choice("snmp_backend", SNMP_BACKENDS, d.snmp_backend),
     )
     s.finish()
     if settings.collection_jitter_s >= settings.interval_s:
@@ -302,6 +307,7 @@ def _device(s: Section, credentials: dict[str, Credential], profiles: dict[str, 
         model=s.text("model", ""),
         tags={str(k): tags.text(str(k)) for k in list(tags.data)},
         line=s.line,
+        snmp_backend=s.choice("snmp_backend", SNMP_BACKENDS, None),
     )
     tags.finish()
     if not s.has("interval"):

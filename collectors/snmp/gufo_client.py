@@ -1,0 +1,302 @@
+"""The SNMP read client on gufo-snmp: BER codec and socket I/O in Rust, driven by our event loop.
+
+What gufo does not do is done here, so both backends answer alike:
+- **retries**: gufo has a timeout only; each request is sent up to ``retries + 1`` times;
+- **sockets**: gufo opens one connected UDP socket per session. A v2c socket lives for one device walk
+  (opened when the walk gets its in-flight slot, dropped when it ends), so descriptors in use never
+  exceed the in-flight bound, however large the fleet. SNMPv3 sessions are kept per device: engine
+  discovery and time sync cost two round trips that a new socket would pay on every poll;
+- **walks**: gufo's GETBULK carries one OID, so subtrees are walked one after another on the device's
+  socket, sized from what the walk planner learnt (rows per subtree, empty subtrees skipped); OIDs
+  that do not increase end the walk with an error (gufo would ask again forever);
+- **values**: OIDs arrive as text and are turned into the same plain values as ``pysnmp_client``;
+- **in-flight bound**: one slot per device walk (one request in flight per device), from the same
+  adaptive limit as the pysnmp backend, fed by the event loop's lag.
+
+gufo reads no error-status: an agent's tooBig/genErr answer carries no varbinds and ends that subtree
+(pysnmp reports it as an error). Credentials gufo cannot speak (3DES, a context name) are refused by
+``unsupported`` so the caller sends that device to pysnmp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from gufo.snmp import _fast as gufo
+from gufo.snmp.user import Aes128Key, Aes192Key, Aes256Key, DesKey, KeyExpansion, User
+from gufo.snmp.user import Md5Key, Sha1Key, Sha224Key, Sha256Key, Sha384Key, Sha512Key
+
+from collectors.errors import CollectError, ErrorKind
+from collectors.snmp.failures import timeout_error, v3_rejected_error
+from collectors.snmp.limiter import AdaptiveLimit, InFlightGate, LagWatcher
+from collectors.snmp.resolve import AddressBook
+from collectors.snmp.types import EndOfMibView, Oid, SnmpTarget, SnmpV2cAuth, SnmpV3Auth, SnmpValue, WalkResult
+from collectors.snmp.types import format_oid, parse_oid
+from collectors.snmp.walk import BulkWalk, WalkPlanner
+
+T = TypeVar("T")
+_AUTH_KEYS: dict[str, type[Any]] = {"MD5": Md5Key, "SHA": Sha1Key, "SHA224": Sha224Key, "SHA256": Sha256Key,
+                                    "SHA384": Sha384Key, "SHA512": Sha512Key}
+_PRIV_KEYS: dict[str, tuple[type[Any], KeyExpansion]] = {
+    "DES": (DesKey, KeyExpansion.Blumenthal), "AES": (Aes128Key, KeyExpansion.Blumenthal),
+    "AES128": (Aes128Key, KeyExpansion.Blumenthal),
+    # AES-192/256 key extension: Blumenthal (Net-SNMP, most agents) or Reeder ("C": Cisco), as in pysnmp_client
+    "AES192": (Aes192Key, KeyExpansion.Blumenthal), "AES256": (Aes256Key, KeyExpansion.Blumenthal),
+    "AES192C": (Aes192Key, KeyExpansion.Cisco), "AES256C": (Aes256Key, KeyExpansion.Cisco),
+}
+V3_REFRESH_S = 120.0       # gufo: re-sync engine boots/time when the session was idle this long (< 150 s)
+
+
+def unsupported(target: SnmpTarget) -> str | None:
+    """Why gufo cannot poll this target (then pysnmp does), or None."""
+    auth = target.auth
+    if isinstance(auth, SnmpV3Auth):
+        if auth.priv_protocol is not None and auth.priv_protocol not in _PRIV_KEYS:
+            return f"privacy protocol {auth.priv_protocol}"
+        if auth.context_name:
+            return "an SNMPv3 context name"
+    return None
+
+
+def plain_value(value: object) -> SnmpValue:
+    """A gufo value as the plain value pysnmp_client gives for the same varbind.
+
+    gufo gives OBJECT IDENTIFIER and IpAddress both as dotted text; an IpAddress has exactly four
+    parts of at most 255 (an OID value of four such arcs would be read as an address)."""
+    if isinstance(value, bytes | int):
+        return int(value) if isinstance(value, bool) else value
+    if isinstance(value, str):
+        parts = value.split(".")
+        if len(parts) == 4 and all(p.isdigit() and int(p) <= 255 for p in parts):
+            return value
+        return parse_oid(value)
+    if isinstance(value, float):      # ASN.1 REAL: not an SNMP type, gufo decodes it anyway
+        return repr(value).encode()
+    raise TypeError(f"unexpected value from gufo: {value!r}")
+
+
+class _Exchange:
+    """Send a request on a gufo socket and wait for its reply with our timeout, ``attempts`` times."""
+
+    def __init__(self, sock: Any) -> None:
+        self.sock = sock
+        self.fd: int = sock.get_fd()
+        self._waiter: asyncio.Future[bool] | None = None
+
+    def _readable(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(True)
+
+    async def run(self, send: Callable[[], None], receive: Callable[[], T], *, timeout_s: float,
+                  attempts: int) -> T:
+        loop = asyncio.get_running_loop()
+        loop.add_reader(self.fd, self._readable)
+        try:
+            for _ in range(attempts):
+                send()
+                deadline = loop.time() + timeout_s
+                while True:
+                    self._waiter = waiter = loop.create_future()
+                    timer = loop.call_at(deadline, _expire, waiter)
+                    try:
+                        readable = await waiter
+                    finally:
+                        timer.cancel()
+                        self._waiter = None
+                    if not readable:
+                        break                   # timed out: send again
+                    try:
+                        return receive()
+                    except BlockingIOError:
+                        continue                # a late reply to an earlier attempt: gufo dropped it
+        finally:
+            loop.remove_reader(self.fd)
+        raise TimeoutError
+
+
+def _expire(waiter: asyncio.Future[bool]) -> None:
+    if not waiter.done():
+        waiter.set_result(False)
+
+
+@dataclass(slots=True)
+class _V3Session:
+    sock: Any
+    refreshed_at: float = 0.0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class GufoClient:
+    """``SnmpClient`` on gufo-snmp, for reads. Create and use it inside one running event loop."""
+
+    def __init__(self, *, initial_in_flight: int = 32, max_in_flight: int = 2000) -> None:
+        self.limit = AdaptiveLimit(limit=float(initial_in_flight), maximum=max_in_flight)
+        self.gate = InFlightGate(self.limit)
+        self.lag = LagWatcher(self.limit, self.gate)
+        self.planner = WalkPlanner()
+        self._addresses = AddressBook()
+        self._v3: dict[str, _V3Session] = {}
+        self.requests_sent = 0
+        self.timeouts = 0
+
+    # -- public seam -------------------------------------------------------------------------
+
+    async def walk(self, target: SnmpTarget, subtrees: Sequence[Oid]) -> WalkResult:
+        started = time.perf_counter()
+        walked, expected = self.planner.plan(target.name, subtrees)
+        whole = BulkWalk(walked, max_requests=target.max_requests, max_repetitions=target.max_repetitions)
+        async with _Slot(self):
+            session = await self._session(target)
+            if isinstance(session, CollectError):
+                whole.errors.append(session)
+            else:
+                for subtree in whole.subtrees:
+                    part = BulkWalk([subtree], max_requests=target.max_requests - whole.requests,
+                                    max_repetitions=target.max_repetitions,
+                                    expected_rows={subtree: expected[subtree]} if subtree in expected else None)
+                    await self._walk_subtree(target, session, part)
+                    whole.varbinds.update(part.varbinds)
+                    whole.rows.update(part.rows)
+                    whole.requests += part.requests
+                    whole.errors.extend(part.errors)
+                    if part.errors and not part.varbinds:
+                        break                   # the device is not answering: the next subtree would not either
+        self.planner.learn(target.name, whole)
+        return WalkResult(whole.varbinds, whole.errors, whole.requests, time.perf_counter() - started)
+
+    async def get(self, target: SnmpTarget, oids: Sequence[Oid]) -> WalkResult:
+        started = time.perf_counter()
+        result = WalkResult(requests=1)
+        async with _Slot(self):
+            session = await self._session(target)
+            if isinstance(session, CollectError):
+                result.errors.append(session)
+            else:
+                texts = [format_oid(o) for o in oids]
+                reply = await self._exchange(target, session, lambda: session.send_get_many(texts),
+                                             session.recv_get_many)
+                if isinstance(reply, CollectError):
+                    result.errors.append(reply)
+                else:
+                    result.varbinds = {parse_oid(oid): plain_value(value) for oid, value in reply.items()}
+        result.elapsed_s = time.perf_counter() - started
+        return result
+
+    async def close(self) -> None:
+        await self.lag.stop()
+        self._v3.clear()         # gufo closes a socket when its object goes
+
+    # -- requests ----------------------------------------------------------------------------
+
+    async def _walk_subtree(self, target: SnmpTarget, session: Any, walk: BulkWalk) -> None:
+        [subtree] = walk.subtrees
+        cursor = gufo.GetIter(format_oid(subtree), walk.repetitions())
+        while requested := walk.next_request():
+            reply = await self._exchange(target, session, lambda: session.send_get_bulk(cursor),
+                                         lambda: _bulk_rows(session, cursor))
+            if isinstance(reply, CollectError):
+                walk.errors.append(reply)
+                return
+            rows, ended = reply
+            if ended:       # gufo stopped at the first OID outside the subtree, or found nothing more
+                rows.append((subtree[:-1] + (subtree[-1] + 1,), EndOfMibView))
+            walk.feed(requested, rows)
+
+    async def _exchange(self, target: SnmpTarget, session: Any, send: Callable[[], None],
+                        receive: Callable[[], T]) -> T | CollectError:
+        self.requests_sent += 1
+        try:
+            return await _Exchange(session).run(send, receive, timeout_s=target.timeout_s,
+                                                attempts=target.retries + 1)
+        except TimeoutError:
+            self.timeouts += 1
+            return timeout_error(target)
+        except gufo.SnmpAuthError:
+            return v3_rejected_error(target, "report: unknown user, wrong digest or not in time window")
+        except gufo.SnmpDecodeError as exc:
+            return CollectError(ErrorKind.PROTOCOL, f"undecodable reply: {exc}", target.address)
+        except ConnectionRefusedError:
+            return CollectError(ErrorKind.UNREACHABLE, "port unreachable (ICMP): no SNMP agent listens",
+                                target.address)
+        except (gufo.SnmpError, OSError) as exc:
+            return CollectError(ErrorKind.PROTOCOL, f"{exc.__class__.__name__}: {exc}", target.address)
+
+    async def _session(self, target: SnmpTarget) -> Any:
+        """A gufo socket for the target (new for v2c, kept for v3), or why there is none."""
+        resolved = await self._addresses.resolve(target)
+        if isinstance(resolved, CollectError):
+            return resolved
+        _, (ip, port) = resolved
+        address = f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+        try:
+            if isinstance(target.auth, SnmpV2cAuth):
+                return gufo.SnmpV2cClientSocket(address, target.auth.community, 0, 0, 0, 0)
+            return await self._v3_session(target, target.auth, address)
+        except (gufo.SnmpError, OSError, ValueError) as exc:
+            return CollectError(ErrorKind.UNREACHABLE, f"cannot open a socket: {exc}", target.address)
+
+    async def _v3_session(self, target: SnmpTarget, auth: SnmpV3Auth, address: str) -> Any:
+        key = f"{target.name}\0{address}\0{target.credential_name}"
+        session = self._v3.get(key)
+        if session is None:
+            # no engine id yet: the socket starts as the empty user to discover it (as gufo's SnmpSession)
+            session = _V3Session(gufo.SnmpV3ClientSocket(address, b"", "", 0, b"", 0, b"", 0, 0, 0, 0))
+            self._v3[key] = session
+        async with session.lock:
+            if time.monotonic() - session.refreshed_at < V3_REFRESH_S:
+                return session.sock
+            sock = session.sock
+            if not session.refreshed_at:
+                discovered = await self._exchange(target, sock, sock.send_refresh, sock.recv_refresh)
+                if isinstance(discovered, CollectError):
+                    self._v3.pop(key, None)
+                    return discovered
+                user = _user(auth)
+                sock.set_keys(user.name, user.get_auth_alg(), user.get_auth_key(), user.get_priv_alg(),
+                              user.get_priv_key())
+            if auth.auth_protocol is not None:
+                synced = await self._exchange(target, sock, sock.send_refresh, sock.recv_refresh)
+                if isinstance(synced, CollectError):
+                    self._v3.pop(key, None)
+                    return synced
+            session.refreshed_at = time.monotonic()
+            return sock
+
+
+class _Slot:
+    """One in-flight slot for a device's whole exchange (one request in flight per device)."""
+
+    def __init__(self, client: GufoClient) -> None:
+        self.client = client
+
+    async def __aenter__(self) -> None:
+        self.client.lag.ensure_running()
+        await self.client.gate.acquire()
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self.client.gate.release()
+
+
+def _bulk_rows(session: Any, cursor: Any) -> tuple[list[tuple[Oid, SnmpValue]], bool]:
+    """One GETBULK reply as (rows, ended): gufo ends a list with None at the subtree's end, and raises
+    StopAsyncIteration for a reply with nothing more in it (endOfMibView or an empty answer)."""
+    try:
+        raw = session.recv_get_bulk(cursor)
+    except StopAsyncIteration:
+        return [], True
+    ended = bool(raw) and raw[-1] is None
+    return [(parse_oid(oid), plain_value(value)) for oid, value in (r for r in raw if r is not None)], ended
+
+
+def _user(auth: SnmpV3Auth) -> User:
+    auth_key = _AUTH_KEYS[auth.auth_protocol](auth.auth_password.encode()) if auth.auth_protocol and \
+        auth.auth_password else None
+    priv_key, expansion = None, KeyExpansion.Blumenthal
+    if auth.priv_protocol and auth.priv_password:
+        key_class, expansion = _PRIV_KEYS[auth.priv_protocol]
+        priv_key = key_class(auth.priv_password.encode())
+    return User(auth.username, auth_key=auth_key, priv_key=priv_key, key_expansion=expansion)
