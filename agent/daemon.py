@@ -32,11 +32,12 @@ from agent.points.schema import agent_point
 from agent.poll import Poller
 from agent.power.readings import PollResult
 from agent.settings.config import Config, Device, load_config
+from agent.shard import Shard, restrict
+from agent.snmp_client import snmp_client
 from agent.store.forward import Forwarder
 from agent.store.record import Recorder, stored
 from agent.store.sqlite import PollRecord, Store
 from agent.yamlfile.section import parse_duration
-from collectors.snmp.pysnmp_client import PysnmpClient
 
 log = logging.getLogger("netwatt.agent")
 COMMIT_EVERY_S = 0.5
@@ -96,8 +97,9 @@ class RunStats:
 class Agent:
     def __init__(self, config: Config, *, config_path: Path | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 on_commit: Callable[[list[PollResult]], None] | None = None) -> None:
+                 on_commit: Callable[[list[PollResult]], None] | None = None, shard: Shard | None = None) -> None:
         self.config = config
+        self.shard = shard          # a reloaded config is restricted to it again
         self.config_path = config_path
         self.clock = clock
         self.on_commit = on_commit
@@ -105,7 +107,7 @@ class Agent:
         self.recorder = Recorder(config, self.store.energy_states())
         self.outputs = build_outputs(config)
         self.forwarder = Forwarder(self.store, self.outputs)
-        self.client = PysnmpClient(max_in_flight=config.agent.max_in_flight)
+        self.client = snmp_client(config)
         self.poller = Poller(config, self.client, clock=clock)
         self.stats = RunStats()
         self.host = config.agent.hostname or socket.gethostname()
@@ -145,8 +147,9 @@ class Agent:
                                                        jitter=self.config.agent.flush_jitter_s or None),
                           id="flush", max_instances=1, coalesce=True)
         scheduler.start()
-        log.info("netwatt started: %d devices, interval %gs, %d outputs + sqlite store at %s",
-                 len(self.config.devices), self.config.agent.interval_s, len(self.outputs), self.store.path)
+        log.info("netwatt started: %d devices, interval %gs, %d outputs + sqlite store at %s%s",
+                 len(self.config.devices), self.config.agent.interval_s, len(self.outputs), self.store.path,
+                 f", shard {self.shard}" if self.shard else "")
         committer = loop.create_task(self._commit_loop())
         try:
             if duration_s is None:
@@ -244,7 +247,7 @@ class Agent:
             log.warning("SIGHUP ignored: no config file to reload")
             return
         try:
-            new = load_config(self.config_path)
+            new = restrict(load_config(self.config_path), self.shard)
         except ConfigError as exc:
             log.error("config reload refused, the running config stays: %s", exc)
             return

@@ -27,15 +27,36 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from gufo.snmp import _fast as gufo
-from gufo.snmp.user import Aes128Key, Aes192Key, Aes256Key, DesKey, KeyExpansion, User
-from gufo.snmp.user import Md5Key, Sha1Key, Sha224Key, Sha256Key, Sha384Key, Sha512Key
+from gufo.snmp.user import (
+    Aes128Key,
+    Aes192Key,
+    Aes256Key,
+    DesKey,
+    KeyExpansion,
+    Md5Key,
+    Sha1Key,
+    Sha224Key,
+    Sha256Key,
+    Sha384Key,
+    Sha512Key,
+    User,
+)
 
 from collectors.errors import CollectError, ErrorKind
 from collectors.snmp.failures import timeout_error, v3_rejected_error
 from collectors.snmp.limiter import AdaptiveLimit, InFlightGate, LagWatcher
 from collectors.snmp.resolve import AddressBook
-from collectors.snmp.types import EndOfMibView, Oid, SnmpTarget, SnmpV2cAuth, SnmpV3Auth, SnmpValue, WalkResult
-from collectors.snmp.types import format_oid, parse_oid
+from collectors.snmp.types import (
+    EndOfMibView,
+    Oid,
+    SnmpTarget,
+    SnmpV2cAuth,
+    SnmpV3Auth,
+    SnmpValue,
+    WalkResult,
+    format_oid,
+    parse_oid,
+)
 from collectors.snmp.walk import BulkWalk, WalkPlanner
 
 T = TypeVar("T")
@@ -203,7 +224,7 @@ class GufoClient:
                 return
             rows, ended = reply
             if ended:       # gufo stopped at the first OID outside the subtree, or found nothing more
-                rows.append((subtree[:-1] + (subtree[-1] + 1,), EndOfMibView))
+                rows.append(((*subtree[:-1], subtree[-1] + 1), EndOfMibView))
             walk.feed(requested, rows)
 
     async def _exchange(self, target: SnmpTarget, session: Any, send: Callable[[], None],
