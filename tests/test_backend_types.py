@@ -110,3 +110,43 @@ def test_a_credential_gufo_cannot_speak_goes_to_pysnmp_and_says_so_once(
     assert BackendRouter("pysnmp").backend_for(aes) == "pysnmp"
     assert router.backend_for(SnmpTarget(name="x", host="h", port=1, auth=SnmpV2cAuth("c"),
                                          backend="pysnmp")) == "pysnmp"
+
+
+def test_gufo_reads_known_instances_with_one_get_and_walks_when_rows_change(
+        misbehaving_agent_factory: MisbehavingFactory) -> None:
+    """gufo's GETBULK carries one subtree: after a walk, polls GET the rows found, and walk again
+    when an instance is gone (same poll) or every REWALK_EVERY polls (new rows)."""
+    from collectors.snmp.gufo_client import REWALK_EVERY, GufoClient  # noqa: PLC0415
+
+    columns = [f"{ROOT}.{c}" for c in (1, 2, 3)]
+    table = {f"{col}.{row}": rfc1902.Integer32(10 * c + row) for c, col in enumerate(columns) for row in (1, 2)}
+    agent = misbehaving_agent_factory("wrong_types", table)
+    t = target(agent.port, "gufo")
+    subtrees = [parse_oid(c) for c in columns]
+
+    async def polls() -> list[WalkResult]:
+        client = GufoClient()
+        try:
+            results = [await client.walk(t, subtrees) for _ in range(3)]
+            agent.replace_table({k: v for k, v in table.items() if not k.endswith(".2")})   # a row went
+            results.append(await client.walk(t, subtrees))
+            agent.replace_table({**table, f"{columns[0]}.3": rfc1902.Integer32(99)})         # a row came
+            results += [await client.walk(t, subtrees) for _ in range(REWALK_EVERY + 1)]
+            return results
+        finally:
+            await client.close()
+
+    results = asyncio.run(polls())
+    expected = {parse_oid(k): int(v) for k, v in table.items()}
+    assert results[0].varbinds == results[1].varbinds == results[2].varbinds == expected
+    walk_requests = results[0].requests     # a PDU per column, + 1 where the agent's view ends (endOfMibView)
+    assert walk_requests in (3, 4)
+    assert [r.requests for r in results[1:3]] == [1, 1]              # then one GET
+    gone = results[3]
+    assert gone.varbinds == {oid: v for oid, v in expected.items() if oid[-1] == 1}
+    assert gone.requests == 1 + walk_requests                        # the GET missed a row: walked in the same poll
+    assert all(r.errors == [] for r in results)
+    after = results[4:]
+    # the device whose GET failed keeps walking, and sees the new row at once
+    assert all(r.requests >= 3 for r in after)                       # walks (a GET would be 1 request)
+    assert parse_oid(f"{columns[0]}.3") in after[0].varbinds

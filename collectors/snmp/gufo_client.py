@@ -8,7 +8,12 @@ What gufo does not do is done here, so both backends answer alike:
   discovery and time sync cost two round trips that a new socket would pay on every poll;
 - **walks**: gufo's GETBULK carries one OID, so subtrees are walked one after another on the device's
   socket, sized from what the walk planner learnt (rows per subtree, empty subtrees skipped); OIDs
-  that do not increase end the walk with an error (gufo would ask again forever);
+  that do not increase end the walk with an error (gufo would ask again forever). That costs a PDU
+  per column where pysnmp sends one PDU for all of them, so once a walk has found a device's rows,
+  the next polls GET exactly those instances (one PDU per ``GET_REPLY_BYTES`` of reply), and walk
+  again every ``REWALK_EVERY`` polls to find new rows. If an instance has gone, or the agent cannot
+  answer the GET, the same poll walks instead (and that device keeps walking), so the values are
+  always a walk's;
 - **values**: OIDs arrive as text and are turned into the same plain values as ``pysnmp_client``;
 - **in-flight bound**: one slot per device walk (one request in flight per device), from the same
   adaptive limit as the pysnmp backend, fed by the event loop's lag.
@@ -21,6 +26,7 @@ gufo reads no error-status: an agent's tooBig/genErr answer carries no varbinds 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,7 +63,7 @@ from collectors.snmp.types import (
     format_oid,
     parse_oid,
 )
-from collectors.snmp.walk import BulkWalk, WalkPlanner
+from collectors.snmp.walk import BulkWalk, WalkPlanner, outermost
 
 T = TypeVar("T")
 _AUTH_KEYS: dict[str, type[Any]] = {"MD5": Md5Key, "SHA": Sha1Key, "SHA224": Sha224Key, "SHA256": Sha256Key,
@@ -70,6 +76,8 @@ _PRIV_KEYS: dict[str, tuple[type[Any], KeyExpansion]] = {
     "AES192C": (Aes192Key, KeyExpansion.Cisco), "AES256C": (Aes256Key, KeyExpansion.Cisco),
 }
 V3_REFRESH_S = 120.0       # gufo: re-sync engine boots/time when the session was idle this long (< 150 s)
+GET_REPLY_BYTES = 1200     # a GET's expected reply, BER: inside the 1,500-byte limit many agents keep (Cisco)
+REWALK_EVERY = 20          # polls between full walks (new rows, empty subtrees): WalkPlanner.reprobe_every
 
 
 def unsupported(target: SnmpTarget) -> str | None:
@@ -145,6 +153,15 @@ def _expire(waiter: asyncio.Future[bool]) -> None:
 
 
 @dataclass(slots=True)
+class _Layout:
+    """The instances a device's last walk found, for the GETs of the next polls."""
+
+    subtrees: tuple[Oid, ...]
+    chunks: tuple[tuple[str, ...], ...]     # one GET each; shared by devices with the same rows
+    polls: int = 0
+
+
+@dataclass(slots=True)
 class _V3Session:
     sock: Any
     refreshed_at: float = 0.0
@@ -161,12 +178,36 @@ class GufoClient:
         self.planner = WalkPlanner()
         self._addresses = AddressBook()
         self._v3: dict[str, _V3Session] = {}
+        self._layouts: dict[str, _Layout] = {}
+        self._shared: dict[tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ...]] = {}
+        self._walk_only: set[str] = set()        # devices whose GET of known instances failed once
+        self._oids: dict[str, Oid] = {}
         self.requests_sent = 0
         self.timeouts = 0
 
     # -- public seam -------------------------------------------------------------------------
 
     async def walk(self, target: SnmpTarget, subtrees: Sequence[Oid]) -> WalkResult:
+        started = time.perf_counter()
+        layout = self._layouts.get(target.name)
+        requests = 0
+        if layout is not None and layout.subtrees == tuple(outermost(subtrees)):
+            if layout.polls < REWALK_EVERY:
+                layout.polls += 1
+                known, usable = await self._get_instances(target, layout)
+                if usable:
+                    known.elapsed_s = time.perf_counter() - started
+                    return known
+                requests = known.requests
+            else:
+                self.planner.forget(target.name)      # a full walk: new rows, and subtrees that were empty
+        result = await self._walk(target, subtrees)
+        self._learn_layout(target, subtrees, result)
+        result.requests += requests
+        result.elapsed_s = time.perf_counter() - started
+        return result
+
+    async def _walk(self, target: SnmpTarget, subtrees: Sequence[Oid]) -> WalkResult:
         started = time.perf_counter()
         walked, expected = self.planner.plan(target.name, subtrees)
         whole = BulkWalk(walked, max_requests=target.max_requests, max_repetitions=target.max_repetitions)
@@ -210,6 +251,43 @@ class GufoClient:
     async def close(self) -> None:
         await self.lag.stop()
         self._v3.clear()         # gufo closes a socket when its object goes
+
+    # -- known instances -------------------------------------------------------------------
+
+    def _learn_layout(self, target: SnmpTarget, subtrees: Sequence[Oid], walk: WalkResult) -> None:
+        chunks = _get_chunks(walk.varbinds)
+        if walk.errors or not walk.varbinds or len(chunks) >= walk.requests or target.name in self._walk_only:
+            self._layouts.pop(target.name, None)      # nothing to gain over walking
+            return
+        chunks = self._shared.setdefault(chunks, chunks)
+        for text, oid in zip((t for chunk in chunks for t in chunk), walk.varbinds, strict=True):
+            self._oids.setdefault(text, oid)
+        self._layouts[target.name] = _Layout(tuple(outermost(subtrees)), chunks)
+
+    async def _get_instances(self, target: SnmpTarget, layout: _Layout) -> tuple[WalkResult, bool]:
+        """GET the instances of the last walk; (result, False) when the device must be walked instead."""
+        result = WalkResult()
+        async with _Slot(self):
+            session = await self._session(target)
+            if isinstance(session, CollectError):
+                result.errors.append(session)
+                return result, True
+            for instances in layout.chunks:
+                chunk = list(instances)
+                reply = await self._exchange(target, session, functools.partial(session.send_get_many, chunk),
+                                             session.recv_get_many)
+                result.requests += 1
+                if isinstance(reply, CollectError):      # a device that does not answer is not walked too
+                    result.errors.append(reply)
+                    return result, True
+                if any(text not in reply for text in chunk):
+                    # an instance has gone, or the agent answered an error-status (which gufo hides)
+                    self._layouts.pop(target.name, None)
+                    self._walk_only.add(target.name)
+                    return result, False
+                for text in chunk:
+                    result.varbinds[self._oids[text]] = plain_value(reply[text])
+        return result, True
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -311,6 +389,24 @@ def _bulk_rows(session: Any, cursor: Any) -> tuple[list[tuple[Oid, SnmpValue]], 
         return [], True
     ended = bool(raw) and raw[-1] is None
     return [(parse_oid(oid), plain_value(value)) for oid, value in (r for r in raw if r is not None)], ended
+
+
+def _get_chunks(varbinds: dict[Oid, SnmpValue]) -> tuple[tuple[str, ...], ...]:
+    """The instances in GETs whose replies stay under GET_REPLY_BYTES (a varbind's BER size, estimated)."""
+    chunks: list[tuple[str, ...]] = []
+    chunk: list[str] = []
+    size = 0
+    for oid, value in varbinds.items():
+        value_size = len(value) if isinstance(value, bytes | str | tuple) else 9
+        varbind = 6 + sum(1 if arc < 128 else 3 for arc in oid) + value_size
+        if chunk and size + varbind > GET_REPLY_BYTES:
+            chunks.append(tuple(chunk))
+            chunk, size = [], 0
+        chunk.append(format_oid(oid))
+        size += varbind
+    if chunk:
+        chunks.append(tuple(chunk))
+    return tuple(chunks)
 
 
 def _user(auth: SnmpV3Auth) -> User:
