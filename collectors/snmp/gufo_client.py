@@ -26,9 +26,10 @@ gufo reads no error-status: an agent's tooBig/genErr answer carries no varbinds 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -76,7 +77,9 @@ _PRIV_KEYS: dict[str, tuple[type[Any], KeyExpansion]] = {
     "AES192C": (Aes192Key, KeyExpansion.Cisco), "AES256C": (Aes256Key, KeyExpansion.Cisco),
 }
 V3_REFRESH_S = 120.0       # gufo: re-sync engine boots/time when the session was idle this long (< 150 s)
+OID_CACHE_SIZE = 200_000  # distinct OIDs parsed from gufo's text kept (~20 MB at most)
 GET_REPLY_BYTES = 1200     # a GET's expected reply, BER: inside the 1,500-byte limit many agents keep (Cisco)
+VALUE_BYTES = 24           # a value's size as GET chunks count it; a reply that does not fit: walk instead
 REWALK_EVERY = 20          # polls between full walks (new rows, empty subtrees): WalkPlanner.reprobe_every
 
 
@@ -108,13 +111,23 @@ def plain_value(value: object) -> SnmpValue:
     raise TypeError(f"unexpected value from gufo: {value!r}")
 
 
-class _Exchange:
-    """Send a request on a gufo socket and wait for its reply with our timeout, ``attempts`` times."""
+class _Wire:
+    """A gufo socket on the event loop: a request, its reply awaited with our timeout, ``attempts``
+    times. Watched for replies (``watch``) while a device's exchange lasts, not once per request."""
 
     def __init__(self, sock: Any) -> None:
         self.sock = sock
         self.fd: int = sock.get_fd()
         self._waiter: asyncio.Future[bool] | None = None
+
+    @contextlib.contextmanager
+    def watch(self) -> Iterator[_Wire]:
+        loop = asyncio.get_running_loop()
+        loop.add_reader(self.fd, self._readable)
+        try:
+            yield self
+        finally:
+            loop.remove_reader(self.fd)
 
     def _readable(self) -> None:
         if self._waiter is not None and not self._waiter.done():
@@ -123,27 +136,23 @@ class _Exchange:
     async def run(self, send: Callable[[], None], receive: Callable[[], T], *, timeout_s: float,
                   attempts: int) -> T:
         loop = asyncio.get_running_loop()
-        loop.add_reader(self.fd, self._readable)
-        try:
-            for _ in range(attempts):
-                send()
-                deadline = loop.time() + timeout_s
-                while True:
-                    self._waiter = waiter = loop.create_future()
-                    timer = loop.call_at(deadline, _expire, waiter)
-                    try:
-                        readable = await waiter
-                    finally:
-                        timer.cancel()
-                        self._waiter = None
-                    if not readable:
-                        break                   # timed out: send again
-                    try:
-                        return receive()
-                    except BlockingIOError:
-                        continue                # a late reply to an earlier attempt: gufo dropped it
-        finally:
-            loop.remove_reader(self.fd)
+        for _ in range(attempts):
+            send()
+            deadline = loop.time() + timeout_s
+            while True:
+                self._waiter = waiter = loop.create_future()
+                timer = loop.call_at(deadline, _expire, waiter)
+                try:
+                    readable = await waiter
+                finally:
+                    timer.cancel()
+                    self._waiter = None
+                if not readable:
+                    break                   # timed out: send again
+                try:
+                    return receive()
+                except BlockingIOError:
+                    continue                # a late reply to an earlier attempt: gufo dropped it
         raise TimeoutError
 
 
@@ -157,7 +166,8 @@ class _Layout:
     """The instances a device's last walk found, for the GETs of the next polls."""
 
     subtrees: tuple[Oid, ...]
-    chunks: tuple[tuple[str, ...], ...]     # one GET each; shared by devices with the same rows
+    instances: tuple[Oid, ...]      # shared by devices with the same rows, as their GET chunks
+    walk_requests: int              # what the walk cost: GETs are used only when they cost fewer PDUs
     polls: int = 0
 
 
@@ -179,9 +189,11 @@ class GufoClient:
         self._addresses = AddressBook()
         self._v3: dict[str, _V3Session] = {}
         self._layouts: dict[str, _Layout] = {}
-        self._shared: dict[tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ...]] = {}
+        self._shared: dict[tuple[Oid, ...], tuple[Oid, ...]] = {}
+        self._chunks: dict[tuple[Oid, ...], tuple[tuple[str, ...], ...]] = {}
         self._walk_only: set[str] = set()        # devices whose GET of known instances failed once
         self._oids: dict[str, Oid] = {}
+        self._texts: dict[Oid, str] = {}
         self.requests_sent = 0
         self.timeouts = 0
 
@@ -211,8 +223,7 @@ class GufoClient:
         started = time.perf_counter()
         walked, expected = self.planner.plan(target.name, subtrees)
         whole = BulkWalk(walked, max_requests=target.max_requests, max_repetitions=target.max_repetitions)
-        async with _Slot(self):
-            session = await self._session(target)
+        async with self._device(target) as session:
             if isinstance(session, CollectError):
                 whole.errors.append(session)
             else:
@@ -233,18 +244,17 @@ class GufoClient:
     async def get(self, target: SnmpTarget, oids: Sequence[Oid]) -> WalkResult:
         started = time.perf_counter()
         result = WalkResult(requests=1)
-        async with _Slot(self):
-            session = await self._session(target)
+        async with self._device(target) as session:
             if isinstance(session, CollectError):
                 result.errors.append(session)
             else:
                 texts = [format_oid(o) for o in oids]
-                reply = await self._exchange(target, session, lambda: session.send_get_many(texts),
-                                             session.recv_get_many)
+                reply = await self._exchange(target, session, functools.partial(session.sock.send_get_many, texts),
+                                             session.sock.recv_get_many)
                 if isinstance(reply, CollectError):
                     result.errors.append(reply)
                 else:
-                    result.varbinds = {parse_oid(oid): plain_value(value) for oid, value in reply.items()}
+                    result.varbinds = {self._oid(oid): plain_value(value) for oid, value in reply.items()}
         result.elapsed_s = time.perf_counter() - started
         return result
 
@@ -255,27 +265,34 @@ class GufoClient:
     # -- known instances -------------------------------------------------------------------
 
     def _learn_layout(self, target: SnmpTarget, subtrees: Sequence[Oid], walk: WalkResult) -> None:
-        chunks = _get_chunks(walk.varbinds)
-        if walk.errors or not walk.varbinds or len(chunks) >= walk.requests or target.name in self._walk_only:
+        if walk.errors or walk.requests < 2 or target.name in self._walk_only:
             self._layouts.pop(target.name, None)      # nothing to gain over walking
             return
-        chunks = self._shared.setdefault(chunks, chunks)
-        for text, oid in zip((t for chunk in chunks for t in chunk), walk.varbinds, strict=True):
-            self._oids.setdefault(text, oid)
-        self._layouts[target.name] = _Layout(tuple(outermost(subtrees)), chunks)
+        instances = tuple(walk.varbinds)
+        instances = self._shared.setdefault(instances, instances)
+        self._layouts[target.name] = _Layout(tuple(outermost(subtrees)), instances, walk.requests)
+
+    def _get_chunks(self, instances: tuple[Oid, ...]) -> tuple[tuple[str, ...], ...]:
+        chunks = self._chunks.get(instances)
+        if chunks is None:
+            chunks = self._chunks[instances] = _get_chunks(instances, self._text)
+        return chunks
 
     async def _get_instances(self, target: SnmpTarget, layout: _Layout) -> tuple[WalkResult, bool]:
         """GET the instances of the last walk; (result, False) when the device must be walked instead."""
         result = WalkResult()
-        async with _Slot(self):
-            session = await self._session(target)
+        async with self._device(target) as session:
             if isinstance(session, CollectError):
                 result.errors.append(session)
                 return result, True
-            for instances in layout.chunks:
+            chunks = self._get_chunks(layout.instances)
+            if len(chunks) >= layout.walk_requests:
+                self._walk_only.add(target.name)     # the GETs would cost as many PDUs as the walk
+                return result, False
+            for instances in chunks:
                 chunk = list(instances)
-                reply = await self._exchange(target, session, functools.partial(session.send_get_many, chunk),
-                                             session.recv_get_many)
+                reply = await self._exchange(target, session, functools.partial(session.sock.send_get_many, chunk),
+                                             session.sock.recv_get_many)
                 result.requests += 1
                 if isinstance(reply, CollectError):      # a device that does not answer is not walked too
                     result.errors.append(reply)
@@ -286,17 +303,18 @@ class GufoClient:
                     self._walk_only.add(target.name)
                     return result, False
                 for text in chunk:
-                    result.varbinds[self._oids[text]] = plain_value(reply[text])
+                    result.varbinds[self._oid(text)] = plain_value(reply[text])
         return result, True
 
     # -- requests ----------------------------------------------------------------------------
 
-    async def _walk_subtree(self, target: SnmpTarget, session: Any, walk: BulkWalk) -> None:
+    async def _walk_subtree(self, target: SnmpTarget, session: _Wire, walk: BulkWalk) -> None:
         [subtree] = walk.subtrees
-        cursor = gufo.GetIter(format_oid(subtree), walk.repetitions())
+        cursor = gufo.GetIter(self._text(subtree), walk.repetitions())
+        send = functools.partial(session.sock.send_get_bulk, cursor)
+        receive = functools.partial(_bulk_rows, session.sock, cursor, self._oid)
         while requested := walk.next_request():
-            reply = await self._exchange(target, session, lambda: session.send_get_bulk(cursor),
-                                         lambda: _bulk_rows(session, cursor))
+            reply = await self._exchange(target, session, send, receive)
             if isinstance(reply, CollectError):
                 walk.errors.append(reply)
                 return
@@ -305,12 +323,11 @@ class GufoClient:
                 rows.append(((*subtree[:-1], subtree[-1] + 1), EndOfMibView))
             walk.feed(requested, rows)
 
-    async def _exchange(self, target: SnmpTarget, session: Any, send: Callable[[], None],
+    async def _exchange(self, target: SnmpTarget, wire: _Wire, send: Callable[[], None],
                         receive: Callable[[], T]) -> T | CollectError:
         self.requests_sent += 1
         try:
-            return await _Exchange(session).run(send, receive, timeout_s=target.timeout_s,
-                                                attempts=target.retries + 1)
+            return await wire.run(send, receive, timeout_s=target.timeout_s, attempts=target.retries + 1)
         except TimeoutError:
             self.timeouts += 1
             return timeout_error(target)
@@ -323,6 +340,37 @@ class GufoClient:
                                 target.address)
         except (gufo.SnmpError, OSError) as exc:
             return CollectError(ErrorKind.PROTOCOL, f"{exc.__class__.__name__}: {exc}", target.address)
+
+    @contextlib.asynccontextmanager
+    async def _device(self, target: SnmpTarget) -> AsyncIterator[_Wire | CollectError]:
+        """One in-flight slot for a device's whole exchange (one request in flight per device), and
+        its socket watched for replies meanwhile."""
+        self.lag.ensure_running()
+        await self.gate.acquire()
+        try:
+            sock = await self._session(target)
+            if isinstance(sock, CollectError):
+                yield sock
+                return
+            with _Wire(sock).watch() as wire:
+                yield wire
+        finally:
+            self.gate.release()
+
+    def _text(self, oid: Oid) -> str:
+        text = self._texts.get(oid)
+        if text is None:
+            text = self._texts[oid] = format_oid(oid)
+        return text
+
+    def _oid(self, text: str) -> Oid:
+        """OIDs from gufo's text, parsed once per distinct OID (bounded: cleared when it grows large)."""
+        oid = self._oids.get(text)
+        if oid is None:
+            if len(self._oids) >= OID_CACHE_SIZE:
+                self._oids.clear()
+            oid = self._oids[text] = parse_oid(text)
+        return oid
 
     async def _session(self, target: SnmpTarget) -> Any:
         """A gufo socket for the target (new for v2c, kept for v3), or why there is none."""
@@ -349,38 +397,30 @@ class GufoClient:
             if time.monotonic() - session.refreshed_at < V3_REFRESH_S:
                 return session.sock
             sock = session.sock
-            if not session.refreshed_at:
-                discovered = await self._exchange(target, sock, sock.send_refresh, sock.recv_refresh)
-                if isinstance(discovered, CollectError):
-                    self._v3.pop(key, None)
-                    return discovered
-                user = _user(auth)
-                sock.set_keys(user.name, user.get_auth_alg(), user.get_auth_key(), user.get_priv_alg(),
-                              user.get_priv_key())
-            if auth.auth_protocol is not None:
-                synced = await self._exchange(target, sock, sock.send_refresh, sock.recv_refresh)
-                if isinstance(synced, CollectError):
-                    self._v3.pop(key, None)
-                    return synced
-            session.refreshed_at = time.monotonic()
-            return sock
+            with _Wire(sock).watch() as wire:
+                return await self._v3_refresh(target, auth, key, session, wire)
+
+    async def _v3_refresh(self, target: SnmpTarget, auth: SnmpV3Auth, key: str, session: _V3Session,
+                          wire: _Wire) -> Any:
+        sock = session.sock
+        if not session.refreshed_at:
+            discovered = await self._exchange(target, wire, sock.send_refresh, sock.recv_refresh)
+            if isinstance(discovered, CollectError):
+                self._v3.pop(key, None)
+                return discovered
+            user = _user(auth)
+            sock.set_keys(user.name, user.get_auth_alg(), user.get_auth_key(), user.get_priv_alg(),
+                          user.get_priv_key())
+        if auth.auth_protocol is not None:
+            synced = await self._exchange(target, wire, sock.send_refresh, sock.recv_refresh)
+            if isinstance(synced, CollectError):
+                self._v3.pop(key, None)
+                return synced
+        session.refreshed_at = time.monotonic()
+        return sock
 
 
-class _Slot:
-    """One in-flight slot for a device's whole exchange (one request in flight per device)."""
-
-    def __init__(self, client: GufoClient) -> None:
-        self.client = client
-
-    async def __aenter__(self) -> None:
-        self.client.lag.ensure_running()
-        await self.client.gate.acquire()
-
-    async def __aexit__(self, *_exc: object) -> None:
-        self.client.gate.release()
-
-
-def _bulk_rows(session: Any, cursor: Any) -> tuple[list[tuple[Oid, SnmpValue]], bool]:
+def _bulk_rows(session: Any, cursor: Any, oid: Callable[[str], Oid]) -> tuple[list[tuple[Oid, SnmpValue]], bool]:
     """One GETBULK reply as (rows, ended): gufo ends a list with None at the subtree's end, and raises
     StopAsyncIteration for a reply with nothing more in it (endOfMibView or an empty answer)."""
     try:
@@ -388,21 +428,21 @@ def _bulk_rows(session: Any, cursor: Any) -> tuple[list[tuple[Oid, SnmpValue]], 
     except StopAsyncIteration:
         return [], True
     ended = bool(raw) and raw[-1] is None
-    return [(parse_oid(oid), plain_value(value)) for oid, value in (r for r in raw if r is not None)], ended
+    return [(oid(text), plain_value(value)) for text, value in (r for r in raw if r is not None)], ended
 
 
-def _get_chunks(varbinds: dict[Oid, SnmpValue]) -> tuple[tuple[str, ...], ...]:
-    """The instances in GETs whose replies stay under GET_REPLY_BYTES (a varbind's BER size, estimated)."""
+def _get_chunks(instances: tuple[Oid, ...], text: Callable[[Oid], str]) -> tuple[tuple[str, ...], ...]:
+    """The instances in GETs whose replies stay under GET_REPLY_BYTES: a varbind's BER size is
+    estimated from its OID and a value of up to VALUE_BYTES."""
     chunks: list[tuple[str, ...]] = []
     chunk: list[str] = []
     size = 0
-    for oid, value in varbinds.items():
-        value_size = len(value) if isinstance(value, bytes | str | tuple) else 9
-        varbind = 6 + sum(1 if arc < 128 else 3 for arc in oid) + value_size
+    for oid in instances:
+        varbind = 6 + sum(1 if arc < 128 else 3 for arc in oid) + VALUE_BYTES
         if chunk and size + varbind > GET_REPLY_BYTES:
             chunks.append(tuple(chunk))
             chunk, size = [], 0
-        chunk.append(format_oid(oid))
+        chunk.append(text(oid))
         size += varbind
     if chunk:
         chunks.append(tuple(chunk))
