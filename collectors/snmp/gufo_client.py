@@ -78,8 +78,9 @@ _PRIV_KEYS: dict[str, tuple[type[Any], KeyExpansion]] = {
 }
 V3_REFRESH_S = 120.0       # gufo: re-sync engine boots/time when the session was idle this long (< 150 s)
 OID_CACHE_SIZE = 200_000  # distinct OIDs parsed from gufo's text kept (~20 MB at most)
-GET_REPLY_BYTES = 1200     # a GET's expected reply, BER: inside the 1,500-byte limit many agents keep (Cisco)
-VALUE_BYTES = 24           # a value's size as GET chunks count it; a reply that does not fit: walk instead
+# a GET's varbinds, BER, as the walk found them: a reply inside the 1,500-byte limit many agents keep
+# (Cisco's default). A reply that does not fit after all (values grew) makes that device walk from then on.
+GET_REPLY_BYTES = 1400
 REWALK_EVERY = 20          # polls between full walks (new rows, empty subtrees): WalkPlanner.reprobe_every
 
 
@@ -270,13 +271,9 @@ class GufoClient:
             return
         instances = tuple(walk.varbinds)
         instances = self._shared.setdefault(instances, instances)
+        if instances not in self._chunks:       # once per distinct set of rows, sized by its values
+            self._chunks[instances] = _get_chunks(walk.varbinds, self._text)
         self._layouts[target.name] = _Layout(tuple(outermost(subtrees)), instances, walk.requests)
-
-    def _get_chunks(self, instances: tuple[Oid, ...]) -> tuple[tuple[str, ...], ...]:
-        chunks = self._chunks.get(instances)
-        if chunks is None:
-            chunks = self._chunks[instances] = _get_chunks(instances, self._text)
-        return chunks
 
     async def _get_instances(self, target: SnmpTarget, layout: _Layout) -> tuple[WalkResult, bool]:
         """GET the instances of the last walk; (result, False) when the device must be walked instead."""
@@ -285,7 +282,7 @@ class GufoClient:
             if isinstance(session, CollectError):
                 result.errors.append(session)
                 return result, True
-            chunks = self._get_chunks(layout.instances)
+            chunks = self._chunks[layout.instances]
             if len(chunks) >= layout.walk_requests:
                 self._walk_only.add(target.name)     # the GETs would cost as many PDUs as the walk
                 return result, False
@@ -431,14 +428,14 @@ def _bulk_rows(session: Any, cursor: Any, oid: Callable[[str], Oid]) -> tuple[li
     return [(oid(text), plain_value(value)) for text, value in (r for r in raw if r is not None)], ended
 
 
-def _get_chunks(instances: tuple[Oid, ...], text: Callable[[Oid], str]) -> tuple[tuple[str, ...], ...]:
-    """The instances in GETs whose replies stay under GET_REPLY_BYTES: a varbind's BER size is
-    estimated from its OID and a value of up to VALUE_BYTES."""
+def _get_chunks(varbinds: dict[Oid, SnmpValue], text: Callable[[Oid], str]) -> tuple[tuple[str, ...], ...]:
+    """The instances in GETs whose replies stay under GET_REPLY_BYTES (a varbind's BER size estimated
+    from its OID and the value the walk found)."""
     chunks: list[tuple[str, ...]] = []
     chunk: list[str] = []
     size = 0
-    for oid in instances:
-        varbind = 6 + sum(1 if arc < 128 else 3 for arc in oid) + VALUE_BYTES
+    for oid, value in varbinds.items():
+        varbind = 6 + _arcs_bytes(oid) + _value_bytes(value)      # 6: three tag+length pairs
         if chunk and size + varbind > GET_REPLY_BYTES:
             chunks.append(tuple(chunk))
             chunk, size = [], 0
@@ -447,6 +444,18 @@ def _get_chunks(instances: tuple[Oid, ...], text: Callable[[Oid], str]) -> tuple
     if chunk:
         chunks.append(tuple(chunk))
     return tuple(chunks)
+
+
+def _arcs_bytes(oid: Oid) -> int:
+    return sum(1 if arc < 128 else (arc.bit_length() + 6) // 7 for arc in oid[1:])
+
+
+def _value_bytes(value: SnmpValue) -> int:
+    if isinstance(value, int):
+        return value.bit_length() // 8 + 1
+    if isinstance(value, tuple):
+        return _arcs_bytes(value)
+    return 4 if isinstance(value, str) else len(value) if isinstance(value, bytes) else 0
 
 
 def _user(auth: SnmpV3Auth) -> User:
