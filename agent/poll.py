@@ -43,6 +43,7 @@ class Poller:
         self.client = client
         self.clock = clock
         self._identities: dict[str, _Identity] = {}
+        self._subtrees: dict[tuple[str, ...], list[Oid]] = {}     # per profile set, shared by its devices
 
     async def poll_many(self, devices: Iterable[Device], *,
                         on_result: Callable[[PollResult], None] | None = None) -> list[PollResult]:
@@ -94,7 +95,11 @@ class Poller:
             sys_name=text(reply.varbinds.get(SYS_NAME)),
             vendor=vendor, model=device.model, profiles=[p.name for p in profiles],
         )
-        identity = _Identity(info, profiles, [t for p in profiles for t in p.subtrees()], time.monotonic())
+        names = tuple(p.name for p in profiles)
+        subtrees = self._subtrees.get(names)
+        if subtrees is None:      # 10,000 devices: one list of OIDs per profile set, not per device (28 MB)
+            subtrees = self._subtrees[names] = [t for p in profiles for t in p.subtrees()]
+        identity = _Identity(info, profiles, subtrees, time.monotonic())
         self._identities[device.name] = identity
         return identity, [], reply.requests
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import resource
 import sys
 import time
@@ -92,6 +93,7 @@ async def measure(devices: int, rate: float, seconds: float, store_timer: Timed)
     cpu_before = time.process_time()
     await asyncio.sleep(seconds)
     cpu = time.process_time() - cpu_before
+    logging.getLogger("apscheduler").setLevel(logging.CRITICAL)     # shutdown cancels the running job
     scheduler.shutdown(wait=False)
     return {"devices": devices, "interval_s": round(interval, 2), "job_runs": runs,
             "runs_per_s": round(runs / seconds, 1), "cpu_us_per_run": round(1e6 * cpu / max(runs, 1), 1),
@@ -104,6 +106,7 @@ def main() -> int:
     parser.add_argument("--devices", default="1000,10000")
     parser.add_argument("--rate", type=float, default=1000.0, help="job runs per second at every size")
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--out", type=Path, default=None, help="JSON results")
     args = parser.parse_args()
     store_timer = Timed()
     store_timer.wrap(MemoryJobStore, "update_job")
@@ -111,6 +114,8 @@ def main() -> int:
     rows = [asyncio.run(measure(int(n), args.rate, args.seconds, store_timer)) for n in args.devices.split(",")]
     for row in rows:
         print(json.dumps(row))
+    if args.out:
+        args.out.write_text(json.dumps({"argv": sys.argv, "rows": rows}, indent=1) + "\n")
     return 0
 
 
