@@ -12,8 +12,8 @@ What gufo does not do is done here, so both backends answer alike:
   per column where pysnmp sends one PDU for all of them, so once a walk has found a device's rows,
   the next polls GET exactly those instances (one PDU per ``GET_REPLY_BYTES`` of reply), and walk
   again every ``REWALK_EVERY`` polls to find new rows. If an instance has gone, or the agent cannot
-  answer the GET, the same poll walks instead (and that device keeps walking), so the values are
-  always a walk's;
+  answer the GET, the same poll walks instead (and that device walks for ``REWALK_EVERY`` polls), so
+  the values are always a walk's;
 - **values**: OIDs arrive as text and are turned into the same plain values as ``pysnmp_client``;
 - **in-flight bound**: one slot per device walk (one request in flight per device), from the same
   adaptive limit as the pysnmp backend, fed by the event loop's lag.
@@ -192,7 +192,7 @@ class GufoClient:
         self._layouts: dict[str, _Layout] = {}
         self._shared: dict[tuple[Oid, ...], tuple[Oid, ...]] = {}
         self._chunks: dict[tuple[Oid, ...], tuple[tuple[str, ...], ...]] = {}
-        self._walk_only: set[str] = set()        # devices whose GET of known instances failed once
+        self._walk_only: dict[str, int] = {}      # devices whose GET failed: walks left before trying again
         self._oids: dict[str, Oid] = {}
         self._texts: dict[Oid, str] = {}
         self.requests_sent = 0
@@ -209,6 +209,7 @@ class GufoClient:
                 layout.polls += 1
                 known, usable = await self._get_instances(target, layout)
                 if usable:
+                    self._forget_rejected_v3(target, known)
                     known.elapsed_s = time.perf_counter() - started
                     return known
                 requests = known.requests
@@ -216,6 +217,7 @@ class GufoClient:
                 self.planner.forget(target.name)      # a full walk: new rows, and subtrees that were empty
         result = await self._walk(target, subtrees)
         self._learn_layout(target, subtrees, result)
+        self._forget_rejected_v3(target, result)
         result.requests += requests
         result.elapsed_s = time.perf_counter() - started
         return result
@@ -256,8 +258,15 @@ class GufoClient:
                     result.errors.append(reply)
                 else:
                     result.varbinds = {self._oid(oid): plain_value(value) for oid, value in reply.items()}
+        self._forget_rejected_v3(target, result)
         result.elapsed_s = time.perf_counter() - started
         return result
+
+    def _forget_rejected_v3(self, target: SnmpTarget, result: WalkResult) -> None:
+        """An SNMPv3 session the agent rejects (rebooted engine, changed keys) is discovered afresh next time."""
+        if isinstance(target.auth, SnmpV3Auth) and any(e.kind is ErrorKind.AUTH for e in result.errors):
+            for key in [k for k in self._v3 if k.startswith(f"{target.name}\0")]:
+                del self._v3[key]
 
     async def close(self) -> None:
         await self.lag.stop()
@@ -266,8 +275,11 @@ class GufoClient:
     # -- known instances -------------------------------------------------------------------
 
     def _learn_layout(self, target: SnmpTarget, subtrees: Sequence[Oid], walk: WalkResult) -> None:
-        if walk.errors or walk.requests < 2 or target.name in self._walk_only:
-            self._layouts.pop(target.name, None)      # nothing to gain over walking
+        walks_left = self._walk_only.pop(target.name, 1) - 1
+        if walk.errors or walk.requests < 2 or walks_left > 0:
+            self._layouts.pop(target.name, None)      # nothing to gain over walking, or not yet
+            if walks_left > 0:
+                self._walk_only[target.name] = walks_left
             return
         instances = tuple(walk.varbinds)
         instances = self._shared.setdefault(instances, instances)
@@ -284,7 +296,7 @@ class GufoClient:
                 return result, True
             chunks = self._chunks[layout.instances]
             if len(chunks) >= layout.walk_requests:
-                self._walk_only.add(target.name)     # the GETs would cost as many PDUs as the walk
+                self._walk_only[target.name] = REWALK_EVERY     # GETs would cost as many PDUs as the walk
                 return result, False
             for instances in chunks:
                 chunk = list(instances)
@@ -297,7 +309,7 @@ class GufoClient:
                 if any(text not in reply for text in chunk):
                     # an instance has gone, or the agent answered an error-status (which gufo hides)
                     self._layouts.pop(target.name, None)
-                    self._walk_only.add(target.name)
+                    self._walk_only[target.name] = REWALK_EVERY
                     return result, False
                 for text in chunk:
                     result.varbinds[self._oid(text)] = plain_value(reply[text])
