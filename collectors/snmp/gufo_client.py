@@ -79,7 +79,7 @@ _PRIV_KEYS: dict[str, tuple[type[Any], KeyExpansion]] = {
 V3_REFRESH_S = 120.0       # gufo: re-sync engine boots/time when the session was idle this long (< 150 s)
 OID_CACHE_SIZE = 200_000  # distinct OIDs parsed from gufo's text kept (~20 MB at most)
 # a GET's varbinds, BER, as the walk found them: a reply inside the 1,500-byte limit many agents keep
-# (Cisco's default). A reply that does not fit after all (values grew) makes that device walk from then on.
+# (Cisco's default). A reply that does not fit after all (values grew) makes that device walk for REWALK_EVERY polls.
 GET_REPLY_BYTES = 1400
 REWALK_EVERY = 20          # polls between full walks (new rows, empty subtrees): WalkPlanner.reprobe_every
 
