@@ -118,7 +118,7 @@ def test_gufo_reads_known_instances_with_one_get_and_walks_when_rows_change(
     when an instance is gone (same poll) or every REWALK_EVERY polls (new rows)."""
     from collectors.snmp.gufo_client import REWALK_EVERY, GufoClient  # noqa: PLC0415
 
-    columns = [f"{ROOT}.{c}" for c in (1, 2, 3)]
+    columns = [f"{ROOT}.{c}" for c in (1, 2, 4)]      # 1-2: one walk from the table entry; 4: its own
     table = {f"{col}.{row}": rfc1902.Integer32(10 * c + row) for c, col in enumerate(columns) for row in (1, 2)}
     agent = misbehaving_agent_factory("wrong_types", table)
     t = target(agent.port, "gufo")
@@ -139,8 +139,8 @@ def test_gufo_reads_known_instances_with_one_get_and_walks_when_rows_change(
     results = asyncio.run(polls())
     expected = {parse_oid(k): int(v) for k, v in table.items()}
     assert results[0].varbinds == results[1].varbinds == results[2].varbinds == expected
-    walk_requests = results[0].requests     # a PDU per column, + 1 where the agent's view ends (endOfMibView)
-    assert walk_requests in (3, 4)
+    walk_requests = results[0].requests     # a PDU per run of columns, + 1 where the agent's view ends
+    assert walk_requests in (2, 3)
     assert [r.requests for r in results[1:3]] == [1, 1]              # then one GET
     gone = results[3]
     assert gone.varbinds == {oid: v for oid, v in expected.items() if oid[-1] == 1}
@@ -148,7 +148,16 @@ def test_gufo_reads_known_instances_with_one_get_and_walks_when_rows_change(
     assert all(r.errors == [] for r in results)
     after = results[4:]
     # the device whose GET failed walks for REWALK_EVERY polls (and sees the new row at once), then GETs again
-    assert all(r.requests >= 3 for r in after[:REWALK_EVERY - 1])    # walks (a GET would be 1 request)
+    assert all(r.requests >= 2 for r in after[:REWALK_EVERY - 1])    # walks (a GET would be 1 request)
     assert parse_oid(f"{columns[0]}.3") in after[0].varbinds
     assert after[-1].requests == 1
     assert after[-1].varbinds == after[0].varbinds
+
+
+def test_adjacent_columns_from_column_one_or_two_are_walked_as_one_run() -> None:
+    from collectors.snmp.gufo_client import _column_runs  # noqa: PLC0415
+
+    a, b, c = (1, 3, 99), (1, 3, 98), (1, 3, 97)
+    subtrees = [(*c, 1, 5), (*c, 1, 6), (*b, 1, 1), (*b, 1, 2), (*a, 1, 2), (*a, 1, 3), (*a, 1, 4), (*a, 1, 7)]
+    assert _column_runs(subtrees) == [[(*c, 1, 5)], [(*c, 1, 6)], [(*b, 1, 1), (*b, 1, 2)],
+                                      [(*a, 1, 2), (*a, 1, 3), (*a, 1, 4)], [(*a, 1, 7)]]

@@ -230,13 +230,18 @@ class GufoClient:
             if isinstance(session, CollectError):
                 whole.errors.append(session)
             else:
-                for subtree in whole.subtrees:
-                    part = BulkWalk([subtree], max_requests=target.max_requests - whole.requests,
+                for run in _column_runs(whole.subtrees):
+                    start = run[0][:-1] if len(run) > 1 else run[0]     # a run: from its table entry
+                    rows = [expected[c] for c in run if c in expected]
+                    part = BulkWalk([start], max_requests=target.max_requests - whole.requests,
                                     max_repetitions=target.max_repetitions,
-                                    expected_rows={subtree: expected[subtree]} if subtree in expected else None)
-                    await self._walk_subtree(target, session, part)
-                    whole.varbinds.update(part.varbinds)
-                    whole.rows.update(part.rows)
+                                    expected_rows={start: sum(rows)} if len(rows) == len(run) else None)
+                    await self._walk_subtree(target, session, part, last=run[-1] if len(run) > 1 else None)
+                    for oid, value in part.varbinds.items():
+                        column = oid[: len(run[0])]
+                        if column in whole.rows and column in run:      # a run's entry walk starts at column 1
+                            whole.varbinds[oid] = value
+                            whole.rows[column] += 1
                     whole.requests += part.requests
                     whole.errors.extend(part.errors)
                     if part.errors and not part.varbinds:
@@ -317,7 +322,9 @@ class GufoClient:
 
     # -- requests ----------------------------------------------------------------------------
 
-    async def _walk_subtree(self, target: SnmpTarget, session: _Wire, walk: BulkWalk) -> None:
+    async def _walk_subtree(self, target: SnmpTarget, session: _Wire, walk: BulkWalk, *,
+                            last: Oid | None = None) -> None:
+        """Walk one subtree; with ``last`` (a column of that table entry) stop after that column."""
         [subtree] = walk.subtrees
         cursor = gufo.GetIter(self._text(subtree), walk.repetitions())
         send = functools.partial(session.sock.send_get_bulk, cursor)
@@ -328,6 +335,10 @@ class GufoClient:
                 walk.errors.append(reply)
                 return
             rows, ended = reply
+            if last is not None:
+                beyond = next((i for i, (oid, _) in enumerate(rows) if oid[: len(last)] > last), None)
+                if beyond is not None:
+                    rows, ended = rows[:beyond], True
             if ended:       # gufo stopped at the first OID outside the subtree, or found nothing more
                 rows.append(((*subtree[:-1], subtree[-1] + 1), EndOfMibView))
             walk.feed(requested, rows)
@@ -427,6 +438,22 @@ class GufoClient:
                 return synced
         session.refreshed_at = time.monotonic()
         return sock
+
+
+def _column_runs(subtrees: Sequence[Oid]) -> list[list[Oid]]:
+    """Subtrees grouped into runs of adjacent columns of one table entry, each walked in one GETBULK
+    sequence from the entry (gufo's GETBULK carries one OID). Only runs that start at column 1 or 2
+    (column 1 is usually the not-accessible index) are grouped, so a walk from the entry costs no rows
+    that are not wanted, but those of the column after the run in its last reply."""
+    runs: list[list[Oid]] = []
+    for subtree in subtrees:
+        previous = runs[-1] if runs else None
+        if (previous is not None and len(subtree) > 1 and previous[-1][:-1] == subtree[:-1]
+                and previous[-1][-1] + 1 == subtree[-1] and previous[0][-1] <= 2):
+            previous.append(subtree)
+        else:
+            runs.append([subtree])
+    return runs
 
 
 def _bulk_rows(session: Any, cursor: Any, oid: Callable[[str], Oid]) -> tuple[list[tuple[Oid, SnmpValue]], bool]:
