@@ -7,8 +7,9 @@ What gufo does not do is done here, so both backends answer alike:
   exceed the in-flight bound, however large the fleet. SNMPv3 sessions are kept per device: engine
   discovery and time sync cost two round trips that a new socket would pay on every poll;
 - **walks**: gufo's GETBULK carries one OID, so subtrees are walked one after another on the device's
-  socket, sized from what the walk planner learnt (rows per subtree, empty subtrees skipped); OIDs
-  that do not increase end the walk with an error (gufo would ask again forever). That costs a PDU
+  socket (adjacent columns of a table entry as one sequence, see ``_column_runs``), sized from what
+  the walk planner learnt (rows per subtree, empty subtrees skipped); OIDs that do not increase end
+  the walk with an error (gufo would ask again forever). That costs a PDU
   per column where pysnmp sends one PDU for all of them, so once a walk has found a device's rows,
   the next polls GET exactly those instances (one PDU per ``GET_REPLY_BYTES`` of reply), and walk
   again every ``REWALK_EVERY`` polls to find new rows. If an instance has gone, or the agent cannot
