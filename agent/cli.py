@@ -25,16 +25,17 @@ from agent.points.lineprotocol import encode
 from agent.points.schema import SCHEMA_VERSION, poll_points
 from agent.poll import Poller
 from agent.power.readings import PollResult
-from agent.sdnotify import Notifier
 from agent.report.command import refresh_factors, report_text, show_factor
 from agent.report.demo import emissions_summary
+from agent.sdnotify import Notifier
 from agent.settings.config import Config, load_config, load_config_text
 from agent.settings.dump import dump_config
+from agent.shard import Shard, parse_shard, restrict
+from agent.snmp_client import snmp_client
 from agent.supervise import Supervisor
 from agent.views.pollformat import PollSummary, poll_json
 from agent.views.status import DemoProgress, demo_table, status_json, status_table
 from agent.views.tables import discover_table, power_table
-from collectors.snmp.pysnmp_client import PysnmpClient
 from collectors.snmp.recorded import RecordedClient, RecordingError
 
 DEFAULT_CONFIG = "/etc/netwatt/netwatt.yaml"
@@ -99,6 +100,8 @@ def _parser() -> argparse.ArgumentParser:
     run = command("run", "run the agent: poll every device on schedule, store, forward")
     run.add_argument("--once", action="store_true", help="one poll of every device, store, flush, exit")
     run.add_argument("--log-format", choices=("text", "json"), default="text")
+    run.add_argument("--shard", type=_shard_argument, metavar="K/N",
+                     help="poll only shard K of N (stable hash of the device name; K-N also accepted)")
     run.set_defaults(handler=_run)
 
     status = command("status", "devices, spool and outputs as the store sees them")
@@ -175,7 +178,7 @@ def _check_config(args: argparse.Namespace) -> int:
 
 async def _run_polls(config: Config, names: Sequence[str],
                      on_result: Callable[[PollResult], None] | None = None) -> list[PollResult]:
-    client = PysnmpClient(max_in_flight=config.agent.max_in_flight)
+    client = snmp_client(config)
     try:
         poller = Poller(config, client)
         return await poller.poll_many((config.device(name) for name in names), on_result=on_result)
@@ -201,7 +204,7 @@ def _discover(args: argparse.Namespace) -> int:
     else:
         [result] = asyncio.run(_run_polls(load_config(args.config), [args.device]))
     if args.format == "json":
-        print(json.dumps(poll_json(result), indent=2))
+        print(json.dumps({**poll_json(result), "backend": result.backend}, indent=2))
     else:
         print(discover_table(result))
     return OK if result.ok else FAILURE
@@ -245,14 +248,21 @@ def _trust(args: argparse.Namespace) -> int:
     return OK if trusted else FAILURE
 
 
+def _shard_argument(text: str) -> Shard:
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _run(args: argparse.Namespace) -> int:
     setup_logging(log_format=args.log_format, debug=args.debug)
-    config = load_config(args.config)
+    config = restrict(load_config(args.config), args.shard)
     if args.once:
-        results = asyncio.run(Agent(config, config_path=Path(args.config)).run_once())
+        results = asyncio.run(Agent(config, config_path=Path(args.config), shard=args.shard).run_once())
         return OK if all(r.ok for r in results) else FAILURE
     supervisor = Supervisor(Notifier.from_environ(), config.agent.http)
-    asyncio.run(Agent(config, config_path=Path(args.config), lifecycle=supervisor).run())
+    asyncio.run(Agent(config, config_path=Path(args.config), lifecycle=supervisor, shard=args.shard).run())
     return OK
 
 

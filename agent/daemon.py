@@ -35,11 +35,12 @@ from agent.points.schema import agent_point
 from agent.poll import Poller
 from agent.power.readings import PollResult
 from agent.settings.config import Config, Device, load_config
+from agent.shard import Shard, restrict
+from agent.snmp_client import snmp_client
 from agent.store.forward import Forwarder
 from agent.store.record import Recorder, stored
 from agent.store.sqlite import PollRecord, Store
 from agent.yamlfile.section import parse_duration
-from collectors.snmp.pysnmp_client import PysnmpClient
 
 log = logging.getLogger("netwatt.agent")
 COMMIT_EVERY_S = 0.5
@@ -123,8 +124,9 @@ class Agent:
     def __init__(self, config: Config, *, config_path: Path | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  on_commit: Callable[[list[PollResult]], None] | None = None,
-                 lifecycle: Lifecycle | None = None) -> None:
+                 lifecycle: Lifecycle | None = None, shard: Shard | None = None) -> None:
         self.config = config
+        self.shard = shard          # a reloaded config is restricted to it again
         self.lifecycle = lifecycle
         self.progress = Progress()
         self.config_path = config_path
@@ -135,7 +137,7 @@ class Agent:
         self.factor_fetcher = FactorFetcher(config.emissions, FactorCache(self.store.db))
         self.outputs = build_outputs(config)
         self.forwarder = Forwarder(self.store, self.outputs)
-        self.client = PysnmpClient(max_in_flight=config.agent.max_in_flight)
+        self.client = snmp_client(config)
         self.poller = Poller(config, self.client, clock=clock)
         self.stats = RunStats()
         self.host = config.agent.hostname or socket.gethostname()
@@ -187,8 +189,9 @@ class Agent:
             await self._start_wifi_api()
         self._schedule_factor_refresh(scheduler)
         scheduler.start()
-        log.info("netwatt started: %d devices, interval %gs, %d outputs + sqlite store at %s",
-                 len(self.config.devices), self.config.agent.interval_s, len(self.outputs), self.store.path)
+        log.info("netwatt started: %d devices, interval %gs, %d outputs + sqlite store at %s%s",
+                 len(self.config.devices), self.config.agent.interval_s, len(self.outputs), self.store.path,
+                 f", shard {self.shard}" if self.shard else "")
         committer = loop.create_task(self._commit_loop())
         try:
             if self.lifecycle is not None:
@@ -336,7 +339,7 @@ class Agent:
             log.warning("SIGHUP ignored: no config file to reload")
             return False
         try:
-            new = load_config(self.config_path)
+            new = restrict(load_config(self.config_path), self.shard)
         except ConfigError as exc:
             log.error("config reload refused, the running config stays: %s", exc)
             return False

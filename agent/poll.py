@@ -36,6 +36,7 @@ class _SnmpPart:
     errors: list[str]
     requests: int
     info: DeviceInfo | None          # None: the device did not answer its identification
+    backend: str = ""                # the SNMP read backend that answered
 
 
 @dataclass(slots=True)
@@ -54,6 +55,7 @@ class Poller:
         self.clock = clock
         self._identities: dict[str, _Identity] = {}
         self.netconf = NetconfPoller(config)
+        self._subtrees: dict[tuple[str, ...], list[Oid]] = {}     # per profile set, shared by its devices
 
     async def poll_many(self, devices: Iterable[Device], *,
                         on_result: Callable[[PollResult], None] | None = None) -> list[PollResult]:
@@ -105,7 +107,11 @@ class Poller:
             sys_name=text(reply.varbinds.get(SYS_NAME)),
             vendor=vendor, model=device.model, profiles=[p.name for p in profiles],
         )
-        identity = _Identity(info, profiles, [t for p in profiles for t in p.subtrees()], time.monotonic())
+        names = tuple(p.name for p in profiles)
+        subtrees = self._subtrees.get(names)
+        if subtrees is None:      # 10,000 devices: one list of OIDs per profile set, not per device (28 MB)
+            subtrees = self._subtrees[names] = [t for p in profiles for t in p.subtrees()]
+        identity = _Identity(info, profiles, subtrees, time.monotonic())
         self._identities[device.name] = identity
         return identity, [], reply.requests
 
@@ -129,7 +135,7 @@ class Poller:
             device=device.name, site=device.site, role=device.role, time=now, power=device_power(readings),
             info=info, errors=(snmp.errors if snmp else []) + (outcome.errors if outcome else []),
             requests=(snmp.requests if snmp else 0) + (outcome.requests if outcome else 0),
-            elapsed_s=time.perf_counter() - started,
+            elapsed_s=time.perf_counter() - started, backend=snmp.backend if snmp else "",
         )
 
     async def _snmp(self, device: Device) -> _SnmpPart:
@@ -143,7 +149,7 @@ class Poller:
         if not info.model:
             info.model = EntityTable.from_varbinds(walk.varbinds).chassis_model()
         return _SnmpPart(normalise(identity.profiles, walk.varbinds), [str(e) for e in walk.errors],
-                         requests + walk.requests, info)
+                         requests + walk.requests, info, walk.backend)
 
     def _failed(self, device: Device, now: datetime, started: float, errors: list[str],
                 requests: int = 0) -> PollResult:

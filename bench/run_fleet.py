@@ -59,8 +59,32 @@ BENCH_DIR = Path(__file__).resolve().parent
 EXPORTER = "/usr/bin/prometheus-snmp-exporter"
 EXPORTER_LISTEN = "127.0.0.1:9116"
 GNU_TIME = "/usr/bin/time"
-POLLERS = ("netwatt", "exporter", "cli")
-PEER_NAMES = {"netwatt": "netwatt", "exporter": "snmp_exporter 0.21", "cli": "Net-SNMP CLI"}
+POLLERS = ("netwatt", "netwatt-pysnmp", "netwatt-e2e", "netwatt-e2e-pysnmp", "exporter", "cli")
+PEER_NAMES = {"netwatt": "netwatt poll, gufo backend", "netwatt-pysnmp": "netwatt poll, pysnmp backend",
+              "netwatt-e2e": "netwatt run --once (to SQLite), gufo",
+              "netwatt-e2e-pysnmp": "netwatt run --once (to SQLite), pysnmp",
+              "exporter": "snmp_exporter 0.21", "cli": "Net-SNMP CLI"}
+# `run --once`: poll, normalise, device power, committed to the SQLite store; the store's view afterwards
+STORE_SUMMARY = """
+import json, sys
+from agent.store.sqlite import Store
+store = Store(sys.argv[1])
+s = store.device_statuses()
+print(json.dumps({"devices": len(s), "ok": sum(1 for d in s if not d.error_streak),
+                  "failed": sum(1 for d in s if d.error_streak),
+                  "timeouts": sum(1 for d in s if d.last_error.startswith("timeout")),
+                  "with_power": sum(1 for d in s if d.power_w is not None),
+                  "total_w": sum(d.power_w or 0.0 for d in s)}))
+"""
+
+
+def baseline(poller: str) -> str:
+    """Ratios compare like with like: a poll with the gufo poll, an end-to-end run with the gufo run."""
+    return "netwatt-e2e" if poller.startswith("netwatt-e2e") else "netwatt"
+
+
+def backend_of(poller: str) -> str:
+    return "pysnmp" if poller.endswith("pysnmp") else "gufo"
 GOAL_DEVICES = 10_000
 GOAL_INTERVAL_S = 60.0
 GOAL_RSS_MB = 150.0
@@ -153,10 +177,12 @@ def last_json(text: str) -> dict[str, Any]:
     return {}
 
 
-def netwatt_config(addresses: Sequence[str], *, max_in_flight: int = 1000) -> str:
+def netwatt_config(addresses: Sequence[str], *, max_in_flight: int = 1000, backend: str = "auto",
+                   state_directory: Path | None = None) -> str:
+    state = f", state_directory: '{state_directory}'" if state_directory else ""
     lines = [
         "version: 1",
-        f"agent: {{interval: 60s, max_in_flight: {max_in_flight}}}",
+        f"agent: {{interval: 60s, max_in_flight: {max_in_flight}, snmp_backend: {backend}{state}}}",
         "credentials:",
         '  bench: {version: 2c, community: "plain:public"}',
         "sites:",
@@ -259,16 +285,25 @@ class Bench:
     def prepare(self, tag: str, live: int, dead: int) -> tuple[Path, Path]:
         addresses = [device_address(i) for i in range(live)] + [dead_address(i) for i in range(dead)]
         config = self.work_dir / f"netwatt-{tag}.yaml"
-        config.write_text(netwatt_config(addresses, max_in_flight=self.args.max_in_flight))
+        for backend in ("gufo", "pysnmp"):
+            (self.work_dir / f"netwatt-{tag}-{backend}.yaml").write_text(netwatt_config(
+                addresses, max_in_flight=self.args.max_in_flight, backend=backend,
+                state_directory=self.work_dir / f"state-{tag}-{backend}"))
         return config, self._targets(tag, addresses)
 
     def run(self, poller: str, *, scenario: str, live: int, dead: int, number: int, config: Path,
             targets: Path) -> Round:
         devices = live + dead
         limit = max(60.0, devices * self.args.timeout_per_device)
-        if poller == "netwatt":
+        is_netwatt = poller.startswith("netwatt")
+        netwatt_config_file = config.with_name(f"{config.stem}-{backend_of(poller)}.yaml")
+        state = self.work_dir / f"state-{config.stem.removeprefix('netwatt-')}-{backend_of(poller)}"
+        if poller.startswith("netwatt-e2e"):
+            shutil.rmtree(state, ignore_errors=True)        # every round starts from an empty store
+            argv = [sys.executable, "-m", "agent.cli", "run", "--once", "--config", str(netwatt_config_file)]
+        elif is_netwatt:
             # `netwatt poll` from the snapshot: the same main() as the console script.
-            argv = [sys.executable, "-m", "agent.cli", "poll", "--config", str(config), "--all",
+            argv = [sys.executable, "-m", "agent.cli", "poll", "--config", str(netwatt_config_file), "--all",
                     "--format", "summary"]
         elif poller == "exporter":
             argv = self._scrape_argv(targets, self.args.exporter_concurrency)
@@ -285,13 +320,17 @@ class Bench:
             exporter_before = cpu_seconds(self.exporter.pid)
         busy_before = machine_busy_s()
         sample = timed(self.fleet.exec_argv(argv), timeout_s=limit, work_dir=self.work_dir,
-                       env=self.netwatt_env if poller == "netwatt" else None,
-                       cwd=self.netwatt_dir if poller == "netwatt" else None)
+                       env=self.netwatt_env if is_netwatt else None,
+                       cwd=self.netwatt_dir if is_netwatt else None)
         busy = machine_busy_s() - busy_before
         snmpd_cpu = self.fleet.snmpd_cpu_s() - snmpd_before
         udp_after = self.fleet.udp_counters()
         counters_after = self.fleet.snmp_counters() or {}
         summary = last_json(sample.stdout)
+        if poller.startswith("netwatt-e2e"):
+            summary = last_json(subprocess.run(
+                [sys.executable, "-c", STORE_SUMMARY, str(state)], capture_output=True, text=True, check=False,
+                env=self.netwatt_env, cwd=self.netwatt_dir).stdout)
         cpu, client_cpu, rss = sample.cpu_s, None, (sample.rss_kb / 1024 if sample.rss_kb else None)
         if poller == "exporter":
             assert self.exporter is not None
@@ -381,8 +420,8 @@ def summarise(rounds: Sequence[Round]) -> list[dict[str, Any]]:
                 "other_load_cores": _median([r.other_cpu_s / r.wall_s for r in mine if r.wall_s]),
                 "ratio_wall": None, "ratio_rounds": 0,
             }
-            if poller != "netwatt" and by_poller["netwatt"]:
-                pairs = list(zip(by_poller["netwatt"], mine, strict=False))
+            if poller != baseline(poller) and by_poller[baseline(poller)]:
+                pairs = list(zip(by_poller[baseline(poller)], mine, strict=False))
                 row["ratio_wall"] = _median([a.wall_s / b.wall_s for a, b in pairs if b.wall_s])
                 row["ratio_cpu"] = _median([a.cpu_s / b.cpu_s for a, b in pairs if b.cpu_s])
                 row["ratio_rounds"] = len(pairs)
@@ -522,7 +561,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sizes", type=_ints, default=[100, 1000, 10000])
     parser.add_argument("--rounds", type=_ints, default=[5, 5, 3],
                         help="rounds per size: one number for all, or one per size (default 5,5,3)")
-    parser.add_argument("--pollers", default=",".join(POLLERS), help="subset of netwatt,exporter,cli")
+    parser.add_argument("--pollers", default=",".join(POLLERS), help="subset of " + ",".join(POLLERS))
     parser.add_argument("--dead", type=int, default=10,
                         help="dead devices in the extra dead-device round (0: none)")
     parser.add_argument("--dead-live", type=int, default=100, help="live devices beside the dead ones")

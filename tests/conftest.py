@@ -74,3 +74,9 @@ def netconf_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Netcon
     `netconf_servers.canned(case_dir, delay_s=...)` (recorded replies over real SSH); fail, never skip."""
     with NetconfServerPool(tmp_path_factory.mktemp("netconf")) as pool:
         yield pool
+
+
+@pytest.fixture(params=["pysnmp", "gufo"])
+def snmp_backend(request: pytest.FixtureRequest) -> str:
+    """Each SNMP read backend in turn (collectors.snmp.backends): the suites that use it run on both."""
+    return str(request.param)

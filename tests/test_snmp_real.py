@@ -13,7 +13,7 @@ from agent.poll import Poller
 from agent.power.profiles import load_builtin_profiles
 from agent.power.readings import PollResult
 from agent.settings.config import Config, load_config_text
-from collectors.snmp.pysnmp_client import PysnmpClient
+from collectors.snmp.backends import BackendRouter
 from tests.harness.pool import MisbehavingFactory, SnmpdFactory
 from tests.harness.snmpd import NetSnmpd
 from tests.harness.v3 import V3User
@@ -52,12 +52,13 @@ def config_for(devices: list[str], credentials: list[str], env: dict[str, str]) 
     return load_config_text(text, environ=env, builtin_profiles=load_builtin_profiles())
 
 
-async def poll(config: Config) -> dict[str, PollResult]:
-    client = PysnmpClient()
+async def poll(config: Config, backend: str) -> dict[str, PollResult]:
+    client = BackendRouter(backend)
     try:
         results = await Poller(config, client).poll_many(config.devices.values())
     finally:
         await client.close()
+    assert {r.backend for r in results if r.power.readings} <= {backend}
     return {r.device: r for r in results}
 
 
@@ -68,11 +69,11 @@ def v3_credential(name: str, user: V3User, *, auth: str | None = None, priv: str
             f"priv_password: 'env:{name.upper()}_P'}}")
 
 
-def test_v2c_poll_of_a_real_agent(snmpd: NetSnmpd) -> None:
+def test_v2c_poll_of_a_real_agent(snmpd: NetSnmpd, snmp_backend: str) -> None:
     config = config_for(
         [f"{{name: sw, address: '127.0.0.1:{snmpd.port}', credential: v2, timeout: 2s}}"],
         ["v2: {version: 2c, community: 'env:COMMUNITY'}"], {"COMMUNITY": "netwatt-ro"})
-    result = asyncio.run(poll(config))["sw"]
+    result = asyncio.run(poll(config, snmp_backend))["sw"]
     assert result.errors == []
     assert (result.power.power_w, str(result.power.method), result.power.basis) == (215.0, "measured",
                                                                                    "psu_input")
@@ -82,17 +83,17 @@ def test_v2c_poll_of_a_real_agent(snmpd: NetSnmpd) -> None:
 
 
 @pytest.mark.parametrize("user", sorted(USERS))
-def test_v3_authpriv_with_sha2_and_aes(snmpd: NetSnmpd, user: str) -> None:
+def test_v3_authpriv_with_sha2_and_aes(snmpd: NetSnmpd, user: str, snmp_backend: str) -> None:
     u = USERS[user]
     env = {f"{user.upper()}_A": u.auth_password, f"{user.upper()}_P": u.priv_password}
     config = config_for([f"{{name: sw, address: '127.0.0.1:{snmpd.port}', credential: {user}}}"],
                         [v3_credential(user, u)], env)
-    result = asyncio.run(poll(config))["sw"]
+    result = asyncio.run(poll(config, snmp_backend))["sw"]
     assert result.errors == []
     assert result.power.power_w == 215.0
 
 
-def test_bad_credentials_fail_only_their_device(snmpd: NetSnmpd) -> None:
+def test_bad_credentials_fail_only_their_device(snmpd: NetSnmpd, snmp_backend: str) -> None:
     good, u = USERS["sha256aes"], USERS["sha256aes"]
     env = {"GOOD_A": good.auth_password, "GOOD_P": good.priv_password,
            "WRONGAUTH_A": "not-the-auth-pass", "WRONGAUTH_P": good.priv_password,
@@ -106,7 +107,7 @@ def test_bad_credentials_fail_only_their_device(snmpd: NetSnmpd) -> None:
          f"{{name: wrong-community, address: {address}, credential: v2, timeout: 1s, retries: 0}}"],
         [v3_credential("good", u), v3_credential("wrongauth", u), v3_credential("wrongpriv", u),
          "v2: {version: 2c, community: 'env:COMMUNITY'}"], env)
-    results = asyncio.run(poll(config))
+    results = asyncio.run(poll(config, snmp_backend))
     assert results["good"].errors == []
     assert results["good"].power.power_w == 215.0
     [auth_error] = results["wrong-auth"].errors
@@ -125,7 +126,7 @@ def test_bad_credentials_fail_only_their_device(snmpd: NetSnmpd) -> None:
 
 
 def test_broken_agents_are_clear_errors_and_never_stall_the_others(
-        snmpd: NetSnmpd, misbehaving_agent_factory: MisbehavingFactory) -> None:
+        snmpd: NetSnmpd, misbehaving_agent_factory: MisbehavingFactory, snmp_backend: str) -> None:
     sys_object_id = "1.3.6.1.2.1.1.2.0"
     wrong_types = misbehaving_agent_factory("wrong_types", {
         sys_object_id: NET_SNMP,
@@ -143,7 +144,7 @@ def test_broken_agents_are_clear_errors_and_never_stall_the_others(
                 "timeout: 2s, retries: 0}" for mode, agent in agents.items()]
     config = config_for(devices, ["v2: {version: 2c, community: 'env:C'}"], {"C": "netwatt-ro"})
     started = time.monotonic()
-    results = asyncio.run(poll(config))
+    results = asyncio.run(poll(config, snmp_backend))
     elapsed = time.monotonic() - started
 
     assert results["good"].errors == []

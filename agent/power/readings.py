@@ -120,6 +120,7 @@ class PollResult:
     errors: list[str]
     requests: int = 0
     elapsed_s: float = 0.0
+    backend: str = ""           # the SNMP client that answered (gufo, pysnmp), if known
 
     @property
     def ok(self) -> bool:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agent.errors import ConfigError, ConfigErrors
 from agent.power.profiles import Profile, load_builtin_profiles, parse_profile
+from agent.settings.emissions import EmissionsSettings, parse_emissions
 from agent.settings.http import HttpSettings, parse_http
 from agent.settings.netconf import (
     NetconfSettings,
@@ -25,7 +26,6 @@ from agent.settings.netconf import (
     parse_netconf_block,
     parse_ssh_credential,
 )
-from agent.settings.emissions import EmissionsSettings, parse_emissions
 from agent.settings.secrets import Secret, SecretError, resolve_secret
 from agent.wifi.settings import WifiConfig, parse_wifi
 from agent.yamlfile.load import load_yaml_file, load_yaml_text
@@ -37,6 +37,7 @@ AUTH_PROTOCOLS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
 PRIV_PROTOCOLS = ("DES", "3DES", "AES", "AES128", "AES192", "AES256", "AES192C", "AES256C")
 ROLES = ("router", "switch", "wlc", "firewall", "access_point", "other")
 OUTPUT_TYPES = ("sqlite", "influxdb_v1", "influxdb_v2", "influxdb_v3")
+SNMP_BACKENDS = ("auto", "gufo", "pysnmp")     # collectors.snmp.backends
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
@@ -56,6 +57,7 @@ class AgentSettings:
     max_gap_s: float = 0.0             # longest gap between samples bridged; 0: three poll intervals
     shutdown_timeout_s: float = 10.0   # SIGTERM: finish polls and flush within this
     http: HttpSettings | None = None   # local /healthz and /metrics; off unless configured
+    snmp_backend: str = "auto"         # reads: auto (gufo-snmp when it imports) | gufo | pysnmp
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,7 @@ class Device:
     tags: dict[str, str] = field(default_factory=dict)
     line: int | None = None
     netconf: NetconfSettings | None = None
+    snmp_backend: str | None = None      # overrides agent.snmp_backend for this device
 
     @property
     def address(self) -> str:
@@ -154,6 +157,7 @@ class Config:
             name=device.name, host=device.host, port=device.port, auth=credential.snmp_auth(),
             credential_name=credential.name, timeout_s=device.timeout_s, retries=device.retries,
             max_repetitions=device.max_repetitions,
+            backend=device.snmp_backend or self.agent.snmp_backend,
         )
 
 
@@ -241,6 +245,7 @@ def _agent(s: Section, env: dict[str, str]) -> AgentSettings:
         max_gap_s=s.duration("max_gap", d.max_gap_s),
         shutdown_timeout_s=s.duration("shutdown_timeout", d.shutdown_timeout_s, minimum=0.1),
         http=parse_http(s.section("http")) if s.has("http") else s.raw("http", None),
+        snmp_backend=s.choice("snmp_backend", SNMP_BACKENDS, d.snmp_backend),
     )
     s.finish()
     if settings.collection_jitter_s >= settings.interval_s:
@@ -344,6 +349,7 @@ def _device(s: Section, credentials: dict[str, Credential], profiles: dict[str, 
         tags={str(k): tags.text(str(k)) for k in list(tags.data)},
         line=s.line,
         netconf=netconf,
+        snmp_backend=s.choice("snmp_backend", SNMP_BACKENDS, None),
     )
     tags.finish()
     if not s.has("interval"):

@@ -42,7 +42,8 @@ def discover_table(result: PollResult) -> str:
                      f"{number(reading.value)} {UNIT[reading.quantity]}", str(reading.kind),
                      reading.component, verdict])
     header = (f"device {result.device}  sysObjectID {result.info.sys_object_id or '?'}  "
-              f"profiles: {', '.join(result.info.profiles) or 'none'}\n"
+              f"profiles: {', '.join(result.info.profiles) or 'none'}  "
+              f"backend: {result.backend or '-'}\n"
               f"total: {number(result.power.power_w)} W  method {result.power.method}  "
               f"basis {result.power.basis or '-'}  {result.power.note}\n")
     errors = "".join(f"\nerror: {e}" for e in result.errors)

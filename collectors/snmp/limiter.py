@@ -5,13 +5,15 @@ buffer while their timers run, and a healthy device looks dead: the poller's own
 turns into timeouts. So the bound follows the event loop's lag and the kernel's count of replies
 dropped from a full socket buffer, not device latency (a slow WAN device is not our problem to
 throttle): additive increase while the loop keeps up, multiplicative decrease when its lag exceeds
-a budget or replies are dropped. Pure logic; ``PysnmpClient`` feeds it the samples.
+a budget or replies are dropped. ``LagWatcher`` takes the samples for every backend.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -78,3 +80,43 @@ class InFlightGate:
             if not future.done():
                 self.in_flight += 1
                 future.set_result(None)
+
+
+class LagWatcher:
+    """Samples the event loop's lag every ``sample_s`` and feeds it to the limit (and wakes waiters
+    the new limit admits). ``drops``, if given, is asked every 5th sample for replies the kernel
+    dropped since the last call. One per client; started by the first request."""
+
+    def __init__(self, limit: AdaptiveLimit, gate: InFlightGate, *, sample_s: float = 0.02,
+                 drops: Callable[[], int] | None = None) -> None:
+        self.limit = limit
+        self.gate = gate
+        self.sample_s = sample_s
+        self.drops = drops
+        self.max_lag_s = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def ensure_running(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._watch())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        samples = 0
+        while True:
+            expected = loop.time() + self.sample_s
+            await asyncio.sleep(self.sample_s)
+            lag = max(0.0, loop.time() - expected)
+            self.max_lag_s = max(self.max_lag_s, lag)
+            samples += 1
+            if samples % 5 == 0 and self.drops is not None:
+                self.limit.on_drops(self.drops())
+            self.limit.on_lag(lag, saturated=self.gate.waiting > 0)
+            self.gate.wake()

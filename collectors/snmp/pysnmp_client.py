@@ -12,7 +12,6 @@ Both go through the same adaptive in-flight gate (see ``limiter``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import os
@@ -29,7 +28,9 @@ from pysnmp.proto import api, rfc1902, rfc1905
 
 from collectors.errors import CollectError, ErrorKind
 from collectors.snmp.ber import BerError, decode_response, encode_request
-from collectors.snmp.limiter import AdaptiveLimit, InFlightGate
+from collectors.snmp.failures import status_error, timeout_error, v3_rejected_error
+from collectors.snmp.limiter import AdaptiveLimit, InFlightGate, LagWatcher
+from collectors.snmp.resolve import AddressBook
 from collectors.snmp.types import (
     EndOfMibView,
     NoSuchInstance,
@@ -146,17 +147,16 @@ class PysnmpClient:
         self.gate = InFlightGate(self.limit)
         self._request_ids = itertools.count(int(time.time()) % 100_000 * 1000)
         self._sockets: dict[int, _V2cSocket] = {}
-        self._addresses: dict[tuple[str, int], tuple[int, tuple[str, int]]] = {}
+        self._addresses = AddressBook()
         self._socket_lock = asyncio.Lock()
         self._v3_engines: dict[str, Any] = {}
         self._v3_targets: dict[tuple[str, int, float, int], Any] = {}
-        self._lag_task: asyncio.Task[None] | None = None
         self._socket_inodes: set[int] = set()
         self.udp_drops = 0
         self.planner = WalkPlanner()
         self.requests_sent = 0
         self.timeouts = 0
-        self.max_lag_s = 0.0
+        self.lag = LagWatcher(self.limit, self.gate, sample_s=_LAG_SAMPLE_S, drops=self._new_drops)
 
     # -- public seam -------------------------------------------------------------------------
 
@@ -175,7 +175,7 @@ class PysnmpClient:
                 walk.errors.append(reply.error)
                 break
             if reply.error_status:
-                walk.errors.append(_status_error(reply.error_status, requested))
+                walk.errors.append(status_error(reply.error_status, requested))
                 break
             walk.feed(requested, reply.varbinds)
         self.planner.learn(target.name, walk)
@@ -188,7 +188,7 @@ class PysnmpClient:
         if reply.error is not None:
             result.errors.append(reply.error)
         elif reply.error_status:
-            result.errors.append(_status_error(reply.error_status, oids))
+            result.errors.append(status_error(reply.error_status, oids))
         else:
             result.varbinds = {oid: value for oid, value in reply.varbinds
                                if value not in (NoSuchObject, NoSuchInstance, EndOfMibView)}
@@ -196,11 +196,7 @@ class PysnmpClient:
         return result
 
     async def close(self) -> None:
-        if self._lag_task is not None:
-            self._lag_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._lag_task
-            self._lag_task = None
+        await self.lag.stop()
         for sock in self._sockets.values():
             if sock.transport is not None:
                 sock.transport.close()
@@ -213,7 +209,7 @@ class PysnmpClient:
     # -- requests ----------------------------------------------------------------------------
 
     async def _send(self, target: SnmpTarget, kind: str, oids: list[Oid], repetitions: int) -> _Reply:
-        self._ensure_lag_monitor()
+        self.lag.ensure_running()
         await self.gate.acquire()
         try:
             self.requests_sent += 1
@@ -225,7 +221,7 @@ class PysnmpClient:
 
     async def _send_v2c(self, target: SnmpTarget, auth: SnmpV2cAuth, kind: str, oids: list[Oid],
                         repetitions: int) -> _Reply:
-        resolved = await self._resolve(target)
+        resolved = await self._addresses.resolve(target)
         if isinstance(resolved, CollectError):
             return _Reply([], 0, resolved)
         family, address = resolved
@@ -250,23 +246,7 @@ class PysnmpClient:
         finally:
             sock.pending.pop(request_id, None)
         self.timeouts += 1
-        return _Reply([], 0, _timeout_error(target))
-
-    async def _resolve(self, target: SnmpTarget) -> tuple[int, tuple[str, int]] | CollectError:
-        """The target's address, resolved without blocking the loop (sendto would resolve inline)."""
-        key = (target.host, target.port)
-        cached = self._addresses.get(key)
-        if cached is not None:
-            return cached
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                target.host, target.port, type=socket.SOCK_DGRAM)
-        except OSError as exc:
-            return CollectError(ErrorKind.UNREACHABLE, f"cannot resolve {target.host!r}: {exc}")
-        family, _, _, _, sockaddr = infos[0]
-        resolved = (int(family), (str(sockaddr[0]), int(sockaddr[1])))
-        self._addresses[key] = resolved
-        return resolved
+        return _Reply([], 0, timeout_error(target))
 
     async def _socket(self, family: int) -> _V2cSocket:
         async with self._socket_lock:
@@ -325,26 +305,14 @@ class PysnmpClient:
 
     # -- self-regulation ---------------------------------------------------------------------
 
-    def _ensure_lag_monitor(self) -> None:
-        if self._lag_task is None or self._lag_task.done():
-            self._lag_task = asyncio.get_running_loop().create_task(self._watch_lag())
-
-    async def _watch_lag(self) -> None:
-        loop = asyncio.get_running_loop()
-        samples = 0
-        while True:
-            expected = loop.time() + _LAG_SAMPLE_S
-            await asyncio.sleep(_LAG_SAMPLE_S)
-            lag = max(0.0, loop.time() - expected)
-            self.max_lag_s = max(self.max_lag_s, lag)
-            samples += 1
-            if samples % 5 == 0 and self._socket_inodes:
-                drops = udp_drops(self._socket_inodes)
-                if drops > self.udp_drops:
-                    self.limit.on_drops(drops - self.udp_drops)
-                self.udp_drops = max(self.udp_drops, drops)
-            self.limit.on_lag(lag, saturated=self.gate.waiting > 0)
-            self.gate.wake()
+    def _new_drops(self) -> int:
+        """Replies the kernel dropped on our sockets since the last call."""
+        if not self._socket_inodes:
+            return 0
+        drops = udp_drops(self._socket_inodes)
+        new = max(0, drops - self.udp_drops)
+        self.udp_drops = max(self.udp_drops, drops)
+        return new
 
 
 def udp_drops(inodes: set[int]) -> int:
@@ -387,32 +355,11 @@ def _usm_user(auth: SnmpV3Auth) -> Any:
     )
 
 
-_STATUS_NAMES = {
-    1: "tooBig", 2: "noSuchName", 3: "badValue", 4: "readOnly", 5: "genErr", 6: "noAccess",
-    16: "authorizationError",
-}
-
-
-def _status_error(status: int, oids: Sequence[Oid]) -> CollectError:
-    name = _STATUS_NAMES.get(status, f"error-status {status}")
-    kind = ErrorKind.AUTH if status in (6, 16) else ErrorKind.PROTOCOL
-    return CollectError(kind, f"agent answered {name}", ", ".join(format_oid(o) for o in oids[:3]))
-
-
-def _timeout_error(target: SnmpTarget) -> CollectError:
-    return CollectError(
-        ErrorKind.TIMEOUT,
-        f"no reply from {target.address} after {target.retries + 1} attempt(s) of "
-        f"{target.timeout_s:g} s (wrong community, ACL, or device down)",
-    )
-
-
 def _v3_indication_error(target: SnmpTarget, indication: str) -> CollectError:
     lowered = indication.lower()
     if "timeout" in lowered or "no snmp response" in lowered:
-        return _timeout_error(target)
+        return timeout_error(target)
     if any(word in lowered for word in ("unknownusername", "wrongdigest", "decryption", "unknown user",
                                         "digest", "unsupportedsecuritylevel", "notintimewindow")):
-        return CollectError(ErrorKind.AUTH, f"SNMPv3 rejected by {target.address}: {indication} "
-                            "(check username, auth/priv protocols and passphrases)")
+        return v3_rejected_error(target, indication)
     return CollectError(ErrorKind.PROTOCOL, f"{target.address}: {indication}")

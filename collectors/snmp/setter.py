@@ -14,7 +14,8 @@ from pysnmp.hlapi.v3arch import asyncio as hl
 from pysnmp.proto import rfc1902
 
 from collectors.errors import CollectError, ErrorKind
-from collectors.snmp.pysnmp_client import _status_error, _timeout_error, _usm_user, _v3_indication_error
+from collectors.snmp.failures import status_error, timeout_error
+from collectors.snmp.pysnmp_client import _usm_user, _v3_indication_error
 from collectors.snmp.types import Oid, SnmpTarget, SnmpV2cAuth, format_oid
 
 SetType = Literal["integer", "unsigned", "octets"]
@@ -76,11 +77,11 @@ class PysnmpSetter:
             return SetResult([CollectError(ErrorKind.UNREACHABLE, f"{exc.__class__.__name__}: {exc}", target.address)])
         if indication:
             error = _v3_indication_error(target, str(indication)) if not isinstance(auth, SnmpV2cAuth) else (
-                _timeout_error(target) if "timeout" in str(indication).lower() or "no snmp response" in
+                timeout_error(target) if "timeout" in str(indication).lower() or "no snmp response" in
                 str(indication).lower() else CollectError(ErrorKind.PROTOCOL, f"{target.address}: {indication}"))
             return SetResult([error])
         if int(status):
-            return SetResult([_status_error(int(status), [oid for oid, _ in values])])
+            return SetResult([status_error(int(status), [oid for oid, _ in values])])
         return SetResult()
 
     async def close(self) -> None:

@@ -93,6 +93,7 @@ class SnmpTarget:
     retries: int = 1
     max_repetitions: int = 25
     max_requests: int = 200         # hard stop for a runaway walk
+    backend: str = "auto"           # auto | gufo | pysnmp: which client reads it (see backends.py)
 
     @property
     def address(self) -> str:
@@ -107,6 +108,7 @@ class WalkResult:
     errors: list[CollectError] = field(default_factory=list)
     requests: int = 0
     elapsed_s: float = 0.0
+    backend: str = ""               # the client that answered, set by backends.BackendRouter
 
     @property
     def ok(self) -> bool:

@@ -12,6 +12,7 @@ empty are skipped, and probed again every ``reprobe_every`` polls.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -23,8 +24,13 @@ VARBIND_BUDGET = 64       # varbinds per reply on a first walk: ~2-3 KB, inside 
 
 def outermost(subtrees: Sequence[Oid]) -> list[Oid]:
     """Sorted, without duplicates, without subtrees inside another one (walked as part of it)."""
+    return list(_outermost(tuple(subtrees)))
+
+
+@functools.lru_cache(maxsize=1024)      # every poll asks it for the same few profile sets
+def _outermost(subtrees: tuple[Oid, ...]) -> tuple[Oid, ...]:
     unique = sorted(set(subtrees))
-    return [s for s in unique if not any(s != o and s[: len(o)] == o for o in unique)]
+    return tuple(s for s in unique if not any(s != o and s[: len(o)] == o for o in unique))
 
 
 class BulkWalk:

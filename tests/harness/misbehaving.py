@@ -83,6 +83,13 @@ class MisbehavingAgent(Startable):
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
 
+    def replace_table(self, table: Mapping[str, object]) -> None:
+        """Serve another table from now on (a device that gained or lost rows)."""
+        items = sorted((parse_oid(k), to_asn1(v)) for k, v in table.items())
+        with self._lock:
+            self._oids = [oid for oid, _ in items]
+            self._values = [value for _, value in items]
+
     @property
     def endpoint(self) -> str:
         return f"{self.host}:{self.port}"

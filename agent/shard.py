@@ -1,0 +1,80 @@
+"""Sharding a fleet over several agents: ``netwatt run --shard K/N`` polls only shard K of N.
+
+A device (or Wi-Fi controller) belongs to exactly one shard, chosen from a stable hash of its name
+with jump consistent hashing (Lamping & Veach, 2014): every agent computes the same answer without
+talking to the others, and going from N to N+1 shards moves only ~1/(N+1) of the devices (all of them
+to the new shard), where ``hash % N`` (Prometheus' hashmod) would move most of them.
+
+Shards are numbered 1..N. ``K-N`` is accepted too, for systemd instance names (``netwatt@2-4``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from dataclasses import dataclass
+
+from agent.settings.config import Config
+
+_SHARD = re.compile(r"^\s*(\d+)\s*[/-]\s*(\d+)\s*$")
+_JUMP_MULTIPLIER = 2862933555777941757
+_MASK64 = (1 << 64) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    index: int      # 1..count
+    count: int
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+    def owns(self, name: str) -> bool:
+        return shard_of(name, self.count) == self.index
+
+
+def parse_shard(text: str) -> Shard:
+    """'2/4' or '2-4' -> Shard(2, 4); ValueError with the accepted forms otherwise."""
+    match = _SHARD.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a shard: use K/N or K-N, e.g. 2/4 (shard 2 of 4)")
+    index, count = int(match.group(1)), int(match.group(2))
+    if not 1 <= index <= count:
+        raise ValueError(f"shard {text!r}: K must be between 1 and N")
+    return Shard(index, count)
+
+
+def shard_of(name: str, count: int) -> int:
+    """The shard (1..count) a device or controller name belongs to: the same on every host and run."""
+    key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big")
+    bucket, candidate = -1, 0
+    while candidate < count:
+        bucket = candidate
+        key = (key * _JUMP_MULTIPLIER + 1) & _MASK64
+        candidate = int((bucket + 1) * ((1 << 31) / ((key >> 33) + 1)))
+    return bucket + 1
+
+
+def owns(name: str, shard: Shard | None) -> bool:
+    """Whether this agent polls/controls ``name`` (no shard: it owns everything). For the Wi-Fi code too."""
+    return shard is None or shard.owns(name)
+
+
+def restrict(config: Config, shard: Shard | None) -> Config:
+    """The config as shard K sees it: its devices only, its own state directory (one SQLite writer per
+    store) and its own host tag on self-metrics; outputs stay the same for every shard."""
+    if shard is None:
+        return config
+    agent = dataclasses.replace(
+        config.agent,
+        state_directory=f"{config.agent.state_directory.rstrip('/')}/shard-{shard.index}-of-{shard.count}",
+        hostname=f"{config.agent.hostname or _hostname()}-shard-{shard.index}-of-{shard.count}",
+    )
+    devices = {name: device for name, device in config.devices.items() if shard.owns(name)}
+    return dataclasses.replace(config, agent=agent, devices=devices)
+
+
+def _hostname() -> str:
+    import socket  # noqa: PLC0415
+    return socket.gethostname()

@@ -1,0 +1,32 @@
+"""The errors every SNMP backend reports the same way (same kind, same words), whatever the library."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from collectors.errors import CollectError, ErrorKind
+from collectors.snmp.types import Oid, SnmpTarget, format_oid
+
+_STATUS_NAMES = {
+    1: "tooBig", 2: "noSuchName", 3: "badValue", 4: "readOnly", 5: "genErr", 6: "noAccess",
+    16: "authorizationError",
+}
+
+
+def status_error(status: int, oids: Sequence[Oid]) -> CollectError:
+    name = _STATUS_NAMES.get(status, f"error-status {status}")
+    kind = ErrorKind.AUTH if status in (6, 16) else ErrorKind.PROTOCOL
+    return CollectError(kind, f"agent answered {name}", ", ".join(format_oid(o) for o in oids[:3]))
+
+
+def timeout_error(target: SnmpTarget) -> CollectError:
+    return CollectError(
+        ErrorKind.TIMEOUT,
+        f"no reply from {target.address} after {target.retries + 1} attempt(s) of "
+        f"{target.timeout_s:g} s (wrong community, ACL, or device down)",
+    )
+
+
+def v3_rejected_error(target: SnmpTarget, indication: str) -> CollectError:
+    return CollectError(ErrorKind.AUTH, f"SNMPv3 rejected by {target.address}: {indication} "
+                        "(check username, auth/priv protocols and passphrases)")
