@@ -12,10 +12,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from agent.report.command import report_text
 from agent.settings.config import load_config_text
 from agent.store.sqlite import Store
 from agent.wifi.runtime import open_wifi
 from agent.wifi.savings import wifi_report
+from agent.wifi.store import WifiStore
 from collectors.snmp.pysnmp_client import PysnmpClient
 from tests.harness.pool import SnmpdFactory
 from tests.wifi_venue import RADIO_MW, Venue
@@ -110,3 +112,18 @@ def test_one_simulated_day(tmp_path: Path, snmpd_factory: SnmpdFactory) -> None:
     assert groups["bowl"]["kwh_avoided"] == round(6 * 19 * RADIO_MW / 1000 / 1000, 4)
     assert set(groups["bowl"]["methods"]) == {"measured"}
     assert report["co2e_g"] == round(float(report["kwh_avoided"]) * FACTOR_G_PER_KWH, 1)  # type: ignore[arg-type]
+
+    # the same figures reach `netwatt report` as its Wi-Fi section (no energy stored here: no factor, no CO2e)
+    store = Store(tmp_path / "state")
+    try:
+        rendered = json.loads(report_text(store, config, start="2026-10-24", end="2026-10-26", by="site",
+                                          output_format="json"))
+        two_days = wifi_report(WifiStore(store.db), config.wifi, datetime(2026, 10, 24, tzinfo=UTC),
+                               datetime(2026, 10, 26, tzinfo=UTC))
+    finally:
+        store.close()
+    wifi = rendered["sections"]["wifi"]
+    assert wifi["data"]["kwh_avoided"] == two_days["kwh_avoided"]
+    assert float(two_days["kwh_avoided"]) > float(report["kwh_avoided"])  # type: ignore[arg-type]  # off past the day
+    assert wifi["data"]["co2e_g"] is None
+    assert [row[0] for row in wifi["tables"][0]["rows"]] == sorted(groups)

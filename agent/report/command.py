@@ -15,6 +15,7 @@ from agent.power.estimate import load_power_models, models_dir
 from agent.report import render
 from agent.report.data import GROUPINGS, build, fleet_power_by_model
 from agent.report.sections import build_sections
+from agent.report.wifi_section import wifi_section
 from agent.settings.config import Config
 from agent.store.sqlite import Store
 
@@ -43,6 +44,9 @@ def report_text(store: Store, config: Config, *, start: str, end: str | None, by
                   fleet_power_by_model(store.db, start_s, end_s).items()})
     data = build(store.db, config, start_s=start_s, end_s=end_s, by=by, footprints=footprints, power_w=power)
     sections = build_sections(data)
+    wifi = wifi_section(store, config, data)
+    if wifi is not None:
+        sections.append(wifi)
     meta: dict[str, object] = {"from": start, "to": datetime.fromtimestamp(end_s, UTC).date().isoformat(), "by": by}
     if output_format == "json":
         return render.as_json(sections, meta)
