@@ -29,6 +29,7 @@ from agent.report.command import report_text
 from agent.settings.config import Config, load_config_text
 from agent.store.sqlite import Store
 from tests.harness.influxd import InfluxServer, InfluxServerPool
+from tests.harness.line_protocol import parse_line
 from tests.harness.png import read_png
 from tests.harness.recorded_http import RecordedApi
 
@@ -70,26 +71,6 @@ class AgentRun:
     config: Config
     state: Path
     influx: InfluxServer
-
-
-def parse_line(line: str) -> tuple[dict[str, str], dict[str, str]]:
-    """Tags and raw fields of one line-protocol line (our output here: no escaped spaces in tags)."""
-    head, fields, _stamp = _split_outside_quotes(line, " ")
-    tags = dict(item.split("=", 1) for item in head.split(",")[1:])
-    return tags, dict(item.split("=", 1) for item in _split_outside_quotes(fields, ","))
-
-
-def _split_outside_quotes(text: str, separator: str) -> list[str]:
-    out, current, quoted = [], "", False
-    for char in text:
-        if char == '"':
-            quoted = not quoted
-        if char == separator and not quoted:
-            out.append(current)
-            current = ""
-        else:
-            current += char
-    return [*out, current]
 
 
 @pytest.fixture(scope="module")

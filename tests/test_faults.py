@@ -76,13 +76,15 @@ def test_influxdb_outage_of_minutes_every_point_arrives_exactly_once(
     store = Store(state)
     stored = Counter(p.line for p in store.points())
     assert outage >= OUTAGE_S
+    # each stored point accepted exactly as often as it was stored: nothing lost, nothing resent (on a loaded
+    # machine two polls of a device can fall in one second with the same values: two identical stored lines)
     assert accepted == stored, "points were lost or sent twice"
-    assert max(accepted.values()) == 1
     counters = store.counters()
     assert counters["points_written"] == sum(stored.values())
     assert counters.get("points_dropped", 0) == 0
     rows = influx.query("SELECT count(watts) FROM device_power", db="netwatt")
-    assert rows[0]["count"] == sum(1 for p in store.points("device_power"))
+    # InfluxDB keeps one point per series and second: identical lines are one point there
+    assert rows[0]["count"] == len({p.line for p in store.points("device_power")})
 
 
 def test_spool_full_drops_the_oldest_and_counts_them_exactly(

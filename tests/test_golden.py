@@ -19,6 +19,7 @@ from tests.devices_matrix import README, matrix_markdown
 from tests.golden_cases import FIXED_TIME, PROFILES, Case, cases, comparable, run_case
 
 CASES = cases()
+SNMP_CASES = [c for c in CASES if c.protocol == "snmp"]   # NETCONF cases already go over real SSH in run_case
 
 
 def test_there_are_golden_cases() -> None:
@@ -64,10 +65,10 @@ def test_readme_device_matrix_is_current() -> None:
 
 def _over_the_wire(lab: SnmpsimProcess, backend: str) -> dict[str, PollResult]:
     lines = ["version: 1", "credentials:"]
-    lines += [f"  c-{c.name}: {{version: 2c, community: 'plain:{c.walk.stem}'}}" for c in CASES]
+    lines += [f"  c-{c.name}: {{version: 2c, community: 'plain:{c.walk.stem}'}}" for c in SNMP_CASES]
     lines += ["devices:"]
     lines += [f"  - {{name: {c.name}, address: '{lab.host}:{lab.port}', credential: c-{c.name}, timeout: 5s}}"
-              for c in CASES]
+              for c in SNMP_CASES]
     config = load_config_text("\n".join(lines), environ={}, builtin_profiles=PROFILES)
 
     async def poll_all() -> list[PollResult]:
@@ -92,7 +93,7 @@ def _without_requests(output: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.integration
 @pytest.mark.parametrize("backend", ["pysnmp", "gufo"])
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("case", SNMP_CASES, ids=[c.name for c in SNMP_CASES])
 def test_over_the_wire_matches_expected(wire_results: dict[str, dict[str, PollResult]], case: Case,
                                         backend: str) -> None:
     result = wire_results[backend][case.name]

@@ -2,9 +2,8 @@
 query runs, as Grafana would send it (variables and macros substituted), against a real InfluxDB 1.x
 filled by a real `netwatt run` on the lab, returning data of the expected shape.
 
-Panels on measurements the agent does not write yet (``emissions``, ``wifi_radio``, ``wifi_action``,
-design.md) are authored from the schema and expected to fail here (strict xfail): once those
-features write data they pass, strict xfail turns that into a failure, and the marks come off.
+The run includes a Wi-Fi controller (AireOS objects on a writable snmpd, tests/wifi_venue.py) with one
+group the agent keeps dark and one it keeps lit, so the Wi-Fi panels read what `netwatt run` wrote too.
 """
 
 from __future__ import annotations
@@ -25,6 +24,10 @@ from agent.lab import SnmpsimProcess, lab_config_text
 from agent.store.sqlite import Store
 from tests.agent_process import start_agent, wait_for
 from tests.harness.influxd import InfluxServer, InfluxServerPool
+from tests.harness.line_protocol import parse_line
+from tests.harness.pool import SnmpdFactory
+from tests.harness.snmpd import NetSnmpd
+from tests.wifi_venue import Venue
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAFANA = ROOT / "config" / "grafana"
@@ -33,12 +36,11 @@ DATASOURCE_UID = "netwatt-influxdb"
 DATASOURCE_REF = {"type": "influxdb", "uid": "${datasource}"}
 DATABASE = "netwatt_grafana"
 SITES = {"paris": ("router", "switch"), "marseille": ("switch", "wlc")}
-# measurement -> the issue whose feature writes it
-NOT_YET_WRITTEN = {"emissions": "issue 4 (emissions)", "wifi_radio": "issue 6 (Wi-Fi)",
-                   "wifi_action": "issue 6 (Wi-Fi)"}
+WIFI_SITE = "marseille"
+ACCESS_POINTS = {"ap-dark": "00:3a:7d:10:00:01", "ap-lit": "00:3a:7d:10:00:02"}
 RUN_S = 14.0                     # long enough for two energy intervals (5 s) to close
 MACRO_INTERVAL = "2s"            # what Grafana would compute for $__interval on this short range
-VARIABLE_VALUES = {"price": "0.25", "radio_w": "4", "topn": "5", "scope2": "location", "wifi_every": "60"}
+VARIABLE_VALUES = {"price": "0.25", "radio_w": "4", "topn": "5", "scope2": "location", "wifi_every": "1"}
 
 
 def load_dashboard(path: Path) -> dict[str, Any]:
@@ -141,10 +143,12 @@ class Filled:
     store_state: Path
     devices_with_power: set[str]
     energy_kwh: float
+    location_kg: float           # location-based CO2e the agent stored
+    radio_off_samples: int       # wifi_radio points with enabled=false the agent stored
 
 
-def fleet_config(lab: SnmpsimProcess, state: Path, influx: InfluxServer) -> str:
-    """The lab's devices spread over two sites and three roles, writing to InfluxDB 1.x."""
+def fleet_config(lab: SnmpsimProcess, state: Path, influx: InfluxServer, controller: NetSnmpd) -> str:
+    """The lab's devices spread over two sites and three roles, plus a Wi-Fi controller, writing to InfluxDB 1.x."""
     text = lab_config_text(lab, state_directory=state, interval_s=1)
     text = text.replace("sites:\n  lab: {timezone: Europe/Paris, grid_zone: FR}\n",
                         "sites:\n" + "".join(f"  {s}: {{timezone: Europe/Paris, grid_zone: FR}}\n" for s in SITES))
@@ -155,18 +159,36 @@ def fleet_config(lab: SnmpsimProcess, state: Path, influx: InfluxServer) -> str:
             site, role = placements[placed % len(placements)]
             placed += 1
             lines.append(line.replace("site: lab,", f"site: {site}, role: {role},"))
+        elif line == "credentials:":
+            lines += [line, "  wlc-rw: {version: 2c, community: 'plain:private'}"]
+        elif line == "devices:":
+            lines += [line, f"  - {{name: wlc-1, address: '{controller.endpoint}', site: {WIFI_SITE}, role: wlc, "
+                      "credential: wlc-rw, timeout: 2}"]
         else:
             lines.append(line)
-    return "\n".join(lines) + f"\noutputs:\n  - {{type: influxdb_v1, url: '{influx.url}', database: {DATABASE}}}\n"
+    radios = '[{slot: 0, band: "2.4"}, {slot: 1, band: "5"}]'
+    aps = "".join(f'    - {{name: {name}, controller: wlc-1, mac: "{mac}", radios: {radios}}}\n'
+                  for name, mac in ACCESS_POINTS.items())
+    wifi = (f"wifi:\n  evaluate_every: 1s\n  controllers: {{wlc-1: {{type: aireos, device: wlc-1}}}}\n"
+            f"  access_points:\n{aps}  groups:\n"
+            f"    dark: {{site: {WIFI_SITE}, scope: radio, aps: [ap-dark], default: 'off'}}\n"
+            f"    lit: {{site: {WIFI_SITE}, scope: radio, aps: [ap-lit], default: 'on'}}\n"
+            "  guards: {allow_controllers: [wlc-1], dead_man: 10m}\n")
+    return ("\n".join(lines) + f"\n{wifi}outputs:\n"
+            f"  - {{type: influxdb_v1, url: '{influx.url}', database: {DATABASE}}}\n")
 
 
 @pytest.fixture(scope="module")
-def filled(lab: SnmpsimProcess, influxd_factory: InfluxServerPool, tmp_path_factory: pytest.TempPathFactory) -> Filled:
+def filled(lab: SnmpsimProcess, influxd_factory: InfluxServerPool, snmpd_factory: SnmpdFactory,
+           tmp_path_factory: pytest.TempPathFactory) -> Filled:
     influx = influxd_factory()
     influx.create_database(DATABASE)
     work = tmp_path_factory.mktemp("grafana-run")
+    venue = Venue.create(work / "venue", ACCESS_POINTS)
+    (work / "venue").chmod(0o777)          # snmpd's pass_persist child writes the radios' state there
+    controller = snmpd_factory(communities=["private"], extra_lines=venue.snmpd_lines(), writable=True)
     config = work / "netwatt.yaml"
-    config.write_text(fleet_config(lab, work / "state", influx))
+    config.write_text(fleet_config(lab, work / "state", influx, controller))
     start_ms = int(time.time() * 1000) - 60_000
     agent = start_agent(config, work / "agent.log")
     try:
@@ -179,10 +201,21 @@ def filled(lab: SnmpsimProcess, influxd_factory: InfluxServerPool, tmp_path_fact
         wait_for(lambda: all(s.pending == 0 for s in store.output_statuses()), 10, "the spool to drain")
         devices = {p.device for p in store.points("device_power")}
         energy_wh = sum(i.wh for _, i in store.energy_intervals())
+        location_g = sum(float(fields["gco2e"]) for tags, fields in map(parse_line, _lines(store, "emissions"))
+                         if tags["scope2_method"] == "location")
+        radio_off = sum(fields["enabled"] == "false" for _, fields in map(parse_line, _lines(store, "wifi_radio")))
     finally:
         store.close()
     assert energy_wh > 0, "the run closed no energy interval"
-    return Filled(influx, start_ms, int(time.time() * 1000) + 60_000, work / "state", devices, energy_wh / 1000)
+    assert location_g > 0, "the run wrote no location-based emissions"
+    assert not venue.radio_enabled("ap-dark", 0), "the agent did not switch the dark group off"
+    assert venue.radio_enabled("ap-lit", 0)
+    return Filled(influx, start_ms, int(time.time() * 1000) + 60_000, work / "state", devices, energy_wh / 1000,
+                  location_g / 1000, radio_off)
+
+
+def _lines(store: Store, measurement: str) -> list[str]:
+    return [p.line for p in store.points(measurement)]
 
 
 def regex_all(values: list[str]) -> str:
@@ -213,11 +246,6 @@ def resolve_variables(board: dict[str, Any], filled: Filled, database: str) -> d
     return values
 
 
-def future_measurements(query: str) -> list[str]:
-    measurements = set(re.findall(r'FROM "([a-z_]+)"', query))
-    return sorted({NOT_YET_WRITTEN[m] for m in measurements if m in NOT_YET_WRITTEN})
-
-
 def all_targets() -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
     for path in DASHBOARDS:
         for panel in panels(load_dashboard(path)):
@@ -231,11 +259,7 @@ def case_id(dashboard_file: str, panel: dict[str, Any], target: dict[str, Any]) 
 
 def panel_cases() -> Iterator[Any]:
     for dashboard_file, panel, target in all_targets():
-        later = future_measurements(target["query"])
-        marks = [pytest.mark.xfail(strict=True, reason=f"{', '.join(later)}: its data arrives with that feature; "
-                                   "enable this case when merging it")] if later else []
-        yield pytest.param(dashboard_file, panel["id"], target["refId"], marks=marks,
-                           id=case_id(dashboard_file, panel, target))
+        yield pytest.param(dashboard_file, panel["id"], target["refId"], id=case_id(dashboard_file, panel, target))
 
 
 def outer_group_by(query: str) -> tuple[bool, list[str]]:
@@ -277,61 +301,18 @@ def test_every_panel_query_returns_data(filled: Filled, dashboard_file: str, pan
     check_panel(filled, DATABASE, dashboard_file, panel_id, ref)
 
 
-# what the emissions and Wi-Fi branches write (their points modules), for the panels waiting for them
-SCHEMA_DATABASE = "netwatt_schema"
-FUTURE_LINES = [
-    'emissions,device={device},energy_method=measured,factor_basis=annual,factor_granularity=annual,'
-    'factor_source=owid,grid_zone=FR,scope2_method={method},site={site} factor_g_per_kwh=56.0,gco2e={g},wh=220.0 {t}',
-    'wifi_radio,ap=ap-{n},band=5GHz,controller=wlc-1,radio=ap-{n}/1,site={site} clients=0i,desired=false,'
-    'enabled={enabled} {t}',
-    'wifi_action,action=disable,ap=ap-{n},controller=wlc-1,radio=ap-{n}/1,reason=window,result=ok,site={site} '
-    'duration_s=1.5 {t}',
-]
-
-
-@pytest.fixture(scope="module")
-def with_future_data(filled: Filled) -> str:
-    """The agent's real data plus points shaped exactly as the emissions and Wi-Fi branches write them."""
-    influx = filled.influx
-    influx.create_database(SCHEMA_DATABASE)
-    influx.query(f'SELECT * INTO "{SCHEMA_DATABASE}"."autogen".:MEASUREMENT FROM "{DATABASE}"."autogen"./.*/ '
-                 "GROUP BY *", DATABASE)
-    first = filled.start_ms // 1000 + 60          # inside the time range the panels are asked about
-    devices = sorted(filled.devices_with_power)
-    lines = []
-    for i in range(12):
-        t = first + i
-        site = list(SITES)[i % 2]
-        for method in ("location", "market"):
-            lines.append(FUTURE_LINES[0].format(device=devices[i % len(devices)], method=method, site=site,
-                                                g=10.0 + i, t=t))
-        lines.append(FUTURE_LINES[1].format(n=i % 3, site=site, enabled=str(i % 2 == 0).lower(), t=t))
-        lines.append(FUTURE_LINES[2].format(n=i % 3, site=site, t=t))
-    status, body = influx.write(lines, SCHEMA_DATABASE)
-    assert status == 204, body
-    return SCHEMA_DATABASE
-
-
-@pytest.mark.integration
-@pytest.mark.parametrize(("dashboard_file", "panel_id", "ref"), [
-    pytest.param(f, p["id"], t["refId"], id=case_id(f, p, t))
-    for f, p, t in all_targets() if future_measurements(t["query"])])
-def test_waiting_panels_work_on_the_designed_schema(
-        filled: Filled, with_future_data: str, dashboard_file: str, panel_id: int, ref: str) -> None:
-    """The strict-xfail cases above fail for lack of data only: on data of the designed shape they pass."""
-    rows = check_panel(filled, with_future_data, dashboard_file, panel_id, ref)
-    board = load_dashboard(GRAFANA / "dashboards" / dashboard_file)
-    title = next(p["title"] for p in panels(board) if p["id"] == panel_id)
-    if title == "Emissions":      # location only: the market-based point of the same interval is not added
-        assert rows[0]["sum"] == pytest.approx(sum(10.0 + i for i in range(12)) / 1000)
-    elif title == "Radio-off hours":
-        assert rows[0]["count"] == pytest.approx(6 * 60 / 3600)
-
-
 def check_meaning(title: str, rows: list[dict[str, Any]], filled: Filled) -> None:
     """What some panels must say, checked against the agent's own store."""
     if title == "Energy":
         assert rows[0]["sum"] == pytest.approx(filled.energy_kwh, rel=1e-6)
+    elif title == "Emissions":     # location only ($scope2): the market-based figure is never added to it
+        assert rows[0]["sum"] == pytest.approx(filled.location_kg, rel=1e-6)
+    elif title == "Radio-off hours":        # $wifi_every is the run's evaluate_every (1 s)
+        assert rows[0]["count"] == pytest.approx(filled.radio_off_samples / 3600)
+    elif title == "Radio actions":          # the dark group's two radios switched off by its default
+        assert {(r["tags"]["action"], r["tags"]["reason"], r["tags"]["result"]) for r in rows} == {
+            ("disable", "default", "confirmed")}        # read back after the SET
+        assert rows[0]["actions"] == 2
     elif title == "Cost":
         assert rows[0]["sum"] == pytest.approx(filled.energy_kwh * 0.25, rel=1e-6)
     elif title == "Power by site":

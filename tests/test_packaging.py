@@ -108,10 +108,11 @@ def test_print_sample_config_from_the_installed_data_and_it_checks(venv: Path, t
     credentials.mkdir()
     (credentials / "netwatt_snmp-auth").write_text("auth-passphrase\n")
     (credentials / "netwatt_snmp-priv").write_text("priv-passphrase\n")
+    (credentials / "netwatt_netconf-password").write_text("ssh-password\n")
     env = {"SNMP_COMMUNITY": "public-lab", "CREDENTIALS_DIRECTORY": str(credentials)}
     check = run(venv, "check-config", "-c", str(config), env=env)
     assert check.returncode == 0, check.stderr
-    assert check.stdout.startswith(f"{config}: ok (2 devices, 2 credentials")
+    assert check.stdout.startswith(f"{config}: ok (3 devices, 3 credentials")
     missing = run(venv, "check-config", "-c", str(config), env={"SNMP_COMMUNITY": "x"})
     assert missing.returncode == 2
     assert "CREDENTIALS_DIRECTORY" in missing.stderr

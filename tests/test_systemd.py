@@ -136,7 +136,6 @@ def test_exec_start_is_a_valid_command_line() -> None:
     assert values(UNITS / "netwatt@.service", "StateDirectory") == ["netwatt/shard-%i"]
 
 
-@pytest.mark.xfail(strict=True, reason="`netwatt run --shard K-N` arrives with the gufo helper's branch (issue 9)")
 def test_template_exec_start_is_a_valid_command_line() -> None:
     args = _parser().parse_args(exec_start_args("netwatt@.service"))
     assert args.handler.__name__ == "_run"

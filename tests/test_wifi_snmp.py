@@ -341,13 +341,22 @@ def test_cli_on_plan_status_and_bad_input(venue: tuple[Venue, NetSnmpd], tmp_pat
     assert main(["wifi", "-c", str(path), "on", "--group", "nope", "--for", "3h"]) == 2
     assert "no Wi-Fi group named 'nope'" in capsys.readouterr().err
     assert main(["wifi", "-c", str(path), "on", "--group", "bowl", "--for", "forever"]) == 1
-    assert main(["wifi", "-c", str(path), "--format", "json", "plan"]) == 0
-    plan = json.loads(capsys.readouterr().out)
+    tuesday_noon, wednesday_night = "2026-11-17T12:00+01:00", "2026-11-18T03:00+01:00"   # Marseille time
+    assert main(["wifi", "-c", str(path), "--format", "json", "plan", "--at", tuesday_noon]) == 0
+    day = {t["target"]: t for t in json.loads(capsys.readouterr().out)["targets"]}
     assert v.radio_enabled("bowl-n-01", 0)                            # plan sends nothing
-    verdicts = {t["target"]: t["verdict"] for t in plan["targets"]}
-    assert verdicts["wlc-1/bowl-n-01/0"] == "change"
-    assert verdicts["wlc-1/ssid:Velodrome-Guest"] == "change"
-    assert verdicts["wlc-1/office-01/0"] == "ok"
+    assert day["wlc-1/bowl-n-01/0"]["verdict"] == "change"             # no event, no tour: the bowl sleeps
+    assert day["wlc-1/ssid:Velodrome-Guest"]["verdict"] == "change"
+    assert day["wlc-1/office-01/0"]["verdict"] == "ok"                 # the concourse is on by day
+    assert main(["wifi", "-c", str(path), "--format", "json", "plan", "--at", wednesday_night]) == 0
+    night = {t["target"]: t for t in json.loads(capsys.readouterr().out)["targets"]}
+    assert night["wlc-1/conc-02/0"]["verdict"] == "change"              # the concourse's night window
+    assert night["wlc-1/office-01/0"]["verdict"] == "refused"           # but never the critical office AP
+    assert "critical radio/AP: never switched off" in night["wlc-1/office-01/0"]["reason"]
+    with pytest.raises(SystemExit) as usage:
+        main(["wifi", "-c", str(path), "plan", "--at", "2026-11-17T12:00"])
+    assert usage.value.code == 2
+    assert "has no UTC offset" in capsys.readouterr().err
     assert main(["wifi", "-c", str(path), "on", "--group", "bowl", "--for", "3h", "--who", "steward"]) == 0
     out = capsys.readouterr().out
     assert "group bowl on until" in out

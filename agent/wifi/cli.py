@@ -24,7 +24,10 @@ OK, FAILURE = 0, 1
 
 def add_parser(command: argparse.ArgumentParser) -> None:
     sub = command.add_subparsers(dest="wifi_command", metavar="ACTION", required=True)
-    sub.add_parser("plan", help="dry run: what would change now, and why (nothing is sent)")
+    plan = sub.add_parser("plan", help="dry run: what would change now, and why (nothing is sent)")
+    plan.add_argument("--at", type=_instant, default=None, metavar="TIME",
+                      help="what if: today's radio state against the rules at TIME (ISO 8601 with its offset, "
+                           "e.g. 2026-12-05T19:00+01:00)")
     sub.add_parser("apply", help="one round: revert due dead-man jobs, evaluate, apply, audit")
     for state in ("on", "off"):
         p = sub.add_parser(state, help=f"on-demand: group {state} for a while, then back to its rules")
@@ -90,9 +93,24 @@ def _duration(text: str) -> float:
     return seconds
 
 
+def _instant(text: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    if instant.tzinfo is None:       # sites have their own zones: a bare time would be a guess
+        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset (add Z or +01:00)")
+    return instant.astimezone(UTC)
+
+
 async def _round(config: Config, store: Store, args: argparse.Namespace, *, apply: bool | None) -> int:
     reader = PysnmpClient()
-    service: WifiService = open_wifi(config, store, reader)
+    at: datetime | None = getattr(args, "at", None)
+
+    def clock() -> datetime:
+        return at or datetime.now(UTC)
+
+    service: WifiService = open_wifi(config, store, reader, clock=clock)
     try:
         if apply is None:
             data = status_json(service)
