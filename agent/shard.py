@@ -62,8 +62,12 @@ def owns(name: str, shard: Shard | None) -> bool:
 
 
 def restrict(config: Config, shard: Shard | None) -> Config:
-    """The config as shard K sees it: its devices only, its own state directory (one SQLite writer per
-    store) and its own host tag on self-metrics; outputs stay the same for every shard."""
+    """The config as shard K sees it: its devices and Wi-Fi controllers only, its own state directory (one
+    SQLite writer per store) and its own host tag on self-metrics; outputs stay the same for every shard.
+
+    A Wi-Fi controller goes with the device it is reached through (SNMP types), else with its own name:
+    the shard that polls a WLC also switches its radios. A PoE switch the savings meter reads that
+    lands in another shard leaves those APs' savings estimated (labelled so), never double-read."""
     if shard is None:
         return config
     agent = dataclasses.replace(
@@ -72,7 +76,9 @@ def restrict(config: Config, shard: Shard | None) -> Config:
         hostname=f"{config.agent.hostname or _hostname()}-shard-{shard.index}-of-{shard.count}",
     )
     devices = {name: device for name, device in config.devices.items() if shard.owns(name)}
-    return dataclasses.replace(config, agent=agent, devices=devices)
+    wifi = config.wifi and config.wifi.only_controllers(
+        {name for name, c in config.wifi.controllers.items() if shard.owns(c.device or name)})
+    return dataclasses.replace(config, agent=agent, devices=devices, wifi=wifi)
 
 
 def _hostname() -> str:

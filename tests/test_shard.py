@@ -90,3 +90,38 @@ def test_run_once_per_shard_polls_each_device_once(lab: SnmpsimProcess, tmp_path
     bad = netwatt("run", "--once", "--shard", "4/3", "-c", str(config))
     assert bad.returncode == 2
     assert "K must be between 1 and N" in bad.stderr
+
+
+def test_each_wifi_controller_is_run_by_exactly_one_shard() -> None:
+    controllers = [f"wlc-{i}" for i in range(6)]
+    text = ("version: 1\ncredentials:\n  c: {version: 2c, community: 'plain:x'}\n"
+            "sites: {venue: {timezone: Europe/Paris}}\ndevices:\n"
+            + "".join(f"  - {{name: {c}, address: 10.0.1.{i + 1}, credential: c}}\n" for i, c in enumerate(controllers))
+            + "  - {name: poe-sw, address: 10.0.2.1, credential: c}\n"
+            "wifi:\n  controllers:\n"
+            + "".join(f"    {c}: {{type: aireos, device: {c}}}\n" for c in controllers)
+            + "  access_points:\n"
+            + "".join(f'    - {{name: ap-{i}, controller: {c}, mac: "00:00:00:00:00:0{i}", '
+                      f'radios: [{{slot: 0, band: "5"}}], poe: {{switch: poe-sw, port: "1.{i}"}}}}\n'
+                      for i, c in enumerate(controllers))
+            + "  groups:\n    all: {site: venue, scope: radio, default: 'off', coverage_floor: 1, aps: ["
+            + ", ".join(f"ap-{i}" for i in range(len(controllers))) + "]}\n")
+    config = load_config_text(text, environ={})
+    parts = [restrict(config, Shard(k, 3)) for k in (1, 2, 3)]
+    owned = [set(p.wifi.controllers) if p.wifi else set() for p in parts]
+    assert sorted(c for o in owned for c in o) == controllers                  # each once, none lost
+    for part, mine in zip(parts, owned, strict=True):
+        if part.wifi is None:
+            continue
+        assert all(part.wifi.controllers[c].device in part.devices for c in mine)   # it polls what it switches
+        assert {a.controller for a in part.wifi.access_points.values()} == mine
+        [group] = part.wifi.groups.values()
+        assert {t.controller for t in group.targets} == mine
+        assert group.coverage_floor == 1
+        # the controllers and the savings meter build from the shard's own config
+        from agent.wifi.adapters.factory import build_controllers, build_meter  # noqa: PLC0415
+        from collectors.snmp.pysnmp_client import PysnmpClient  # noqa: PLC0415
+        from collectors.snmp.setter import PysnmpSetter  # noqa: PLC0415
+        assert set(build_controllers(part, PysnmpClient(), PysnmpSetter())) == mine
+        meter = build_meter(part, PysnmpClient())
+        assert set(meter.targets) == ({"poe-sw"} & set(part.devices))

@@ -6,6 +6,7 @@ and two rules of one group that want opposite states at the same time are errors
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -151,6 +152,21 @@ class WifiConfig:
         if name not in self.groups:
             raise ConfigError(f"no Wi-Fi group named {name!r} (groups: {', '.join(sorted(self.groups)) or 'none'})")
         return self.groups[name]
+
+    def only_controllers(self, keep: set[str]) -> WifiConfig | None:
+        """The section as one shard sees it: those controllers, their APs, the groups' targets on them
+        (a group split over shards keeps its coverage floor in each part: more radios on, never fewer).
+        None when no controller is left."""
+        if not keep & set(self.controllers):
+            return None
+        groups = {}
+        for name, group in self.groups.items():
+            targets = tuple(t for t in group.targets if t.controller in keep)
+            if targets:
+                groups[name] = dataclasses.replace(group, targets=targets)
+        return dataclasses.replace(
+            self, controllers={n: c for n, c in self.controllers.items() if n in keep},
+            access_points={n: a for n, a in self.access_points.items() if a.controller in keep}, groups=groups)
 
     def targets(self) -> list[Target]:
         seen: dict[str, Target] = {}

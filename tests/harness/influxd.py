@@ -20,7 +20,7 @@ from typing import Any, Self
 
 from .ports import free_tcp_port
 from .process import ManagedProcess, ServerStartError, find_tool
-from .require import require_server
+from .require import StartedServers
 from .server import SubprocessServer
 
 _ATTEMPTS = 3
@@ -203,20 +203,9 @@ class InfluxServer(SubprocessServer):
         return status, raw
 
 
-class InfluxServerPool:
+class InfluxServerPool(StartedServers):
     """Starts InfluxServers on demand under one root and stops them all at the end (a session fixture)."""
 
-    def __init__(self, work_root: Path) -> None:
-        self.work_root = work_root
-        self._servers: list[InfluxServer] = []
-
     def __call__(self, *, auth_enabled: bool = False, max_body_size: int | None = None) -> InfluxServer:
-        server = InfluxServer(auth_enabled=auth_enabled, max_body_size=max_body_size,
-                              work_dir=self.work_root / f"influxd-{len(self._servers) + 1}")
-        self._servers.append(server)
-        return require_server(server.start)
-
-    def close(self) -> None:
-        servers, self._servers = self._servers, []
-        for server in reversed(servers):
-            server.close()
+        return self._start(InfluxServer(auth_enabled=auth_enabled, max_body_size=max_body_size,
+                                        work_dir=self.work_root / f"influxd-{len(self._servers) + 1}"))

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
 from .misbehaving import MisbehavingAgent, Mode
-from .require import require_server
+from .require import StartedServers
 from .snmpd import NetSnmpd
 from .snmpsim import SnmpsimServer
 from .v3 import V3User
@@ -34,12 +33,11 @@ class MisbehavingFactory(Protocol):
     ) -> MisbehavingAgent: ...
 
 
-class ServerPool:
+class ServerPool(StartedServers):
     """Owns every server it started; closing the pool stops them all, newest first."""
 
     def __init__(self, work_root: Path) -> None:
-        self.work_root = work_root
-        self._servers: list[NetSnmpd | SnmpsimServer | MisbehavingAgent] = []
+        super().__init__(work_root)
         self._snmpsim: dict[tuple[Path, Path], SnmpsimServer] = {}
         self._count = 0
 
@@ -54,18 +52,14 @@ class ServerPool:
         extra_lines: Sequence[str] = (),
         writable: bool = False,
     ) -> NetSnmpd:
-        server = NetSnmpd(communities, v3_users, extra_lines, work_dir=self._dir("snmpd"), writable=writable)
-        self._servers.append(server)
-        return require_server(server.start)
+        return self._start(NetSnmpd(communities, v3_users, extra_lines, work_dir=self._dir("snmpd"), writable=writable))
 
     def snmpsim(self, data_dir: Path, cache_dir: Path | None = None) -> SnmpsimServer:
         """One server per (data_dir, cache_dir): a folder of big walks is indexed and started once."""
         cache = (cache_dir or self.work_root / "snmpsim-cache").resolve()
         key = (data_dir.resolve(), cache)
         if key not in self._snmpsim:
-            server = SnmpsimServer(data_dir, cache, work_dir=self._dir("snmpsim"))
-            self._servers.append(server)
-            self._snmpsim[key] = require_server(server.start)
+            self._snmpsim[key] = self._start(SnmpsimServer(data_dir, cache, work_dir=self._dir("snmpsim")))
         return self._snmpsim[key]
 
     def misbehaving(
@@ -76,15 +70,5 @@ class ServerPool:
         return agent.start()
 
     def close(self) -> None:
-        servers, self._servers = self._servers, []
         self._snmpsim.clear()
-        for server in reversed(servers):
-            server.stop()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
+        super().close()

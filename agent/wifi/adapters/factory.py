@@ -45,6 +45,8 @@ def _netconf_controller(config: Config, name: str) -> Controller | None:
 def build_meter(config: Config, reader: SnmpClient) -> PoeMeter:
     assert config.wifi is not None
     _columns, power = load_columns()
-    switches = {ap.poe.switch for ap in config.wifi.access_points.values() if ap.poe is not None}
+    # a switch polled by another shard is not in this config: those APs' savings are estimated
+    switches = {ap.poe.switch for ap in config.wifi.access_points.values()
+                if ap.poe is not None and ap.poe.switch in config.devices}
     targets = {name: config.snmp_target(config.devices[name]) for name in switches}
     return PoeMeter(reader, targets, config.wifi.access_points, power)
