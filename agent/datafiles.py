@@ -3,6 +3,7 @@ or where the wheel installs them (``<prefix>/share/netwatt``, pyproject's data-f
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -18,6 +19,15 @@ def shipped_file(source: str, installed: str) -> Path:
             return candidate
     raise NetwattError(f"{installed} not found (looked in {SOURCE_ROOT / source} and "
                        f"{Path(sys.prefix) / 'share' / 'netwatt' / installed}): is netwatt installed completely?")
+
+
+def shipped_dir(source: str, installed: str, *, marker: str, env: str, configured: str = "") -> Path | None:
+    """The first folder holding ``marker``: the configured one, ``$env``, the source tree, the install prefix."""
+    candidates = [Path(configured)] if configured else []
+    if value := os.environ.get(env):
+        candidates.append(Path(value))
+    candidates += [SOURCE_ROOT / source, Path(sys.prefix) / "share" / "netwatt" / installed]
+    return next((c for c in candidates if (c / marker).exists()), None)
 
 
 def sample_config() -> Path:

@@ -196,13 +196,13 @@ def netwatt_config(addresses: Sequence[str], *, max_in_flight: int = 1000, backe
 
 
 def snapshot_netwatt(source: Path, dest: Path) -> dict[str, Any]:
-    """Copy netwatt's source (agent, collectors, profiles) so edits during the run don't change it.
+    """Copy netwatt's source and shipped data (agent, collectors, config) so edits during the run don't change it.
 
     The editable install follows the work tree, which others edit while a 10-minute run goes on: a
     half-written tree makes rounds fail with ImportError. The copy is byte-compiled like an install.
     """
-    for part in ("agent", "collectors", "config/profiles"):
-        shutil.copytree(source / part, dest / part, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for part in ("agent", "collectors", "config"):
+        shutil.copytree(source / part, dest / part, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "lab"))
     digest = hashlib.sha256()
     for path in sorted(p for p in dest.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(dest)).encode() + b"\0" + path.read_bytes())

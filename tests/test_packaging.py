@@ -59,6 +59,8 @@ def test_wheel_contents(wheel: Path) -> None:
     }
     expected |= {data + "profiles/" + p.name for p in (ROOT / "config" / "profiles").glob("*.yaml")}
     expected |= {data + "lab/" + p.name for p in (ROOT / "config" / "lab").glob("*.snmprec")}
+    for folder in ("grid_factors", "models", "wifi"):        # what emissions, estimation and Wi-Fi read at run time
+        expected |= {data + f"{folder}/{p.name}" for p in (ROOT / "config" / folder).iterdir() if p.is_file()}
     assert expected <= names, sorted(expected - names)
     assert not any(n.startswith(("tests/", "bench/")) for n in names), "tests or benchmarks in the wheel"
     metadata = zipfile.ZipFile(wheel).read(f"netwatt-{__version__}.dist-info/METADATA").decode()
@@ -116,6 +118,25 @@ def test_print_sample_config_from_the_installed_data_and_it_checks(venv: Path, t
     missing = run(venv, "check-config", "-c", str(config), env={"SNMP_COMMUNITY": "x"})
     assert missing.returncode == 2
     assert "CREDENTIALS_DIRECTORY" in missing.stderr
+
+
+def test_demo_runs_on_the_installed_data_only(venv: Path) -> None:
+    """Profiles, lab walks, grid factors and power models all come from <venv>/share/netwatt."""
+    where = subprocess.run(
+        [str(venv / "bin" / "python"), "-c",
+         "from agent.emissions.bundled import factors_dir; from agent.power.estimate import models_dir;"
+         "from agent.power.profiles import builtin_profile_dirs; from agent.wifi.adapters.snmp import load_columns;"
+         "print(factors_dir(), models_dir(), *builtin_profile_dirs(), sorted(load_columns()[0]))"],
+        capture_output=True, text=True, cwd=venv, check=False,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert where.returncode == 0, where.stderr
+    share = venv / "share" / "netwatt"
+    assert where.stdout.split()[:3] == [str(share / "grid_factors"), str(share / "models"), str(share / "profiles")]
+    assert "'aireos'" in where.stdout
+    demo = run(venv, "demo")              # long enough for energy intervals to close and be converted
+    assert demo.returncode == 0, demo.stderr[-3000:]
+    assert "emissions (Scope 2, location-based):" in demo.stdout, demo.stdout[-2000:]
+    assert "factors: owid-fr-2024" in demo.stdout
 
 
 def test_installed_data_where_the_install_guide_says(venv: Path) -> None:

@@ -9,12 +9,11 @@ year than the interval's is used only when the table has no row for that year, a
 from __future__ import annotations
 
 import csv
-import os
-import sys
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from agent.datafiles import shipped_dir
 from agent.emissions.factors import Basis, FactorError, Granularity, GridFactor, to_g_per_kwh, year_bounds, year_of
 
 COLUMNS = ("zone", "name", "year", "value", "unit", "dataset", "release", "basis", "gas", "source")
@@ -22,16 +21,11 @@ FILES = ("overrides.csv", "countries.csv")        # earlier files win
 
 
 def factors_dir() -> Path:
-    candidates = []
-    if env := os.environ.get("NETWATT_GRID_FACTORS"):
-        candidates.append(Path(env))
-    candidates.append(Path(__file__).resolve().parent.parent.parent / "config" / "grid_factors")
-    candidates.append(Path(sys.prefix) / "share" / "netwatt" / "grid_factors")
-    for candidate in candidates:
-        if (candidate / "countries.csv").exists():
-            return candidate
-    raise FactorError("no bundled grid factor table found (config/grid_factors/countries.csv); "
-                      "set NETWATT_GRID_FACTORS")
+    found = shipped_dir("config/grid_factors", "grid_factors", marker="countries.csv", env="NETWATT_GRID_FACTORS")
+    if found is None:
+        raise FactorError("no bundled grid factor table found (config/grid_factors/countries.csv); "
+                          "set NETWATT_GRID_FACTORS")
+    return found
 
 
 @dataclass(frozen=True, slots=True)

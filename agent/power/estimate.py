@@ -9,12 +9,11 @@ known: no estimate (the device stays ``unknown``). An estimate never replaces a 
 
 from __future__ import annotations
 
-import os
 import statistics
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent.datafiles import shipped_dir
 from agent.errors import ConfigError
 from agent.power.readings import DevicePower, Kind, Method, Quantity, Reading, Status
 from agent.yamlfile.load import load_yaml_file
@@ -43,15 +42,10 @@ class PowerModels:
 
 
 def models_dir(configured: str = "") -> Path:
-    candidates = [Path(configured)] if configured else []
-    if env := os.environ.get("NETWATT_MODELS"):
-        candidates.append(Path(env))
-    candidates.append(Path(__file__).resolve().parent.parent.parent / "config" / "models")
-    candidates.append(Path(sys.prefix) / "share" / "netwatt" / "models")
-    for candidate in candidates:
-        if (candidate / "power.yaml").exists():
-            return candidate
-    raise ConfigError("no model tables found (config/models/power.yaml); set NETWATT_MODELS")
+    found = shipped_dir("config/models", "models", marker="power.yaml", env="NETWATT_MODELS", configured=configured)
+    if found is None:
+        raise ConfigError("no model tables found (config/models/power.yaml); set NETWATT_MODELS")
+    return found
 
 
 def load_power_models(path: Path) -> PowerModels:

@@ -7,14 +7,13 @@ and rejects anything it does not understand, naming file, line and key.
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from agent.datafiles import shipped_dir
 from agent.errors import ConfigError, ConfigErrors
 from agent.power.readings import Kind, Quantity
 from agent.yamlfile.load import load_yaml_file
@@ -133,12 +132,8 @@ class Profile:
 
 def builtin_profile_dirs() -> list[Path]:
     """Where shipped profiles live: $NETWATT_PROFILES, the source tree, then the install prefix."""
-    candidates = []
-    if env := os.environ.get("NETWATT_PROFILES"):
-        candidates.append(Path(env))
-    candidates.append(Path(__file__).resolve().parents[2] / "config" / "profiles")
-    candidates.append(Path(sys.prefix) / "share" / "netwatt" / "profiles")
-    return [c for c in candidates if c.is_dir()][:1]
+    found = shipped_dir("config/profiles", "profiles", marker=".", env="NETWATT_PROFILES")
+    return [found] if found else []
 
 
 def load_profile_dir(directory: Path) -> dict[str, Profile]:

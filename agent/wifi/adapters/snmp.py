@@ -8,14 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agent.datafiles import shipped_file
 from agent.wifi.adapters.base import Applied, Immediate
 from agent.wifi.model import ControllerError, Observed, Scope, Target
 from agent.wifi.settings import AccessPoint, ControllerSpec
 from agent.yamlfile.load import load_yaml_file
 from collectors.snmp.setter import SetValue, SnmpSetter
 from collectors.snmp.types import Oid, SnmpClient, SnmpTarget, parse_oid
-
-DATA_FILE = Path(__file__).resolve().parents[3] / "config" / "wifi" / "snmp-controllers.yaml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +26,8 @@ class Column:
     scale: float = 1.0
 
 
-def load_columns(path: Path = DATA_FILE) -> tuple[dict[str, dict[str, dict[str, Column]]], list[Column]]:
-    data: Any = load_yaml_file(path)
+def load_columns(path: Path | None = None) -> tuple[dict[str, dict[str, dict[str, Column]]], list[Column]]:
+    data: Any = load_yaml_file(path or shipped_file("config/wifi/snmp-controllers.yaml", "wifi/snmp-controllers.yaml"))
     def column(spec: dict[str, Any]) -> Column:
         return Column(parse_oid(str(spec["oid"])), str(spec["index"]), spec.get("up"), spec.get("down"),
                       float(spec.get("scale", 1.0)))
