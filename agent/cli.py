@@ -20,7 +20,6 @@ from agent.datafiles import sample_config
 from agent.errors import ConfigError, NetwattError
 from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
 from agent.logs import setup_logging
-from agent.netconf_trust import trust_device
 from agent.points.lineprotocol import encode
 from agent.points.schema import SCHEMA_VERSION, poll_points
 from agent.poll import Poller
@@ -244,6 +243,7 @@ def _ask(prompt: str) -> str:
 
 def _trust(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    from agent.netconf_trust import trust_device  # noqa: PLC0415  (paramiko only for this command)
     trusted = trust_device(config, args.device, assume_yes=args.yes, ask=_ask, say=print)
     return OK if trusted else FAILURE
 

@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from agent.netconf_poll import NetconfPoller
 from agent.power.device_power import device_power
 from agent.power.merge import merge_protocols
 from agent.power.normalise import EntityTable, normalise, text
@@ -21,6 +21,9 @@ from agent.power.profiles import Profile, select_profiles
 from agent.power.readings import DeviceInfo, DevicePower, Method, PollResult, Reading
 from agent.settings.config import Config, Device
 from collectors.snmp.types import Oid, SnmpClient, format_oid, parse_oid
+
+if TYPE_CHECKING:
+    from agent.netconf_poll import NetconfPoller
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +57,15 @@ class Poller:
         self.client = client
         self.clock = clock
         self._identities: dict[str, _Identity] = {}
-        self.netconf = NetconfPoller(config)
+        self._netconf: NetconfPoller | None = None
         self._subtrees: dict[tuple[str, ...], list[Oid]] = {}     # per profile set, shared by its devices
+
+    def netconf(self) -> NetconfPoller:
+        """Built on the first NETCONF device: ncclient and paramiko (~13 MB) are loaded only if one is configured."""
+        if self._netconf is None:
+            from agent.netconf_poll import NetconfPoller  # noqa: PLC0415
+            self._netconf = NetconfPoller(self.config)
+        return self._netconf
 
     async def poll_many(self, devices: Iterable[Device], *,
                         on_result: Callable[[PollResult], None] | None = None) -> list[PollResult]:
@@ -117,7 +127,7 @@ class Poller:
 
     async def _poll(self, device: Device, now: datetime, started: float) -> PollResult:
         # NETCONF (when configured) runs alongside SNMP; a device may use one protocol or both.
-        netconf = asyncio.ensure_future(self.netconf.poll(device)) if device.netconf else None
+        netconf = asyncio.ensure_future(self.netconf().poll(device)) if device.netconf else None
         try:
             snmp = await self._snmp(device) if device.credential else None
             outcome = await netconf if netconf is not None else None

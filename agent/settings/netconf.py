@@ -20,8 +20,7 @@ from pathlib import Path
 from agent.power.profiles import Profile
 from agent.settings.secrets import Secret, SecretError, resolve_secret
 from agent.yamlfile.section import Section
-from collectors.netconf import DEFAULT_PORT, HostKeyCheck, NetconfAuth, NetconfTarget
-from collectors.netconf.hostkeys import normalise_fingerprint
+from collectors.netconf.types import DEFAULT_PORT, HostKeyCheck, NetconfAuth, NetconfTarget, normalise_fingerprint
 
 KNOWN_HOSTS_FILE = "known_hosts"
 DEFAULT_TIMEOUT_S = 30.0

@@ -26,21 +26,6 @@ def fingerprint(key: paramiko.PKey) -> str:
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
 
 
-def normalise_fingerprint(text: str) -> str:
-    """Accept ``SHA256:xxx`` (padding optional); raise ValueError on anything else."""
-    value = text.strip()
-    if not value.startswith("SHA256:"):
-        raise ValueError(f"{text!r} is not an OpenSSH SHA256 fingerprint (SHA256:..., see ssh-keygen -l)")
-    body = value[len("SHA256:"):].rstrip("=")
-    try:
-        raw = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
-    except ValueError:
-        raise ValueError(f"{text!r} is not valid base64 after 'SHA256:'") from None
-    if len(raw) != 32:
-        raise ValueError(f"{text!r} is not 32 bytes long (a SHA256 digest)")
-    return "SHA256:" + body
-
-
 def host_entry(host: str, port: int) -> str:
     return host if port == 22 else f"[{host}]:{port}"
 

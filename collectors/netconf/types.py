@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 
 from collectors.errors import CollectError, ErrorKind
@@ -69,3 +70,18 @@ class RpcReply:
 
     xml: str
     elapsed_s: float
+
+
+def normalise_fingerprint(text: str) -> str:
+    """Accept ``SHA256:xxx`` (padding optional); raise ValueError on anything else."""
+    value = text.strip()
+    if not value.startswith("SHA256:"):
+        raise ValueError(f"{text!r} is not an OpenSSH SHA256 fingerprint (SHA256:..., see ssh-keygen -l)")
+    body = value[len("SHA256:"):].rstrip("=")
+    try:
+        raw = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+    except ValueError:
+        raise ValueError(f"{text!r} is not valid base64 after 'SHA256:'") from None
+    if len(raw) != 32:
+        raise ValueError(f"{text!r} is not 32 bytes long (a SHA256 digest)")
+    return "SHA256:" + body
