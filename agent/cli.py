@@ -114,6 +114,8 @@ def _parser() -> argparse.ArgumentParser:
 
     wifi = command("wifi", "on-demand Wi-Fi: plan (dry run), apply, on/off requests, status, report")
     from agent.wifi.cli import add_parser as add_wifi_parser  # noqa: PLC0415  (its own module)
+    wifi.add_argument("--shard", type=_shard_argument, metavar="K/N",
+                      help="the shard whose agent runs the controllers (its state directory and store)")
     add_wifi_parser(wifi)
     wifi.set_defaults(handler=_wifi)
     report = command("report", "energy and CO2e (Scope 2 both ways, coverage, factors, embodied) from the store")

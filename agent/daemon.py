@@ -211,12 +211,15 @@ class Agent:
         self._stop.set()
 
     async def _wifi_round(self) -> None:
+        from agent.wifi.interlock import WifiBusy  # noqa: PLC0415  (Wi-Fi code loads only with a wifi: section)
         assert self.wifi is not None
         task = asyncio.current_task()
         assert task is not None
         self._running.add(task)       # SIGTERM lets a round finish: no change is left half done
         try:
             await self.wifi.run_round()
+        except WifiBusy as exc:     # the CLI or another process is applying: this round is skipped
+            log.warning("wifi round skipped: %s", exc)
         except Exception:      # a bad round is logged; the next one runs anyway
             log.exception("wifi round failed")
         finally:

@@ -14,6 +14,7 @@ import pytest
 
 from agent.settings.config import Config, load_config_text
 from agent.store.sqlite import Store
+from agent.wifi.interlock import ApplyLock
 from agent.wifi.runtime import open_wifi
 from agent.wifi.service import WifiService
 from collectors.snmp.pysnmp_client import PysnmpClient
@@ -276,6 +277,16 @@ def test_http_api_requires_the_token_and_applies_on_demand(venue: tuple[Venue, N
             clock.now += timedelta(hours=3)                  # expired: back to the group's rules (off)
             await svc.run_round()
             assert not v.radio_enabled("bowl-n-02", 1)
+            # another process (the CLI) mid-round: the API records the request and answers 409 at once
+            async with ApplyLock(tmp_path / "state").held(wait_s=0):
+                status, body = await asyncio.to_thread(call, f"{url}/on", {"group": "bowl", "for": "1h"},
+                                                       "s3cret-token")
+            assert status == 409
+            assert "is applying Wi-Fi changes" in str(body)
+            assert "is recorded, the next round applies it" in str(body)
+            assert not v.radio_enabled("bowl-n-02", 1)
+            await svc.run_round()
+            assert v.radio_enabled("bowl-n-02", 1)          # the recorded request, applied by the next round
         finally:
             await http.close()
             await close(svc, store, reader)
@@ -407,3 +418,73 @@ wifi:
 
     assert observed('ethernet_mac: "00:00:00:00:aa:01", ') == (True, 7)
     assert observed("") == (True, None)          # the radio MAC finds no row: unknown, never a false 0
+
+
+def test_one_writer_at_a_time_across_processes(venue: tuple[Venue, NetSnmpd], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """While another process holds <state>/wifi.lock (the agent mid-round), the CLI waits, then refuses
+    to apply; --no-apply still records the request; once the lock is free the CLI applies."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    import agent.wifi.cli  # noqa: PLC0415
+    from agent.cli import main  # noqa: PLC0415
+    v, server = venue
+    state = tmp_path / "state"
+    path = tmp_path / "velodrome.yaml"
+    path.write_text(EXAMPLE.read_text().replace("127.0.0.1:1161", server.endpoint).replace(
+        "/var/lib/netwatt", str(state)))
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(agent.wifi.cli, "CLI_LOCK_WAIT_S", 0.5)
+    state.mkdir()
+    holder = subprocess.Popen(            # another process, as the agent would be: flock, then wait
+        [sys.executable, "-c", "import fcntl, os, sys, time\n"
+         f"fd = os.open({str(state / 'wifi.lock')!r}, os.O_RDWR | os.O_CREAT)\n"
+         "fcntl.flock(fd, fcntl.LOCK_EX); os.pwrite(fd, f'{os.getpid()}\\n'.encode(), 0)\n"
+         "print('held', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "held\n"
+        assert main(["wifi", "-c", str(path), "on", "--group", "bowl", "--for", "1h"]) == 1
+        err = capsys.readouterr().err
+        assert f"another netwatt process (pid {holder.pid}) is applying Wi-Fi changes" in err
+        assert "the request is recorded, the running agent applies it at its next round" in err
+        assert v.value(f"{SSID_ADMIN}.2") == 1                       # nothing was switched
+        assert main(["wifi", "-c", str(path), "apply"]) == 1
+        assert main(["wifi", "-c", str(path), "off", "--group", "bowl", "--end", "--no-apply"]) == 0
+        assert main(["wifi", "-c", str(path), "plan"]) == 0           # a dry run needs no lock
+    finally:
+        holder.kill()                     # a dead holder's lock is dropped by the kernel
+        holder.wait()
+    capsys.readouterr()
+    assert main(["wifi", "-c", str(path), "apply"]) == 0
+    assert v.value(f"{SSID_ADMIN}.2") == 0                           # applied once the lock was free
+
+
+def test_wifi_cli_addresses_the_shard_that_runs_the_controller(venue: tuple[Venue, NetSnmpd], tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from agent.cli import main  # noqa: PLC0415
+    from agent.shard import shard_of  # noqa: PLC0415
+    _v, server = venue
+    path = tmp_path / "velodrome.yaml"
+    path.write_text(EXAMPLE.read_text().replace("127.0.0.1:1161", server.endpoint).replace(
+        "/var/lib/netwatt", str(tmp_path / "state")))
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    count = 4
+    owner = shard_of("wlc-1", count)
+    other = next(k for k in range(1, count + 1) if k not in (owner, shard_of("sw-bowl-1", count)))
+    assert main(["wifi", "-c", str(path), "--shard", f"{other}/{count}", "status"]) == 2
+    assert "no controller in this shard" in capsys.readouterr().err
+    assert main(["wifi", "-c", str(path), "--shard", f"{owner}-{count}", "on", "--group", "guest-ssid",
+                 "--for", "1h", "--no-apply"]) == 0
+    capsys.readouterr()
+    # the request is in the owning shard's own store, where its agent reads it
+    store = Store(tmp_path / "state" / f"shard-{owner}-of-{count}")
+    try:
+        assert [r[0] for r in store.db.execute("SELECT grp FROM wifi_requests")] == ["guest-ssid"]
+    finally:
+        store.close()

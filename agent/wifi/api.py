@@ -10,6 +10,7 @@ from typing import Any
 
 from agent.errors import ConfigError
 from agent.httpapi import HttpError, LocalHttpServer, Request, Response
+from agent.wifi.interlock import WifiBusy
 from agent.wifi.service import WifiService
 from agent.wifi.status import status_json
 from agent.yamlfile.section import parse_duration
@@ -46,7 +47,11 @@ def add_routes(server: LocalHttpServer, service: WifiService) -> None:
             who = f"api:{body.get('who', 'anonymous')}"
             request_row = service.store.add_request(group, state, now=now, until=now + timedelta(seconds=seconds),
                                                     who=who, note=str(body.get("note", "")))
-            result = await service.run_round()
+            try:
+                result = await service.run_round()
+            except WifiBusy as exc:        # the request is stored: the agent's next round applies it
+                raise HttpError(409, f"{exc}: request {request_row.id} is recorded, the next round applies "
+                                     "it") from None
             return Response.json({"request": {"id": request_row.id, "group": group, "state": state,
                                               "until": request_row.until.isoformat()}, **result.to_json()})
         return handler

@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 from agent.errors import ConfigError, NetwattError
 from agent.settings.config import Config, load_config
+from agent.shard import restrict
 from agent.store.sqlite import Store
+from agent.wifi.interlock import WifiBusy
 from agent.wifi.runtime import open_wifi
 from agent.wifi.savings import wifi_report
 from agent.wifi.service import WifiService
@@ -20,6 +22,7 @@ from agent.yamlfile.section import parse_duration
 from collectors.snmp.pysnmp_client import PysnmpClient
 
 OK, FAILURE = 0, 1
+CLI_LOCK_WAIT_S = 30.0
 
 
 def add_parser(command: argparse.ArgumentParser) -> None:
@@ -45,12 +48,12 @@ def add_parser(command: argparse.ArgumentParser) -> None:
 
 
 def _wifi_config(config: Config) -> None:
-    if config.wifi is None:
-        raise ConfigError("the config has no wifi: section", file=config.file)
+    if config.wifi is None:      # no section, or none of its controllers in this --shard
+        raise ConfigError("the config has no wifi: section (or no controller in this shard)", file=config.file)
 
 
 def handle(args: argparse.Namespace, open_store: object) -> int:
-    config = load_config(args.config)
+    config = restrict(load_config(args.config), getattr(args, "shard", None))
     _wifi_config(config)
     assert config.wifi is not None
     store: Store = open_store(config)  # type: ignore[operator]
@@ -69,7 +72,11 @@ def handle(args: argparse.Namespace, open_store: object) -> int:
                 print(f"request {r.id}: group {args.group} {r.state} until {r.until:%Y-%m-%d %H:%M:%S} UTC ({who})")
             if args.no_apply:
                 return OK
-            return asyncio.run(_round(config, store, args, apply=True))
+            try:
+                return asyncio.run(_round(config, store, args, apply=True))
+            except WifiBusy as exc:
+                raise WifiBusy(f"{exc}: the request is recorded, the running agent applies it at its next "
+                               "round") from None
         if args.wifi_command == "status":
             return asyncio.run(_round(config, store, args, apply=None))
         if args.wifi_command == "report":
@@ -110,7 +117,8 @@ async def _round(config: Config, store: Store, args: argparse.Namespace, *, appl
     def clock() -> datetime:
         return at or datetime.now(UTC)
 
-    service: WifiService = open_wifi(config, store, reader, clock=clock)
+    # a person waits a little for the agent's round to finish rather than being refused at once
+    service: WifiService = open_wifi(config, store, reader, clock=clock, lock_wait_s=CLI_LOCK_WAIT_S)
     try:
         if apply is None:
             data = status_json(service)

@@ -10,6 +10,7 @@ from agent.settings.config import Config
 from agent.store.record import stored
 from agent.store.sqlite import Store
 from agent.wifi.adapters.factory import build_controllers, build_meter
+from agent.wifi.interlock import ApplyLock
 from agent.wifi.service import WifiService
 from agent.wifi.store import WifiStore
 from collectors.snmp.setter import PysnmpSetter, SnmpSetter
@@ -25,7 +26,9 @@ def reconfigure_wifi(service: WifiService, config: Config, reader: SnmpClient) -
 
 def open_wifi(config: Config, store: Store, reader: SnmpClient, *, setter: SnmpSetter | None = None,
               clock: Callable[[], datetime] = lambda: datetime.now(UTC), settle_s: float = 2.0,
-              retry_delay_s: float = 1.0) -> WifiService:
+              retry_delay_s: float = 1.0, lock_wait_s: float = 0.0) -> WifiService:
+    """``lock_wait_s``: how long an apply round waits for another process's (the agent skips a busy
+    round, the next one comes; a person at the CLI can wait a little)."""
     assert config.wifi is not None
 
     def sink(points: list[Point]) -> None:
@@ -33,4 +36,5 @@ def open_wifi(config: Config, store: Store, reader: SnmpClient, *, setter: SnmpS
 
     controllers = build_controllers(config, reader, setter or PysnmpSetter())
     return WifiService(config.wifi, WifiStore(store.db), controllers, clock=clock, meter=build_meter(config, reader),
-                       sink=sink, settle_s=settle_s, retry_delay_s=retry_delay_s)
+                       sink=sink, settle_s=settle_s, retry_delay_s=retry_delay_s,
+                       apply_lock=ApplyLock(config.agent.state_directory), lock_wait_s=lock_wait_s)

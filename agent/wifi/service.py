@@ -17,6 +17,7 @@ from agent.points.lineprotocol import Point
 from agent.wifi.adapters.base import Controller
 from agent.wifi.adapters.snmp import PoeMeter
 from agent.wifi.executor import Executor
+from agent.wifi.interlock import ApplyLock
 from agent.wifi.model import Desired, Observed
 from agent.wifi.planner import Plan, make_plan
 from agent.wifi.points import action_point, radio_point
@@ -46,8 +47,10 @@ class WifiService:
     def __init__(self, config: WifiConfig, store: WifiStore, controllers: dict[str, Controller], *,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC), meter: PoeMeter | None = None,
                  sink: Callable[[list[Point]], None] = lambda _p: None, settle_s: float = 0.0,
-                 retry_delay_s: float = 1.0) -> None:
+                 retry_delay_s: float = 1.0, apply_lock: ApplyLock | None = None, lock_wait_s: float = 0.0) -> None:
         self.store = store
+        self.apply_lock = apply_lock          # shared with other processes on the same state directory
+        self.lock_wait_s = lock_wait_s
         self.clock = clock
         self.sink = sink
         self.settle_s = settle_s
@@ -109,7 +112,10 @@ class WifiService:
     async def run_round(self, *, apply: bool = True) -> Round:
         """One evaluation: dead-man jobs due, observe, idle clocks, plan, apply, export state."""
         async with self._round:
-            return await self._run_round(apply=apply)
+            if not apply or self.apply_lock is None:
+                return await self._run_round(apply=apply)
+            async with self.apply_lock.held(wait_s=self.lock_wait_s):
+                return await self._run_round(apply=apply)
 
     async def _run_round(self, *, apply: bool) -> Round:
         reverts = []
