@@ -34,7 +34,10 @@ class ApplyLock:
     async def held(self, *, wait_s: float, poll_s: float = 0.1) -> AsyncIterator[None]:
         """Hold the lock for the block; wait up to ``wait_s`` for it, then raise ``WifiBusy``."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd, writable = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), True
+        except PermissionError:      # made by another user (root at a shell): flock needs no write access
+            fd, writable = os.open(self.path, os.O_RDONLY), False
         try:
             deadline = time.monotonic() + wait_s
             while True:
@@ -46,8 +49,9 @@ class ApplyLock:
                         raise WifiBusy(f"another netwatt process ({self._holder(fd)}) is applying Wi-Fi changes "
                                        f"(lock {self.path})") from None
                     await asyncio.sleep(poll_s)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)      # who holds it, for the message above
+            if writable:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)      # who holds it, for the message above
             try:
                 yield
             finally:
