@@ -119,8 +119,10 @@ def _parser() -> argparse.ArgumentParser:
     add_wifi_parser(wifi)
     wifi.set_defaults(handler=_wifi)
     report = command("report", "energy and CO2e (Scope 2 both ways, coverage, factors, embodied) from the store")
-    report.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD (UTC)")
+    report.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
     report.add_argument("--to", dest="end", help="day after the last, YYYY-MM-DD (default: tomorrow)")
+    report.add_argument("--timezone", default="UTC", metavar="ZONE",
+                        help="IANA zone whose days --from/--to and the per-day rows are (default UTC)")
     report.add_argument("--by", choices=("site", "device", "role"), default="site")
     report.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
     report.add_argument("--output", "-o", type=Path, help="write to this file instead of stdout")
@@ -285,7 +287,8 @@ def _report(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     store = open_store(config)
     try:
-        text = report_text(store, config, start=args.start, end=args.end, by=args.by, output_format=args.format)
+        text = report_text(store, config, start=args.start, end=args.end, by=args.by, output_format=args.format,
+                           timezone=args.timezone)
     finally:
         store.close()
     if args.output is not None:

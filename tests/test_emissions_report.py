@@ -93,3 +93,34 @@ def test_sections_are_an_extension_point_for_other_features(tmp_path: Path) -> N
         assert as_csv(built).startswith("section,device,energy kWh")
     finally:
         sections.SECTIONS[:] = saved
+
+
+def test_days_are_the_chosen_time_zones(tmp_path: Path) -> None:
+    """--timezone Europe/Paris: 2026-06-01 is 2026-05-31T22:00Z to 2026-06-01T22:00Z (summer time)."""
+    import json  # noqa: PLC0415
+
+    from agent.report.command import report_text  # noqa: PLC0415
+    from agent.errors import NetwattError  # noqa: PLC0415
+    store = stored(tmp_path)
+    try:
+        store.db.execute("BEGIN")                  # 23:00Z on 31 May: 01:00 on 1 June in Paris
+        insert_emissions(store.db, [row("z", "a", day(2026, 6, 1) - 3600, 2_000.0, 100.0)])
+        store.db.execute("INSERT INTO energy_intervals VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         ("z", "a", day(2026, 6, 1) - 3600, day(2026, 6, 1) - 2700, 2_000.0, 900.0, "measured"))
+        store.db.execute("COMMIT")
+        utc = json.loads(report_text(store, CONFIG, start="2026-06-01", end="2026-06-02", by="device",
+                                     output_format="json"))
+        paris = json.loads(report_text(store, CONFIG, start="2026-06-01", end="2026-06-02", by="device",
+                                       output_format="json", timezone="Europe/Paris"))
+        with pytest.raises(NetwattError, match="not an IANA time zone"):
+            report_text(store, CONFIG, start="2026-06-01", end=None, by="site", output_format="json",
+                        timezone="Mars/Olympus")
+    finally:
+        store.close()
+    assert utc["report"]["timezone"] == "UTC"
+    assert paris["report"] == {"from": "2026-06-01", "to": "2026-06-02", "by": "device", "timezone": "Europe/Paris"}
+    assert utc["sections"]["summary"]["data"]["location_kgco2e"] == pytest.approx(0.8)
+    # Paris's 1 June starts 2 h earlier: it takes z's interval (0.2 kg) and keeps x and y (00:00-00:30Z)
+    assert paris["sections"]["summary"]["data"]["location_kgco2e"] == pytest.approx(1.0)
+    assert set(paris["sections"]["breakdown"]["data"]) == {"x", "y", "z"}
+    assert list(paris["sections"]["timeline"]["data"]) == ["2026-06-01"]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import calendar
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agent.emissions.bundled import BundledFactors, factors_dir
 from agent.emissions.embodied import load_footprints
@@ -13,24 +13,34 @@ from agent.emissions.refresh import refresh
 from agent.errors import NetwattError
 from agent.power.estimate import load_power_models, models_dir
 from agent.report import render
-from agent.report.data import GROUPINGS, build, fleet_power_by_model
+from agent.report.data import GROUPINGS, build, fleet_power_by_model, local_day
 from agent.report.sections import build_sections
 from agent.report.wifi_section import wifi_section
 from agent.settings.config import Config
 from agent.store.sqlite import Store
 
 
-def parse_day(text: str) -> float:
+def parse_day(text: str, timezone: str = "UTC") -> float:
+    """Midnight starting the day ``text`` (YYYY-MM-DD) in ``timezone``, as a Unix time."""
     try:
-        return float(calendar.timegm(date.fromisoformat(text).timetuple()))
+        day = date.fromisoformat(text)
     except ValueError:
         raise NetwattError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+    return datetime(day.year, day.month, day.day, tzinfo=_zone(timezone)).timestamp()
 
 
-def report_text(store: Store, config: Config, *, start: str, end: str | None, by: str, output_format: str) -> str:
-    start_s = parse_day(start)
-    end_s = parse_day(end) if end else float(calendar.timegm(
-        (datetime.now(UTC).date() + timedelta(days=1)).timetuple()))
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise NetwattError(f"--timezone: {name!r} is not an IANA time zone (e.g. Europe/Paris, UTC)") from None
+
+
+def report_text(store: Store, config: Config, *, start: str, end: str | None, by: str, output_format: str,
+                timezone: str = "UTC") -> str:
+    start_s = parse_day(start, timezone)
+    tomorrow = datetime.now(_zone(timezone)).date() + timedelta(days=1)
+    end_s = parse_day(end or tomorrow.isoformat(), timezone)
     if end_s <= start_s:
         raise NetwattError("--to must be after --from")
     if by not in GROUPINGS:
@@ -42,12 +52,13 @@ def report_text(store: Store, config: Config, *, start: str, end: str | None, by
     # the fleet's own measurements of the model win over its datasheet
     power.update({m: (w, "mean measured input of the fleet's units") for m, w in
                   fleet_power_by_model(store.db, start_s, end_s).items()})
-    data = build(store.db, config, start_s=start_s, end_s=end_s, by=by, footprints=footprints, power_w=power)
+    data = build(store.db, config, start_s=start_s, end_s=end_s, by=by, footprints=footprints, power_w=power,
+                 timezone=timezone)
     sections = build_sections(data)
     wifi = wifi_section(store, config, data)
     if wifi is not None:
         sections.append(wifi)
-    meta: dict[str, object] = {"from": start, "to": datetime.fromtimestamp(end_s, UTC).date().isoformat(), "by": by}
+    meta: dict[str, object] = {"from": start, "to": local_day(end_s, timezone), "by": by, "timezone": timezone}
     if output_format == "json":
         return render.as_json(sections, meta)
     if output_format == "csv":

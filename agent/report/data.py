@@ -9,7 +9,8 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from agent.emissions.embodied import Footprint, footprint_for
 from agent.emissions.store import StoredEmission, device_models, emissions_between, ensure_schema
@@ -119,6 +120,7 @@ class ReportData:
     trajectory: Trajectory | None
     has_market: bool
     devices_without_power: list[str]
+    timezone: str = "UTC"                           # days and years of the report are this zone's
 
     @property
     def embodied_amortised_g(self) -> float:
@@ -131,12 +133,12 @@ class ReportData:
         return self.embodied_amortised_g / whole if whole else None
 
 
-def _day(time_s: float) -> str:
-    return datetime.fromtimestamp(time_s, UTC).strftime("%Y-%m-%d")
+def local_day(time_s: float, zone: str = "UTC") -> str:
+    return datetime.fromtimestamp(time_s, ZoneInfo(zone)).strftime("%Y-%m-%d")
 
 
-def _year(time_s: float) -> int:
-    return int(_day(time_s)[:4])
+def _year(time_s: float, zone: str = "UTC") -> int:
+    return int(local_day(time_s, zone)[:4])
 
 
 def _energy(db: sqlite3.Connection, start_s: float, end_s: float) -> list[tuple[str, str, float, float, float,
@@ -151,8 +153,9 @@ def period_location_g(db: sqlite3.Connection, start_s: float, end_s: float) -> f
 
 def build(db: sqlite3.Connection, config: Config, *, start_s: float, end_s: float, by: str = "site",
           footprints: dict[str, Footprint] | None = None,
-          power_w: dict[str, tuple[float, str]] | None = None) -> ReportData:
-    """``power_w``: model -> (input power, where it comes from) for the refresh view."""
+          power_w: dict[str, tuple[float, str]] | None = None, timezone: str = "UTC") -> ReportData:
+    """``power_w``: model -> (input power, where it comes from) for the refresh view; ``timezone``: the
+    IANA zone whose days make the per-day rows (an interval counts in the day it starts)."""
     ensure_schema(db)
     models = device_models(db)
 
@@ -170,7 +173,7 @@ def build(db: sqlite3.Connection, config: Config, *, start_s: float, end_s: floa
     per_device_wh: dict[str, float] = defaultdict(float)
     per_device_s: dict[str, float] = defaultdict(float)
     for device, site, start, end, wh, seconds, method in _energy(db, start_s, end_s):
-        for t in (total, groups[group_of(device, site)], daily[_day(start)]):
+        for t in (total, groups[group_of(device, site)], daily[local_day(start, timezone)]):
             t.wh += wh
             t.wh_by_method[method] += wh
             t.covered_s += seconds
@@ -181,7 +184,7 @@ def build(db: sqlite3.Connection, config: Config, *, start_s: float, end_s: floa
     factors: dict[str, FactorUsed] = {}
     with_market = {(e.device, e.start_s) for e in emissions if e.scope2_method == "market"}
     for e in emissions:
-        for t in (total, groups[group_of(e.device, e.site)], daily[_day(e.start_s)]):
+        for t in (total, groups[group_of(e.device, e.site)], daily[local_day(e.start_s, timezone)]):
             if e.scope2_method == "location":
                 t.location_g += e.gco2e
                 t.overhead_location_g += e.overhead_gco2e
@@ -192,7 +195,7 @@ def build(db: sqlite3.Connection, config: Config, *, start_s: float, end_s: floa
                 t.market_wh += e.wh
         _note_factors(factors, e)
     footprints = footprints or {}
-    embodied = _embodied(config, models, footprints, start_s, end_s)
+    embodied = _embodied(config, models, footprints, start_s, end_s, timezone=timezone)
     return ReportData(
         start_s, end_s, by, total, dict(groups), dict(sorted(daily.items())),
         sorted(factors.values(), key=lambda f: -f.wh), embodied,
@@ -200,7 +203,7 @@ def build(db: sqlite3.Connection, config: Config, *, start_s: float, end_s: floa
                  total=total),
         _trajectory(db, config, start_s, end_s, total.location_g),
         any(e.scope2_method == "market" for e in emissions),
-        sorted(d for d, wh in per_device_wh.items() if wh == 0.0),
+        sorted(d for d, wh in per_device_wh.items() if wh == 0.0), timezone,
     )
 
 
@@ -217,8 +220,8 @@ def _note_factors(factors: dict[str, FactorUsed], e: StoredEmission) -> None:
 
 
 def _embodied(config: Config, models: dict[str, tuple[str, str, str]], footprints: dict[str, Footprint],
-              start_s: float, end_s: float) -> list[EmbodiedLine]:
-    years = set(range(_year(start_s), _year(end_s - 1) + 1))
+              start_s: float, end_s: float, *, timezone: str) -> list[EmbodiedLine]:
+    years = set(range(_year(start_s, timezone), _year(end_s - 1, timezone) + 1))
     lines = []
     for device, (_site, role, model) in sorted(models.items()):
         fp = footprint_for(footprints, model, role, config.emissions.embodied_by_role)

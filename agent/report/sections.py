@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from agent.report.data import ReportData, Totals
+from agent.report.data import ReportData, Totals, local_day
 
 Cell = str | float | int | None
 
@@ -63,10 +62,6 @@ def pct(share: float | None) -> float | None:
     return None if share is None else round(share * 100.0, 1)
 
 
-def day(time_s: float) -> str:
-    return datetime.fromtimestamp(time_s, UTC).strftime("%Y-%m-%d")
-
-
 def _totals_json(t: Totals, has_market: bool) -> dict[str, Any]:
     return {"energy_kwh": kwh(t.wh), "location_kgco2e": kg(t.location_g),
             "market_kgco2e": kg(t.market_g) if has_market else None, "market_energy_kwh": kwh(t.market_wh),
@@ -84,7 +79,8 @@ def summary(d: ReportData) -> Section:
               else "market-based: not computed (no site has contract or residual-mix data)")
     share = d.embodied_share
     return Section("summary", "Summary", text=[
-        f"Period {day(d.start_s)} to {day(d.end_s)} (UTC, end exclusive).",
+        f"Period {local_day(d.start_s, d.timezone)} to {local_day(d.end_s, d.timezone)} ({d.timezone}, end "
+        "exclusive).",
         f"Energy {kwh(t.wh):,.3f} kWh; Scope 2 location-based {mass(t.location_g)} CO2e; {market}.",
         "The two Scope 2 figures are alternative views of the same energy: never add them.",
         f"Overhead (site PUE-like multipliers, reported apart): {mass(t.overhead_location_g)} CO2e.",
@@ -94,7 +90,8 @@ def summary(d: ReportData) -> Section:
         f"Embodied (Scope 3 cat. 2, amortised over the period): {mass(d.embodied_amortised_g)} CO2e"
         + (f", {pct(share)} % of location-based + embodied." if share is not None else "."),
     ], data={**_totals_json(t, d.has_market), "embodied_amortised_kgco2e": kg(d.embodied_amortised_g),
-             "embodied_share_pct": pct(share), "from": day(d.start_s), "to": day(d.end_s)})
+             "embodied_share_pct": pct(share), "from": local_day(d.start_s, d.timezone),
+             "to": local_day(d.end_s, d.timezone)})
 
 
 def breakdown(d: ReportData) -> Section:
@@ -123,7 +120,7 @@ def timeline(d: ReportData) -> Section | None:
     if d.has_market:
         series.append(("market-based", [kg(t.market_g) for t in d.daily.values()]))
     energy = Chart("bar", "Energy per day", "kWh", labels, [("energy", [kwh(t.wh) for t in d.daily.values()])])
-    table = Table(["day (UTC)", "energy kWh", "location kg CO2e", "market kg CO2e", "coverage %"],
+    table = Table([f"day ({d.timezone})", "energy kWh", "location kg CO2e", "market kg CO2e", "coverage %"],
                   [[k, kwh(t.wh), kg(t.location_g), kg(t.market_g) if t.market_wh else None, pct(t.coverage())]
                    for k, t in d.daily.items()])
     return Section("timeline", "Per day", tables=[table],
