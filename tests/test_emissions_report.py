@@ -99,8 +99,8 @@ def test_days_are_the_chosen_time_zones(tmp_path: Path) -> None:
     """--timezone Europe/Paris: 2026-06-01 is 2026-05-31T22:00Z to 2026-06-01T22:00Z (summer time)."""
     import json  # noqa: PLC0415
 
-    from agent.report.command import report_text  # noqa: PLC0415
     from agent.errors import NetwattError  # noqa: PLC0415
+    from agent.report.command import report_text  # noqa: PLC0415
     store = stored(tmp_path)
     try:
         store.db.execute("BEGIN")                  # 23:00Z on 31 May: 01:00 on 1 June in Paris

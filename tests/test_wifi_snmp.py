@@ -340,15 +340,21 @@ def test_agent_runs_the_wifi_job_and_serves_the_api(venue: tuple[Venue, NetSnmpd
         store.close()
 
 
-def test_cli_on_plan_status_and_bad_input(venue: tuple[Venue, NetSnmpd], tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from agent.cli import main  # noqa: PLC0415
-    v, server = venue
+def cli_config(server: NetSnmpd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The Vélodrome example on this venue, state in tmp_path/state, its env references set: for the CLI."""
     path = tmp_path / "velodrome.yaml"
     path.write_text(EXAMPLE.read_text().replace("127.0.0.1:1161", server.endpoint).replace(
         "/var/lib/netwatt", str(tmp_path / "state")))
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
+    return path
+
+
+def test_cli_on_plan_status_and_bad_input(venue: tuple[Venue, NetSnmpd], tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from agent.cli import main  # noqa: PLC0415
+    v, server = venue
+    path = cli_config(server, tmp_path, monkeypatch)
     assert main(["wifi", "-c", str(path), "on", "--group", "nope", "--for", "3h"]) == 2
     assert "no Wi-Fi group named 'nope'" in capsys.readouterr().err
     assert main(["wifi", "-c", str(path), "on", "--group", "bowl", "--for", "forever"]) == 1
@@ -432,11 +438,7 @@ def test_one_writer_at_a_time_across_processes(venue: tuple[Venue, NetSnmpd], tm
     from agent.cli import main  # noqa: PLC0415
     v, server = venue
     state = tmp_path / "state"
-    path = tmp_path / "velodrome.yaml"
-    path.write_text(EXAMPLE.read_text().replace("127.0.0.1:1161", server.endpoint).replace(
-        "/var/lib/netwatt", str(state)))
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
+    path = cli_config(server, tmp_path, monkeypatch)
     monkeypatch.setattr(agent.wifi.cli, "CLI_LOCK_WAIT_S", 0.5)
     state.mkdir()
     holder = subprocess.Popen(            # another process, as the agent would be: flock, then wait
@@ -469,11 +471,7 @@ def test_wifi_cli_addresses_the_shard_that_runs_the_controller(venue: tuple[Venu
     from agent.cli import main  # noqa: PLC0415
     from agent.shard import shard_of  # noqa: PLC0415
     _v, server = venue
-    path = tmp_path / "velodrome.yaml"
-    path.write_text(EXAMPLE.read_text().replace("127.0.0.1:1161", server.endpoint).replace(
-        "/var/lib/netwatt", str(tmp_path / "state")))
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
+    path = cli_config(server, tmp_path, monkeypatch)
     count = 4
     owner = shard_of("wlc-1", count)
     other = next(k for k in range(1, count + 1) if k not in (owner, shard_of("sw-bowl-1", count)))
