@@ -1,5 +1,6 @@
-"""The Catalyst 9800 adapter: RPC payloads checked against the structure of the YANG modules, and the
-RPCs and oper reads replayed through the canned NETCONF server over real SSH."""
+"""The Catalyst 9800 adapter: RPC payloads checked against the structure of the YANG modules, the
+RPCs and oper reads replayed through the canned NETCONF server over real SSH, and the WLAN edit's
+confirmed commit run on a real netconfd."""
 
 from __future__ import annotations
 
@@ -146,3 +147,65 @@ def test_rpc_payloads_pass_a_real_yang_engine(netconf_servers: NetconfServerPool
     assert "not in range" in errors[0]
     assert "not in set" in errors[1]
     assert "missing mandatory choice" in errors[2]
+
+
+def test_wlan_edit_is_a_confirmed_commit_on_a_real_netconfd(netconf_servers: NetconfServerPool,
+                                                            tmp_path: Path) -> None:
+    """The SSID path end to end: netconfd (candidate, confirmed-commit) validates netwatt's edit-config
+    against the WLAN stand-in; the executor reads it back and confirms, so the change outlives the
+    confirm timeout; an edit off the model is refused."""
+    from collectors.netconf import HostKeyCheck, NetconfAuth, NetconfError, NetconfTarget, open_session  # noqa: PLC0415
+    from collectors.netconf.xmlsafe import parse  # noqa: PLC0415
+    server = netconf_servers.netconfd(modules=[STAND_IN / "Cisco-IOS-XE-wireless-wlan-cfg.yang"])
+    nc_target = NetconfTarget("wlc9800", server.host, server.port, NetconfAuth(server.username, server.password),
+                              HostKeyCheck(known_hosts=str(server.known_hosts)), timeout_s=20)
+    text = f"""version: 1
+sites: {{venue: {{timezone: Europe/Paris}}}}
+wifi:
+  controllers:
+    wlc9800: {{type: c9800, host: {server.host}, port: {server.port}, username: {server.username},
+               password: env:NC_PASSWORD, known_hosts: {server.known_hosts}, timeout: 20s, confirm_timeout: 3s}}
+  access_points: []
+  groups:
+    guest: {{site: venue, scope: ssid, controller: wlc9800, ssids: [Velodrome-Guest], default: "off"}}
+"""
+    config = load_config_text(text, environ={"NC_PASSWORD": server.password})
+    assert config.wifi is not None
+    controller = C9800Controller(config.wifi.controllers["wlc9800"], config.wifi.access_points)
+    [target] = config.wifi.targets()
+
+    async def wlan_status() -> list[str]:
+        async with open_session(nc_target) as nc:
+            reply = await nc.get_config("running", subtree=f'<wlan-cfg-data xmlns="{WLAN_CFG}"/>')
+        return [s.text or "" for s in parse(reply.xml, max_bytes=10**6).xpath(
+            "//w:wlan-cfg-entry[w:profile-name='Velodrome-Guest']/w:apf-vap-id-data/w:wlan-status",
+            namespaces={"w": WLAN_CFG})]
+
+    async def scenario() -> list[str]:
+        async with open_session(nc_target) as nc:              # the WLAN as installed: on
+            await nc.edit_config(wlan_edit("Velodrome-Guest", True), target="candidate")
+            await nc.commit()
+        assert (await controller.read([target]))[target.key].enabled is True
+        store = Store(tmp_path / "state")
+        try:
+            executor = Executor(WifiStore(store.db), {"wlc9800": controller}, guards=Guards(retries=0),
+                                clock=lambda: datetime(2026, 11, 2, 9, tzinfo=UTC), retry_delay_s=0.0)
+            [record] = await executor.execute([Change(target, "guest", True, False, "default off")])
+        finally:
+            store.close()
+        assert (record.result, record.error) == ("confirmed", "")
+        await asyncio.sleep(5.0)           # past the 3 s confirm timeout: kept, because it was confirmed
+        refused = []
+        async with open_session(nc_target) as nc:
+            try:
+                await nc.edit_config(wlan_edit("x" * 33, False), target="candidate")   # profile-name 1..32
+            except NetconfError as exc:
+                refused.append(str(exc))
+            await nc.discard_changes()
+        return [*await wlan_status(), *refused]
+
+    status, *refused = asyncio.run(scenario())
+    assert status == "false"
+    assert len(refused) == 1
+    assert "rpc-error invalid-value" in refused[0]
+    assert "profile-name, message value not in range" in refused[0]
