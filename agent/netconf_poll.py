@@ -93,7 +93,8 @@ class NetconfPoller:
         data: etree._Element | None = None
         rpc_replies: dict[str, etree._Element] = {}
         try:
-            async with open_session(target, pool=self.pool or default_pool()) as session:
+            pool = self.pool or default_pool(self.config.agent.netconf_max_in_flight)
+            async with open_session(target, pool=pool) as session:
                 profiles = select_netconf_profiles(self.config, device,
                                                    await self._announced(device, session, outcome))
                 outcome.profiles = [p.name for p in profiles]

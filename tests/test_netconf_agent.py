@@ -307,3 +307,31 @@ def test_profiles_chosen_from_the_yang_library(netconf_servers: NetconfServerPoo
     again = asyncio.run(poller.poll(config.devices["xe1"]))
     assert again.requests == 1                  # the module list is kept for an hour
     assert again.power.power_w == 148.0
+
+
+@pytest.mark.integration
+def test_netconf_max_in_flight_bounds_concurrent_operations(netconf_servers: NetconfServerPool,
+                                                            tmp_path: Path) -> None:
+    """agent.netconf_max_in_flight: 1 and three devices answering in 0.6 s: they take turns (> 1.8 s),
+    and queueing for the one thread is not a device's timeout (every device has its power)."""
+    import time  # noqa: PLC0415
+    server = netconf_servers.canned(GOLDEN / "nc_openconfig" / "netconf", delay_s=0.6)
+    state = tmp_path / "state"
+    server.trust_in(state)
+    devices = "".join(f"  - {{name: oc{i}, address: {server.host}, {server.netconf_yaml('nc', '5s')}}}\n"
+                      for i in range(3))
+    text = (f"version: 1\nagent: {{state_directory: '{state}', netconf_max_in_flight: 1}}\n"
+            f"credentials:\n{server.credential_yaml('nc')}devices:\n{devices}")
+    config = load_config_text(text, environ={}, builtin_profiles=PROFILES)
+    assert config.agent.netconf_max_in_flight == 1
+
+    async def run() -> list[PollResult]:
+        return await Poller(config, RecordedClient.from_files({})).poll_many(config.devices.values())
+
+    started = time.monotonic()
+    results = asyncio.run(run())
+    assert time.monotonic() - started > 1.8          # with 16 threads: ~1.1 s
+    assert [(r.errors, r.power.power_w) for r in results] == [([], 612.0)] * 3
+    with pytest.raises(ConfigError, match="netconf_max_in_flight"):
+        load_config_text(text.replace("netconf_max_in_flight: 1", "netconf_max_in_flight: 0"), environ={},
+                         builtin_profiles=PROFILES)

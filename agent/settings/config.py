@@ -58,6 +58,7 @@ class AgentSettings:
     shutdown_timeout_s: float = 10.0   # SIGTERM: finish polls and flush within this
     http: HttpSettings | None = None   # local /healthz and /metrics; off unless configured
     snmp_backend: str = "auto"         # reads: auto (gufo-snmp when it imports) | gufo | pysnmp
+    netconf_max_in_flight: int = 16    # NETCONF operations at once (each holds a thread while it blocks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +247,7 @@ def _agent(s: Section, env: dict[str, str]) -> AgentSettings:
         shutdown_timeout_s=s.duration("shutdown_timeout", d.shutdown_timeout_s, minimum=0.1),
         http=parse_http(s.section("http")) if s.has("http") else s.raw("http", None),
         snmp_backend=s.choice("snmp_backend", SNMP_BACKENDS, d.snmp_backend),
+        netconf_max_in_flight=s.integer("netconf_max_in_flight", d.netconf_max_in_flight, minimum=1, maximum=512),
     )
     s.finish()
     if settings.collection_jitter_s >= settings.interval_s:

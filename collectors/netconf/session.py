@@ -77,9 +77,9 @@ def _consume(future: asyncio.Future[Any]) -> None:
 
 
 @functools.cache
-def default_pool() -> NetconfPool:
-    """The process-wide pool used when a caller brings none."""
-    return NetconfPool()
+def default_pool(max_workers: int = DEFAULT_WORKERS) -> NetconfPool:
+    """The process-wide pool of that size (one per size: a reload does not leave idle threads behind)."""
+    return NetconfPool(max_workers)
 
 
 class NetconfSession:
