@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from agent.poll import Poller
-from agent.power.profiles import load_builtin_profiles
+from agent.power.profile_files import load_builtin_profiles
 from agent.power.readings import PollResult
 from agent.settings.config import load_config_text
 from agent.views.pollformat import poll_json

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent.errors import ConfigError, ConfigErrors
-from agent.power.profiles import load_builtin_profiles
+from agent.power.profile_files import load_builtin_profiles
 from agent.settings.config import load_config, load_config_text
 from agent.settings.dump import dump_config
 

@@ -14,7 +14,7 @@ import pytest
 
 from agent.lab import SnmpsimProcess
 from agent.poll import Poller
-from agent.power.profiles import load_builtin_profiles
+from agent.power.profile_files import load_builtin_profiles
 from agent.power.readings import PollResult, Quantity, Status
 from agent.settings.config import Config, load_config_text
 from collectors.snmp.backends import BackendRouter

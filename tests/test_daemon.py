@@ -12,7 +12,7 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 
 from agent.daemon import Agent, poll_job_options
 from agent.lab import SnmpsimProcess, lab_config_text
-from agent.power.profiles import load_builtin_profiles
+from agent.power.profile_files import load_builtin_profiles
 from agent.power.readings import DeviceInfo, DevicePower, Method, PollResult
 from agent.settings.config import load_config, load_config_text
 from agent.store.sqlite import Store

@@ -8,7 +8,7 @@ import pytest
 
 from agent.power.device_power import device_power
 from agent.power.normalise import normalise
-from agent.power.profiles import load_builtin_profiles
+from agent.power.profile_files import load_builtin_profiles
 from agent.power.readings import Kind, Method, Quantity, Reading, Status
 from collectors.snmp.types import Oid, SnmpValue, parse_oid
 

@@ -24,7 +24,7 @@ from agent.cli import main
 from agent.daemon import Agent
 from agent.emissions.store import emissions_between
 from agent.lab import SnmpsimProcess, lab_config_text
-from agent.power.profiles import load_builtin_profiles
+from agent.power.profile_files import load_builtin_profiles
 from agent.report.command import report_text
 from agent.settings.config import Config, load_config_text
 from agent.store.sqlite import Store

@@ -17,7 +17,7 @@ import pytest
 from agent.errors import ConfigError, ConfigErrors
 from agent.lab import SnmpsimProcess
 from agent.poll import Poller
-from agent.power.profiles import load_builtin_profiles, parse_profile
+from agent.power.profile_files import load_builtin_profiles, parse_profile
 from agent.power.readings import Kind, PollResult, Status
 from agent.power.yang_normalise import _number
 from agent.settings.config import load_config_text

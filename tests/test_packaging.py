@@ -125,7 +125,8 @@ def test_demo_runs_on_the_installed_data_only(venv: Path) -> None:
     where = subprocess.run(
         [str(venv / "bin" / "python"), "-c",
          "from agent.emissions.bundled import factors_dir; from agent.power.estimate import models_dir;"
-         "from agent.power.profiles import builtin_profile_dirs; from agent.wifi.adapters.snmp import load_columns;"
+         "from agent.power.profile_files import builtin_profile_dirs;"
+         "from agent.wifi.adapters.snmp import load_columns;"
          "print(factors_dir(), models_dir(), *builtin_profile_dirs(), sorted(load_columns()[0]))"],
         capture_output=True, text=True, cwd=venv, check=False,
         env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})

@@ -10,7 +10,7 @@ import pytest
 from pysnmp.proto import rfc1902
 
 from agent.poll import Poller
-from agent.power.profiles import load_builtin_profiles
+from agent.power.profile_files import load_builtin_profiles
 from agent.power.readings import PollResult
 from agent.settings.config import Config, load_config_text
 from collectors.snmp.backends import BackendRouter

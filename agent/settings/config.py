@@ -16,7 +16,8 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agent.errors import ConfigError, ConfigErrors
-from agent.power.profiles import Profile, load_builtin_profiles, parse_profile
+from agent.power.profile_files import load_builtin_profiles, parse_profile
+from agent.power.profiles import Profile
 from agent.settings.emissions import EmissionsSettings, parse_emissions
 from agent.settings.http import HttpSettings, parse_http
 from agent.settings.netconf import (
