@@ -29,6 +29,7 @@ from agent.report.demo import emissions_summary
 from agent.sdnotify import Notifier
 from agent.settings.config import Config, load_config, load_config_text
 from agent.settings.dump import dump_config
+from agent.settings.isolated import load_config_isolated
 from agent.shard import Shard, parse_shard, restrict
 from agent.snmp_client import snmp_client
 from agent.supervise import Supervisor
@@ -261,7 +262,7 @@ def _shard_argument(text: str) -> Shard:
 
 def _run(args: argparse.Namespace) -> int:
     setup_logging(log_format=args.log_format, debug=args.debug)
-    config = restrict(load_config(args.config), args.shard)
+    config = restrict(load_config_isolated(args.config), args.shard)
     if args.once:
         results = asyncio.run(Agent(config, config_path=Path(args.config), shard=args.shard).run_once())
         return OK if all(r.ok for r in results) else FAILURE

@@ -34,7 +34,8 @@ from agent.outputs.base import Output
 from agent.points.schema import agent_point
 from agent.poll import Poller
 from agent.power.readings import PollResult
-from agent.settings.config import Config, Device, load_config
+from agent.settings.config import Config, Device
+from agent.settings.isolated import load_config_isolated
 from agent.shard import Shard, restrict
 from agent.snmp_client import snmp_client
 from agent.store.forward import Forwarder
@@ -342,7 +343,7 @@ class Agent:
             log.warning("SIGHUP ignored: no config file to reload")
             return False
         try:
-            new = restrict(load_config(self.config_path), self.shard)
+            new = restrict(load_config_isolated(self.config_path), self.shard)
         except ConfigError as exc:
             log.error("config reload refused, the running config stays: %s", exc)
             return False

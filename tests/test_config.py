@@ -229,3 +229,42 @@ def test_bad_output_settings_fail_check_config_with_file_and_line(tmp_path: Path
     assert f"{path}:11: outputs[1].content_encoding: influxdb_v2 output: content_encoding must be one of" in (
         result.stderr)
     assert "t0ken-s3cret" not in result.stderr
+
+
+def _fleet_file(tmp_path: Path, devices: int, *, broken_line: bool = False) -> Path:
+    lines = ["version: 1", "credentials:", "  c: {version: 2c, community: env:FLEET_COMMUNITY}", "devices:"]
+    lines += [f"  - {{name: d{i:05d}, address: 10.{i // 65536}.{(i // 256) % 256}.{i % 256}, credential: c}}"
+              for i in range(devices)]
+    if broken_line:
+        lines.append("  - {name: bad, address: 10.255.255.1, credential: nope}")
+    path = tmp_path / "fleet.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_large_config_is_parsed_in_a_child_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The agent's memory: a big file's YAML garbage stays in a throwaway process (agent/settings/isolated.py)."""
+    from agent.settings import isolated  # noqa: PLC0415
+    monkeypatch.setenv("FLEET_COMMUNITY", "s3cret-community")
+    path = _fleet_file(tmp_path, 3000)
+    here = load_config(path)
+    with monkeypatch.context() as patched:        # the parent must not parse: the child did
+        patched.setattr(isolated, "load_config", lambda *_a, **_k: pytest.fail("parsed in the agent's process"))
+        child = isolated.load_config_isolated(path, from_bytes=1)
+    assert child.devices == here.devices
+    assert dump_config(child) == dump_config(here)
+    assert child.snmp_target(child.devices["d02999"]) == here.snmp_target(here.devices["d02999"])   # secrets too
+
+
+def test_isolated_parsing_reports_errors_and_skips_small_files(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.settings import isolated  # noqa: PLC0415
+    monkeypatch.setenv("FLEET_COMMUNITY", "x")
+    broken = _fleet_file(tmp_path, 3000, broken_line=True)
+    with pytest.raises(ConfigErrors) as caught:      # the same message as an in-process parse
+        isolated.load_config_isolated(broken, from_bytes=1)
+    assert f"{broken}:3005: devices[3000].credential:" in str(caught.value)
+    small = _fleet_file(tmp_path, 10)
+    monkeypatch.setattr(subprocess, "run", lambda *_a, **_k: pytest.fail("a child for a small file"))
+    assert small.stat().st_size < isolated.ISOLATE_FROM_BYTES
+    assert len(isolated.load_config_isolated(small).devices) == 10
