@@ -1,8 +1,9 @@
-"""Device profiles: vendor knowledge as data (``config/profiles/*.yaml``), loaded and checked here.
+"""Device profiles: vendor knowledge as data (``config/profiles/*.yaml``), checked here.
 
 A profile says which objects to walk, how to scale them and what each one measures. The schema is
-documented in ``config/profiles/README.md``; this module turns a YAML file into ``Profile`` values
-and rejects anything it does not understand, naming file, line and key.
+documented in ``config/profiles/README.md``; this module holds the ``Profile`` values and turns the
+body of an SNMP profile into one, rejecting anything it does not understand, naming file, line and
+key (files and the protocol dispatch: ``agent.power.profile_files``).
 """
 
 from __future__ import annotations
