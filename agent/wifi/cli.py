@@ -53,7 +53,7 @@ def _wifi_config(config: Config) -> None:
 
 
 def handle(args: argparse.Namespace, open_store: object) -> int:
-    config = restrict(load_config(args.config), getattr(args, "shard", None))
+    config = restrict(load_config(args.config), args.shard)
     _wifi_config(config)
     assert config.wifi is not None
     store: Store = open_store(config)  # type: ignore[operator]
