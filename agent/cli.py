@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from agent import __version__
+from agent.clock import wall_clock
 from agent.daemon import Agent, build_outputs, open_store
 from agent.datafiles import sample_config
 from agent.errors import ConfigError, NetwattError
@@ -313,7 +314,7 @@ def _demo(args: argparse.Namespace) -> int:
         config = load_config_text(text, file="<lab>")
         progress = DemoProgress(len(config.devices), args.cycles)
         # start just after an energy-interval boundary: the demo then closes one whole interval
-        wait_s = config.agent.energy_interval_s - time.time() % config.agent.energy_interval_s + 0.05
+        wait_s = config.agent.energy_interval_s - wall_clock().timestamp() % config.agent.energy_interval_s + 0.05
         time.sleep(wait_s)
         agent = Agent(config, on_commit=progress.update)
         asyncio.run(agent.run(duration_s=interval_s * (args.cycles - 1) + 1.0))

@@ -26,6 +26,7 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from agent.clock import Clock, wall_clock
 from agent.emissions.engine import EmissionsEngine
 from agent.emissions.fetch import FactorFetcher
 from agent.emissions.store import FactorCache
@@ -79,13 +80,13 @@ def build_outputs(config: Config) -> list[Output]:
     return [build_output(spec, config.agent) for spec in specs]
 
 
-def open_store(config: Config) -> Store:
+def open_store(config: Config, clock: Clock = wall_clock) -> Store:
     sqlite = next((o.settings for o in config.outputs if o.type == "sqlite"), {})
     max_age = sqlite.get("max_age")
     return Store(Path(config.agent.state_directory),
                  max_points=int(sqlite.get("max_points", 5_000_000)),
                  max_age_s=parse_duration(max_age) if max_age is not None else 35 * 86400.0,
-                 buffer_limit=config.agent.metric_buffer_limit)
+                 buffer_limit=config.agent.metric_buffer_limit, clock=clock)
 
 
 @dataclass
@@ -123,7 +124,7 @@ class RunStats:
 
 class Agent:
     def __init__(self, config: Config, *, config_path: Path | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 clock: Clock = wall_clock,
                  on_commit: Callable[[list[PollResult]], None] | None = None,
                  lifecycle: Lifecycle | None = None, shard: Shard | None = None) -> None:
         self.config = config
@@ -133,7 +134,7 @@ class Agent:
         self.config_path = config_path
         self.clock = clock
         self.on_commit = on_commit
-        self.store = open_store(config)
+        self.store = open_store(config, clock)
         self.recorder = Recorder(config, self.store.energy_states(), emissions=EmissionsEngine(config, self.store.db))
         self.factor_fetcher = FactorFetcher(config.emissions, FactorCache(self.store.db))
         self.outputs = build_outputs(config)
@@ -184,9 +185,10 @@ class Agent:
                                                        jitter=self.config.agent.flush_jitter_s or None),
                           id="flush", max_instances=1, coalesce=True)
         if self.wifi is not None:
-            # first round now: reconcile desired vs actual (never replays missed toggles), then every evaluate_every
+            # first round now (the scheduler runs on the wall clock): reconcile desired vs actual (never replays
+            # missed toggles), then every evaluate_every
             scheduler.add_job(self._wifi_round, IntervalTrigger(seconds=self.config.wifi.evaluate_every_s),  # type: ignore[union-attr]
-                              id="wifi", max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+                              id="wifi", max_instances=1, coalesce=True, next_run_time=wall_clock())
             await self._start_wifi_api()
         self._schedule_factor_refresh(scheduler)
         scheduler.start()
@@ -285,7 +287,7 @@ class Agent:
             scheduler.remove_job("grid-factors")
         if self.config.emissions.providers:
             scheduler.add_job(self.refresh_factors, IntervalTrigger(seconds=self.config.emissions.refresh_interval_s),
-                              id="grid-factors", max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+                              id="grid-factors", max_instances=1, coalesce=True, next_run_time=wall_clock())
 
     async def refresh_factors(self) -> None:
         """Live grid factors into the store's cache (no-op without providers)."""

@@ -11,9 +11,10 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from agent.clock import Clock, wall_clock
 from agent.power.device_power import device_power
 from agent.power.merge import merge_protocols
 from agent.power.normalise import EntityTable, normalise, text
@@ -52,7 +53,7 @@ class _Identity:
 
 class Poller:
     def __init__(self, config: Config, client: SnmpClient, *,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Clock = wall_clock) -> None:
         self.config = config
         self.client = client
         self.clock = clock

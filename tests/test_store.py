@@ -134,3 +134,22 @@ def test_new_output_starts_at_the_points_held(tmp_path: Path) -> None:
     assert batch is not None
     assert batch.lines == [point(3).line, point(4).line]
     assert sqlite3.connect(tmp_path / "netwatt.db").execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_the_age_bound_follows_the_injected_clock_not_the_host(tmp_path: Path) -> None:
+    """Points dated by a pinned clock stay until that clock (never the host's date) makes them 35 days old."""
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+    now = [datetime(2026, 11, 2, 9, 0, tzinfo=UTC)]
+    stamp = int(now[0].timestamp())
+    store = Store(tmp_path, clock=lambda: now[0])
+    old = StoredPoint(stamp, "wifi_action", "", f"wifi_action duration_s=1 {stamp}")
+    store.commit([], [old])
+    now[0] += timedelta(days=34)
+    store.commit([], [StoredPoint(stamp + 1, "wifi_action", "", f"wifi_action duration_s=2 {stamp + 1}")])
+    assert store.point_count() == 2              # 34 days on: both kept, whatever today's date is
+    now[0] += timedelta(days=2)
+    fresh = int(now[0].timestamp())
+    store.commit([], [StoredPoint(fresh, "wifi_action", "", f"wifi_action duration_s=3 {fresh}")])
+    assert [p.time for p in store.points()] == [fresh]          # 36 days on: the two old ones expired
+    assert store.counters()["points_expired"] == 2
+    store.close()

@@ -54,7 +54,7 @@ def test_one_simulated_day(tmp_path: Path, snmpd_factory: SnmpdFactory) -> None:
     now = [start]
 
     async def day() -> dict[str, object]:
-        store = Store(tmp_path / "state")
+        store = Store(tmp_path / "state", clock=lambda: now[0])
         reader = PysnmpClient()
         svc = open_wifi(config, store, reader, clock=lambda: now[0], settle_s=0.0, retry_delay_s=0.0)
         try:

@@ -83,9 +83,10 @@ def test_confirmed_commit_is_kept_after_read_back(netconf_servers: NetconfServer
     async def scenario() -> None:
         await seed(server)
         config = config_for(server, tmp_path / "state", confirm_timeout="3s")
-        store = Store(tmp_path / "state")
+        monday = datetime(2026, 11, 2, 9, tzinfo=UTC)
+        store = Store(tmp_path / "state", clock=lambda: monday)
         reader = PysnmpClient()
-        svc = open_wifi(config, store, reader, clock=lambda: datetime(2026, 11, 2, 9, tzinfo=UTC), settle_s=0)
+        svc = open_wifi(config, store, reader, clock=lambda: monday, settle_s=0)
         try:
             _plan, observed, _ = await svc.plan()
             assert observed["ap7/ap7/1"].enabled is True

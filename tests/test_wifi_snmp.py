@@ -53,7 +53,7 @@ def venue_config(server: NetSnmpd, state: Path, *, address: str | None = None, e
 
 
 def service(config: Config, clock: Clock) -> tuple[WifiService, Store, PysnmpClient]:
-    store = Store(Path(config.agent.state_directory))
+    store = Store(Path(config.agent.state_directory), clock=clock)
     reader = PysnmpClient()
     return open_wifi(config, store, reader, clock=clock, settle_s=0.0, retry_delay_s=0.0), store, reader
 

@@ -29,7 +29,6 @@ import email.utils
 import gzip
 import json
 import math
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +46,7 @@ from urllib3.exceptions import (
 from urllib3.util import parse_url
 
 from agent import __version__
+from agent.clock import wall_clock
 from agent.errors import ConfigError
 from agent.settings.config import AgentSettings, OutputSpec
 from agent.settings.secrets import Secret
@@ -208,7 +208,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
             return None
         if when.tzinfo is None:
             return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
+        seconds = when.timestamp() - (wall_clock().timestamp() if now is None else now)
     if not math.isfinite(seconds):
         return None
     return max(0.0, seconds)

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from agent.clock import wall_clock
 from agent.emissions.bundled import BundledFactors, factors_dir
 from agent.emissions.embodied import load_footprints
 from agent.emissions.factors import FactorError
@@ -39,7 +40,7 @@ def _zone(name: str) -> ZoneInfo:
 def report_text(store: Store, config: Config, *, start: str, end: str | None, by: str, output_format: str,
                 timezone: str = "UTC") -> str:
     start_s = parse_day(start, timezone)
-    tomorrow = datetime.now(_zone(timezone)).date() + timedelta(days=1)
+    tomorrow = wall_clock().astimezone(_zone(timezone)).date() + timedelta(days=1)
     end_s = parse_day(end or tomorrow.isoformat(), timezone)
     if end_s <= start_s:
         raise NetwattError("--to must be after --from")

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.clock import Clock, wall_clock
 from agent.energy import EnergyInterval, EnergyState
 from agent.errors import NetwattError
 from agent.power.readings import Method
@@ -138,8 +138,9 @@ class PollRecord:
 
 class Store:
     def __init__(self, state_directory: Path, *, max_points: int = 5_000_000, max_age_s: float = 35 * 86400,
-                 buffer_limit: int = 1_000_000) -> None:
+                 buffer_limit: int = 1_000_000, clock: Clock = wall_clock) -> None:
         self.path = Path(state_directory) / DB_NAME
+        self.clock = clock          # "now" for the age bound and the spool's timestamps (never the OS clock)
         self.max_points = max_points
         self.max_age_s = max_age_s
         self.buffer_limit = buffer_limit
@@ -152,7 +153,7 @@ class Store:
         try:
             return self._connect()
         except sqlite3.DatabaseError as exc:
-            aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{self.clock():%Y%m%dT%H%M%S}")
             log.error("store %s is unreadable (%s); moved it to %s and started a new one",
                       self.path, exc, aside)
             for suffix in ("", "-wal", "-shm"):
@@ -183,6 +184,9 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    def _now(self) -> float:
+        return self.clock().timestamp()
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -247,7 +251,7 @@ class Store:
         """Drop the oldest points beyond the size and age bounds; count what outputs never got."""
         newest = db.execute("SELECT MAX(id) FROM points").fetchone()[0] or 0
         oldest_kept = newest - self.max_points + 1
-        cutoff = time.time() - self.max_age_s
+        cutoff = self._now() - self.max_age_s
         by_age = db.execute("SELECT MAX(id) FROM points WHERE time < ?", (cutoff,)).fetchone()[0]
         if by_age is not None:
             oldest_kept = max(oldest_kept, by_age + 1)
@@ -291,7 +295,7 @@ class Store:
         """The output acknowledged the batch: it leaves that output's spool."""
         self.db.execute("""UPDATE cursors SET acked_id = MAX(acked_id, ?), written = written + ?,
                            last_error = '', last_success = ? WHERE output = ?""",
-                        (batch.last_id, len(batch.lines), time.time(), batch.output))
+                        (batch.last_id, len(batch.lines), self._now(), batch.output))
         self._bump(self.db, "points_written", len(batch.lines))
 
     def set_aside(self, batch: Batch, *, status: int | None, reason: str) -> None:
@@ -300,7 +304,7 @@ class Store:
         try:
             self.db.execute("""INSERT INTO set_aside (output, created, first_id, last_id, status, reason, lines)
                                VALUES (?, ?, ?, ?, ?, ?, ?)""",
-                            (batch.output, time.time(), batch.first_id, batch.last_id, status, reason,
+                            (batch.output, self._now(), batch.first_id, batch.last_id, status, reason,
                              "\n".join(batch.lines)))
             self.db.execute("""UPDATE cursors SET acked_id = MAX(acked_id, ?), set_aside = set_aside + ?,
                                last_error = ? WHERE output = ?""",

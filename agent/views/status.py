@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sys
-import time
 from dataclasses import asdict
 from typing import Any
 
+from agent.clock import wall_clock
 from agent.emissions.store import FactorCache
 from agent.power.readings import PollResult
 from agent.store.sqlite import Store
@@ -16,7 +16,7 @@ from agent.views.tables import grid, number
 def _age(epoch: float | None) -> str:
     if epoch is None:
         return "never"
-    seconds = max(0.0, time.time() - epoch)
+    seconds = max(0.0, wall_clock().timestamp() - epoch)
     return f"{seconds:.0f}s ago" if seconds < 120 else f"{seconds / 60:.0f}m ago"
 
 

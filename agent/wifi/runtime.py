@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
-
+from agent.clock import Clock, wall_clock
 from agent.points.lineprotocol import Point
 from agent.settings.config import Config
 from agent.store.record import stored
@@ -25,7 +23,7 @@ def reconfigure_wifi(service: WifiService, config: Config, reader: SnmpClient) -
 
 
 def open_wifi(config: Config, store: Store, reader: SnmpClient, *, setter: SnmpSetter | None = None,
-              clock: Callable[[], datetime] = lambda: datetime.now(UTC), settle_s: float = 2.0,
+              clock: Clock = wall_clock, settle_s: float = 2.0,
               retry_delay_s: float = 1.0, lock_wait_s: float = 0.0) -> WifiService:
     """``lock_wait_s``: how long an apply round waits for another process's (the agent skips a busy
     round, the next one comes; a person at the CLI can wait a little)."""

@@ -11,8 +11,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from agent.clock import Clock, wall_clock
 from agent.points.lineprotocol import Point
 from agent.wifi.adapters.base import Controller
 from agent.wifi.adapters.snmp import PoeMeter
@@ -45,7 +46,7 @@ class Round:
 
 class WifiService:
     def __init__(self, config: WifiConfig, store: WifiStore, controllers: dict[str, Controller], *,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), meter: PoeMeter | None = None,
+                 clock: Clock = wall_clock, meter: PoeMeter | None = None,
                  sink: Callable[[list[Point]], None] = lambda _p: None, settle_s: float = 0.0,
                  retry_delay_s: float = 1.0, apply_lock: ApplyLock | None = None, lock_wait_s: float = 0.0) -> None:
         self.store = store
