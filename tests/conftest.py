@@ -80,3 +80,12 @@ def netconf_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Netcon
 def snmp_backend(request: pytest.FixtureRequest) -> str:
     """Each SNMP read backend in turn (collectors.snmp.backends): the suites that use it run on both."""
     return str(request.param)
+
+
+from tests.corpus import absent_note, corpus_present  # noqa: E402  (appended with its hook)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line when the LibreNMS corpus beside the clone is absent and its tests did not run."""
+    if not corpus_present():
+        terminalreporter.write_line(absent_note())

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from pathlib import Path
 
 import pytest
 
@@ -18,9 +17,13 @@ from agent.power.profile_files import load_builtin_profiles
 from agent.power.readings import PollResult, Quantity, Status
 from agent.settings.config import Config, load_config_text
 from collectors.snmp.backends import BackendRouter
+from tests.corpus import CORPUS, absent_note, corpus_present, corpus_required
 from tests.golden_cases import comparable
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "librenms"
+if not corpus_present():
+    if corpus_required():
+        raise RuntimeError(f"NETWATT_REQUIRE_CORPUS=1 but {absent_note()}")
+    pytest.skip(absent_note(), allow_module_level=True)
 
 # device: (power_w, method, basis, the OIDs that make the total)
 TRUTH: dict[str, tuple[float | None, str, str | None, set[str]]] = {
@@ -59,7 +62,6 @@ BACKENDS = ("pysnmp", "gufo")
 
 @pytest.fixture(scope="module")
 def results_by_backend(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, PollResult]]:
-    assert CORPUS.is_dir(), f"the shared corpus is missing at {CORPUS}"
     walks = sorted(p.stem for p in CORPUS.glob("*.snmprec"))
     assert set(walks) == set(TRUTH), "every corpus walk needs its truth stated here"
     cache = tmp_path_factory.mktemp("snmpsim-cache")
