@@ -9,24 +9,19 @@ import logging
 import os
 import platform
 import sys
-import tempfile
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from agent import __version__
-from agent.clock import wall_clock
 from agent.daemon import Agent, build_outputs, open_store
 from agent.datafiles import sample_config
 from agent.errors import ConfigError, NetwattError
-from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
 from agent.logs import setup_logging
 from agent.points.lineprotocol import encode
 from agent.points.schema import SCHEMA_VERSION, poll_points
 from agent.poll import Poller
 from agent.power.readings import PollResult
 from agent.report.command import refresh_factors, report_text, show_factor
-from agent.report.demo import emissions_summary
 from agent.sdnotify import Notifier
 from agent.settings.config import Config, load_config, load_config_text
 from agent.settings.dump import dump_config
@@ -35,7 +30,7 @@ from agent.shard import Shard, parse_shard, restrict
 from agent.snmp_client import snmp_client
 from agent.supervise import Supervisor
 from agent.views.pollformat import PollSummary, poll_json
-from agent.views.status import DemoProgress, demo_table, status_json, status_table
+from agent.views.status import status_json, status_table
 from agent.views.tables import discover_table, power_table
 from collectors.snmp.recorded import RecordedClient, RecordingError
 
@@ -112,6 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     demo = command("demo", "start the bundled lab of recorded devices on 127.0.0.1 and run the agent on it")
     # 6 cycles span 10 s: at least one 10-s energy interval closes, so the demo ends with emissions
     demo.add_argument("--cycles", type=int, default=6, help="poll cycles to run (2 s apart)")
+    demo.add_argument("--keep", type=Path, metavar="DIR",
+                      help="keep the store and the lab's config (DIR/netwatt.yaml) in DIR, for `netwatt report`")
     demo.set_defaults(handler=_demo)
 
     wifi = command("wifi", "on-demand Wi-Fi: plan (dry run), apply, on/off requests, status, report")
@@ -306,26 +303,8 @@ def _factors_refresh(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    interval_s = 2
-    with SnmpsimProcess(lab_dir()) as server, tempfile.TemporaryDirectory(prefix="netwatt-demo-") as state:
-        print(f"lab: {len(server.communities)} recorded devices served by snmpsim on "
-              f"{server.host}:{server.port}; agent state in {state}", file=sys.stderr)
-        text = lab_config_text(server, state_directory=Path(state), interval_s=interval_s)
-        config = load_config_text(text, file="<lab>")
-        progress = DemoProgress(len(config.devices), args.cycles)
-        # start just after an energy-interval boundary: the demo then closes one whole interval
-        wait_s = config.agent.energy_interval_s - wall_clock().timestamp() % config.agent.energy_interval_s + 0.05
-        time.sleep(wait_s)
-        agent = Agent(config, on_commit=progress.update)
-        asyncio.run(agent.run(duration_s=interval_s * (args.cycles - 1) + 1.0))
-        progress.done()
-        store = open_store(config)
-        try:
-            print(demo_table(store))
-            print(emissions_summary(store))
-        finally:
-            store.close()
-    return OK if progress.polls else FAILURE
+    from agent.demo import run_demo  # noqa: PLC0415  (the lab's code loads only for `demo`)
+    return run_demo(cycles=args.cycles, keep=args.keep)
 
 
 def _wifi(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -14,13 +15,17 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.integration
 
 
-def test_demo_prints_every_lab_device() -> None:
-    result = netwatt("demo")
+def test_demo_prints_every_lab_device(tmp_path: Path) -> None:
+    keep = tmp_path / "kept"
+    result = netwatt("demo", "--keep", str(keep))
     assert result.returncode == 0, result.stderr
+    # a clean run: no apscheduler warning, no skipped poll, every device polled once per cycle
+    assert "WARNING" not in result.stderr and "skipped" not in result.stderr, result.stderr
     names = sorted(p.stem for p in lab_dir().glob("*.snmprec"))
     lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.split()}
     for name in names:
         assert name in lines
+        assert lines[name].split()[-2:] == ["6", "-"], lines[name]          # polls, error
     assert "495.39" in lines["cisco_asr9901"]
     assert "psu_input" in lines["cisco_asr9901"]
     # no input power on the 2960X: estimated from its measured PoE / PSU efficiency, labelled a lower bound
@@ -29,6 +34,22 @@ def test_demo_prints_every_lab_device() -> None:
     assert "emissions (Scope 2, location-based)" in result.stdout
     assert "worked example" in result.stdout
     assert "owid-fr-2024" in result.stdout
+    # the closing hint is a command that works on what --keep left behind
+    hint = result.stdout.splitlines()[-1]
+    assert hint.startswith("  full report: netwatt report -c "), hint
+    words = shlex.split(hint.removeprefix("  full report: "))
+    assert words[3] == str(keep / "netwatt.yaml")
+    report = netwatt(*words[1:])
+    assert report.returncode == 0, report.stderr
+    html = (keep / "report.html").read_text()
+    assert html.lstrip().lower().startswith("<!doctype html") and "Scope 2" in html
+
+
+def test_demo_without_keep_says_how_to_get_a_report() -> None:
+    from agent.demo import report_hint  # noqa: PLC0415
+    assert "netwatt demo --keep DIR" in report_hint(None, "2026-12-07")
+    assert report_hint(Path("/k/netwatt.yaml"), "2026-12-07") == (
+        "  full report: netwatt report -c /k/netwatt.yaml --from 2026-12-07 --format html -o /k/report.html")
 
 
 @pytest.fixture(scope="module")

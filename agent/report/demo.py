@@ -31,6 +31,5 @@ def emissions_summary(store: Store) -> str:
         f"  factor {factor['source']}: {factor['original']}, {factor['dataset']} ({factor['release']}), "
         f"{factor['basis']}, {factor['gas']}, {factor['granularity']} {factor['period']}"
         + (f"; {factor['note']}" if factor.get("note") else ""),
-        "  full report: netwatt report --from YYYY-MM-DD --format html (see README 'Emissions: method')",
     ]
     return "\n".join(lines)
