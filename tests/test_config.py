@@ -143,6 +143,29 @@ def test_v3_protocol_spellings_are_normalised() -> None:
     assert (credential.auth_protocol, credential.priv_protocol) == ("SHA256", "AES256")
 
 
+def test_a_cipher_pysnmp_cannot_run_here_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from collectors.snmp import ciphers  # noqa: PLC0415
+    assert ciphers.missing_cipher("AES256") is None          # the declared cryptography provides it
+    monkeypatch.setattr(ciphers, "_module_works", lambda module: not module.endswith(".aes"))
+    error = error_of(V3 % ("SHA256", "AES256"), {"A": "x" * 8, "P": "y" * 8})
+    assert "credentials.v3.priv_protocol: AES256 privacy needs cryptography>=47" in str(error)
+    assert load(V3 % ("SHA256", "DES"), {"A": "x" * 8, "P": "y" * 8}) is not None
+
+
+def test_check_config_names_the_missing_cipher_of_an_old_cryptography(tmp_path: Path) -> None:
+    """The real probe, with cryptography as Debian 12 ships it (no decrepit CFB): exit 2, said once."""
+    path = tmp_path / "v3.yaml"
+    path.write_text(V3.replace("devices: []", "devices:\n  - {name: core-1, address: 192.0.2.1, credential: v3}")
+                    % ("SHA256", "AES"))
+    hide_cfb = ("import sys; sys.modules['cryptography.hazmat.decrepit.ciphers.modes'] = None; "
+                "from agent.cli import main; sys.exit(main(sys.argv[1:]))")
+    result = subprocess.run([sys.executable, "-c", hide_cfb, "check-config", "-c", str(path)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120, check=False,
+                            env={**os.environ, "A": "x" * 8, "P": "y" * 8})
+    assert result.returncode == 2, result.stderr
+    assert f"{path}:3: credentials.v3.priv_protocol: AES privacy needs cryptography>=47" in result.stderr
+
+
 def test_every_device_problem_is_reported_at_once() -> None:
     text = BASE + ("  - {name: a, address: 192.0.2.2, credential: nope}\n"
                    "  - {name: b, address: 192.0.2.3, credential: lab, color: red}\n")

@@ -154,3 +154,27 @@ def test_installed_data_where_the_install_guide_says(venv: Path) -> None:
               if line.startswith("Documentation=")]
     assert link == "Documentation=file:///opt/netwatt/share/netwatt/docs/install.md"
     assert (share / "docs" / "install.md").read_text() == guide
+
+
+def test_every_third_party_import_is_a_declared_dependency() -> None:
+    """What agent/ and collectors/ import outside the standard library is declared in pyproject.toml
+    (with a lower bound), and pysnmp's undeclared cipher library is too."""
+    import ast  # noqa: PLC0415
+    import importlib.metadata  # noqa: PLC0415
+    import re  # noqa: PLC0415
+    import tomllib  # noqa: PLC0415
+    declared = {re.split(r"[<>=!~\[; ]", spec, maxsplit=1)[0].lower().replace("_", "-"): spec
+                for spec in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
+    assert all(">=" in spec for spec in declared.values()), declared
+    distributions = importlib.metadata.packages_distributions()
+    imported: set[str] = set()
+    for path in [*ROOT.joinpath("agent").rglob("*.py"), *ROOT.joinpath("collectors").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"agent", "collectors", "__future__"}
+    needed = {distributions[name][0].lower().replace("_", "-") for name in third_party}
+    assert needed - set(declared) == set(), f"imported but not declared: {sorted(needed - set(declared))}"
+    assert "cryptography" in declared          # pysnmp's AES/DES (see collectors/snmp/ciphers.py)

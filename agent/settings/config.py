@@ -31,6 +31,7 @@ from agent.settings.secrets import Secret, SecretError, resolve_secret
 from agent.wifi.settings import WifiConfig, parse_wifi
 from agent.yamlfile.load import load_yaml_file, load_yaml_text
 from agent.yamlfile.section import Section
+from collectors.snmp.ciphers import missing_cipher
 from collectors.snmp.types import SnmpTarget, SnmpV2cAuth, SnmpV3Auth
 
 CONFIG_VERSION = 1
@@ -278,6 +279,8 @@ def _credential(name: str, s: Section, env: dict[str, str], base_dir: Path | Non
     priv_protocol = _protocol(s, "priv_protocol", PRIV_PROTOCOLS)
     if priv_protocol and not auth_protocol:
         raise s.error("priv_protocol", "privacy needs authentication: set auth_protocol too")
+    if priv_protocol and (unavailable := missing_cipher(priv_protocol)):
+        raise s.error("priv_protocol", unavailable)
     auth_password = _secret(s, "auth_password", env, base_dir) if auth_protocol else None
     priv_password = _secret(s, "priv_password", env, base_dir) if priv_protocol else None
     for key, secret in (("auth_password", auth_password), ("priv_password", priv_password)):
