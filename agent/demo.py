@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shlex
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -60,7 +61,7 @@ def run_demo(*, cycles: int, keep: Path | None) -> int:
             store.close()
         if skipped:
             print(f"  {skipped} poll(s) skipped: a poll was still running when the next was due", file=sys.stderr)
-        print(report_hint(config_path, first_day))
+        print(report_hint(config_path, first_day, netwatt_command()))
     return 0 if progress.polls else 1
 
 
@@ -75,11 +76,22 @@ async def _discover_then_run(agent: Agent, cycles: int) -> str:
     return first_day
 
 
-def report_hint(config_path: Path | None, first_day: str) -> str:
+def report_hint(config_path: Path | None, first_day: str, netwatt: str = "netwatt") -> str:
     if config_path is None:
-        return ("  full report: run `netwatt demo --keep DIR` to keep the store and config, then the "
-                "`netwatt report` command it prints (see README 'Emissions: method')")
+        return ("  full report: run the demo again with --keep DIR (./netwatt-demo --keep DIR) to keep the store "
+                "and config; it then prints the `netwatt report` command (see README 'Emissions: method')")
     html = config_path.parent / "report.html"
     command = " ".join(shlex.quote(part) for part in (
-        "netwatt", "report", "-c", str(config_path), "--from", first_day, "--format", "html", "-o", str(html)))
+        netwatt, "report", "-c", str(config_path), "--from", first_day, "--format", "html", "-o", str(html)))
     return f"  full report: {command}"
+
+
+def netwatt_command() -> str:
+    """How to call this netwatt again: its full path when it is not the one on PATH (a venv's, not activated)."""
+    script = Path(sys.argv[0])
+    if script.name != "netwatt":
+        return "netwatt"
+    found = shutil.which("netwatt")
+    if found is not None and Path(found).absolute() == script.absolute():
+        return "netwatt"
+    return str(script.absolute())

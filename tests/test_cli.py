@@ -20,7 +20,8 @@ def test_demo_prints_every_lab_device(tmp_path: Path) -> None:
     result = netwatt("demo", "--keep", str(keep))
     assert result.returncode == 0, result.stderr
     # a clean run: no apscheduler warning, no skipped poll, every device polled once per cycle
-    assert "WARNING" not in result.stderr and "skipped" not in result.stderr, result.stderr
+    assert "WARNING" not in result.stderr, result.stderr
+    assert "skipped" not in result.stderr, result.stderr
     names = sorted(p.stem for p in lab_dir().glob("*.snmprec"))
     lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.split()}
     for name in names:
@@ -42,12 +43,13 @@ def test_demo_prints_every_lab_device(tmp_path: Path) -> None:
     report = netwatt(*words[1:])
     assert report.returncode == 0, report.stderr
     html = (keep / "report.html").read_text()
-    assert html.lstrip().lower().startswith("<!doctype html") and "Scope 2" in html
+    assert html.lstrip().lower().startswith("<!doctype html")
+    assert "Scope 2" in html
 
 
 def test_demo_without_keep_says_how_to_get_a_report() -> None:
     from agent.demo import report_hint  # noqa: PLC0415
-    assert "netwatt demo --keep DIR" in report_hint(None, "2026-12-07")
+    assert "--keep DIR (./netwatt-demo --keep DIR)" in report_hint(None, "2026-12-07")
     assert report_hint(Path("/k/netwatt.yaml"), "2026-12-07") == (
         "  full report: netwatt report -c /k/netwatt.yaml --from 2026-12-07 --format html -o /k/report.html")
 
