@@ -15,7 +15,7 @@ from pathlib import Path
 from agent import __version__
 from agent.daemon import Agent, build_outputs, open_store
 from agent.datafiles import sample_config
-from agent.errors import ConfigError, NetwattError
+from agent.errors import ConfigError, NetwattError, UsageError
 from agent.logs import setup_logging
 from agent.points.lineprotocol import encode
 from agent.points.schema import SCHEMA_VERSION, poll_points
@@ -50,6 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except ConfigError as exc:
         print(f"netwatt: configuration error:\n{exc}", file=sys.stderr)
+        return USAGE
+    except UsageError as exc:
+        print(f"netwatt: {exc}", file=sys.stderr)
         return USAGE
     except NetwattError as exc:
         print(f"netwatt: {exc}", file=sys.stderr)

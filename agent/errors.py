@@ -36,5 +36,9 @@ class ConfigErrors(ConfigError):
         return "\n".join(str(e) for e in self.errors)
 
 
+class UsageError(NetwattError):
+    """A bad command-line argument (a date, a choice): exit status 2, like argparse's own."""
+
+
 class DeviceNotFound(NetwattError):
     pass

@@ -102,6 +102,12 @@ def test_exit_codes(lab_config: Path, tmp_path: Path) -> None:
     result = netwatt("poll", "-c", str(dead), "--device", "dead", "--format", "json")
     assert result.returncode == 1
     assert json.loads(result.stdout)["errors"][0].startswith("timeout: no reply from 127.0.0.1:9")
+    # bad report arguments are bad usage, as the README's exit-code line says
+    for bad in (["--from", "2026-13-01"], ["--from", "2026-01-02", "--to", "2026-01-01"],
+                ["--from", "2026-01-01", "--timezone", "Mars/Olympus"]):
+        report = netwatt("report", "-c", str(lab_config), *bad)
+        assert report.returncode == 2, (bad, report.stderr)
+        assert report.stderr.startswith("netwatt: "), report.stderr
 
 
 def test_run_once_then_status(lab_config: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Protocol
 class Verdict(StrEnum):
     ACCEPTED = "accepted"     # the server acknowledged every line: the batch may leave the spool
     RETRY = "retry"           # transient (timeout, connection refused, 429, 5xx): keep, back off
-    REJECTED = "rejected"     # the batch itself is bad (400, 413 after splitting): set it aside, move on
+    REJECTED = "rejected"     # the batch itself is bad (400, 413): set it aside, move on
     REFUSED = "refused"       # we are not allowed or aimed wrong (401, 403, 404): keep, report loudly
 
 

@@ -7,7 +7,7 @@ status             verdict    why
 =================  =========  ==========================================================
 2xx                ACCEPTED   the server stored the batch
 400, 422           REJECTED   the batch itself is bad; resending it cannot help
-413                REJECTED   too large; the forwarder may split and resend, we do not
+413                REJECTED   too large: set aside like a 400 (never split); lower metric_batch_size
 401, 403, 404      REFUSED    wrong credentials, missing permission, wrong db/bucket/url
 other 3xx / 4xx    REFUSED    aimed wrong (a redirect, a proxy, not an InfluxDB)
 408, 429, 5xx      RETRY      transient; ``retry_after_s`` from Retry-After when sent
@@ -265,8 +265,8 @@ def outcome_for_status(status: int, message: str, *, target: str, refusal_hint: 
     if status in (400, 422):
         return Outcome(Verdict.REJECTED, f"{target}: the server rejected the batch ({said})", status)
     if status == 413:
-        # Too large for the server's body limit. The forwarder may split the batch and resend the
-        # halves; an output never splits on its own.
+        # Too large for the server's body limit: the forwarder sets it aside like a 400 (nothing
+        # splits batches); the message says what to change.
         return Outcome(Verdict.REJECTED, f"{target}: batch too large for the server ({said}); "
                        "lower metric_batch_size", status)
     if status in (408, 429) or status >= 500:

@@ -1,9 +1,10 @@
 """The report as a list of sections: each turns ReportData into plain content (text, tables, charts)
 that every renderer (table, csv, json, html) knows how to draw.
 
-Extension point: ``SECTIONS`` is the ordered list of section builders. Another area (e.g. Wi-Fi
-savings) adds its own with ``register_section(builder, after="refresh")``; a builder returns None
-when it has nothing to say for the period.
+``SECTIONS`` is the ordered list of section builders; ``register_section(name, builder, after=...)``
+inserts one (nothing uses it today: the Wi-Fi savings section needs the store and the config, so
+``agent/report/command.py`` appends it directly). A builder returns None when it has nothing to say
+for the period.
 """
 
 from __future__ import annotations
