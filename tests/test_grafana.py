@@ -259,7 +259,11 @@ def case_id(dashboard_file: str, panel: dict[str, Any], target: dict[str, Any]) 
 
 def panel_cases() -> Iterator[Any]:
     for dashboard_file, panel, target in all_targets():
-        yield pytest.param(dashboard_file, panel["id"], target["refId"], id=case_id(dashboard_file, panel, target))
+        # These two sum a subquery grouped by time, which InfluxQL ends at influxd's now(): influxd (Go)
+        # does not see libfaketime's clock, so 400 days ahead the data is in its future (no date logic of ours)
+        marks = [pytest.mark.real_clock] if panel["title"] in ("Power by site", "Power by role") else []
+        yield pytest.param(dashboard_file, panel["id"], target["refId"], id=case_id(dashboard_file, panel, target),
+                           marks=marks)
 
 
 def outer_group_by(query: str) -> tuple[bool, list[str]]:
