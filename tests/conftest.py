@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -85,7 +86,25 @@ def snmp_backend(request: pytest.FixtureRequest) -> str:
 from tests.corpus import absent_note, corpus_present  # noqa: E402  (appended with its hook)
 
 
+def under_faketime() -> bool:
+    return "faketime" in os.environ.get("LD_PRELOAD", "")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under libfaketime (however it was started) the tests marked real_clock are left out: they involve
+    no date logic but cannot run there (see the marker in pyproject.toml and .ci/run)."""
+    if not under_faketime():
+        return
+    left_out = [item for item in items if item.get_closest_marker("real_clock") is not None]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item.get_closest_marker("real_clock") is None]
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """One line when the LibreNMS corpus beside the clone is absent and its tests did not run."""
+    """One line when the LibreNMS corpus beside the clone is absent and its tests did not run; one when
+    the clock is moved by libfaketime."""
     if not corpus_present():
         terminalreporter.write_line(absent_note())
+    if under_faketime():
+        terminalreporter.write_line(f"libfaketime {os.environ.get('FAKETIME', '')}: tests marked real_clock not run")
