@@ -251,6 +251,8 @@ def test_wrong_types_agent_serves_its_table_in_order(misbehaving_agent_factory: 
     ]
 
 
+# the slow agent answers from a threading.Timer, a timed wait libfaketime does not wake on time; no date logic
+@pytest.mark.real_clock
 def test_slow_agent_answers_late(misbehaving_agent_factory: MisbehavingFactory) -> None:
     agent = misbehaving_agent_factory("slow", {f"{SENSOR}.1": 250}, delay_s=1.5)
     too_short = snmpget(agent.endpoint, f"{SENSOR}.1", community="public", timeout=0.5)
