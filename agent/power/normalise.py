@@ -165,6 +165,7 @@ def _metric_readings(profile: Profile, metric: Metric, varbinds: Mapping[Oid, Sn
             entity=owner.index if owner else entity_index,
             within=tuple(e.index for e in entities.chain(owner.index if owner else entity_index))[1:],
             dedupe_key=_dedupe_key(profile, f"{label} | {component}", kind),
+            sensor=f"{metric.name}.{fields['index']}" if row.index else metric.name,
         )
         _scale(reading, metric, row, varbinds)
         if reading.status is Status.OK and metric.capacity_column:

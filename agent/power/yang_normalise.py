@@ -152,6 +152,7 @@ def _metric_readings(profile: Profile, metric: Metric, root: etree._Element) -> 
             component=component, kind=kind, quantity=quantity, value=None,
             source="netconf", address=_address(metric, cells, position), raw=raw, scale=metric.factor,
             profile=profile.name, metric=metric.name, dedupe_key=_dedupe_key(profile, f"{label} | {component}", kind),
+            sensor=_sensor(metric, cells, position),
         )
         _value(reading, metric, raw, fields)
         if reading.value is not None and metric.capacity_column:
@@ -172,6 +173,12 @@ def _address(metric: Metric, cells: Mapping[str, str | None], position: int) -> 
         keys = f"[{position}]"
     prefix = f"<{metric.rpc}>" if metric.rpc else ""
     return f"{prefix}{metric.path}{keys}/{metric.value_path}"
+
+
+def _sensor(metric: Metric, cells: Mapping[str, str | None], position: int) -> str:
+    """The metric and the row's key values (its position when the list has no keys)."""
+    keys = [cells[k] or "" for k in metric.key if cells.get(k) is not None] or [str(position)]
+    return f"{metric.name}[{','.join(keys)}]"
 
 
 def _number(text: str, decode: str) -> float | None:
