@@ -37,7 +37,8 @@ def poll_points(result: PollResult) -> list[Point]:
         points.append(Point(
             "component_power",
             {"site": result.site, "device": result.device, "component": reading.component,
-             "sensor": reading.sensor, "kind": str(reading.kind), "method": str(reading.method), "source": reading.source},
+             "sensor": reading.sensor, "kind": str(reading.kind), "method": str(reading.method),
+             "source": reading.source},
             {"watts": float(reading.value)},
             result.time,
         ))
