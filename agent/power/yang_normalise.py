@@ -23,6 +23,7 @@ from lxml import etree
 from agent.power.normalise import _classify, _dedupe_key, _render
 from agent.power.profiles import Metric, Profile
 from agent.power.readings import Quantity, Reading
+from agent.power.units import UnknownUnit, unit_of
 from agent.power.yang_profiles import parse_steps
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -210,8 +211,16 @@ def _value(reading: Reading, metric: Metric, raw: str, fields: Mapping[str, str]
     if number.is_integer() and int(number) in metric.sentinels:
         reading.reject(f"error sentinel {int(number)}")
         return
-    value = number * metric.factor
+    factor = metric.factor
+    if metric.unit_column:
+        try:
+            factor *= unit_of(fields.get(metric.unit_column, ""), reading.quantity)
+        except UnknownUnit as exc:
+            reading.reject(str(exc))
+            return
+    value = number * factor
     if not math.isfinite(value):
         reading.reject("value is not a finite number")
         return
+    reading.scale = factor
     reading.value = round(value, 9)
