@@ -236,7 +236,7 @@ def parse_unit(s: Section, columns: Collection[str], quantity: Quantity | None) 
         return (unit(name)[1] if quantity is None else unit_of(name, quantity)), ""
     except UnknownUnit as exc:
         raise s.error("unit", f"{exc} (e.g. watts, milliwatts, deciwatts, kilowatts, volts, "
-                      "millivolts, amperes, milliamperes; README: profile units)") from None
+                      "millivolts, amperes, milliamperes; config/profiles/README.md: Units)") from None
 
 
 def _scaling(s: Section, columns: dict[str, int]) -> tuple[Scaling, float, str, Oid | None]:

@@ -84,7 +84,3 @@ def multiplier_factor(exponent: object) -> float:
         raise UnknownUnit(f"unknown unit multiplier {exponent!r} (an SI prefix exponent, -24..24)")
     return 10.0 ** exponent
 
-
-def vocabulary() -> list[str]:
-    """The unit names a profile may use (prefix + base word), for messages and docs."""
-    return [f"{prefix}{base}s" for prefix in PREFIXES for base in BASES]
