@@ -32,6 +32,10 @@ ENTITY_SENSOR_SCALE: dict[int, str] = {
     9: "", 10: "kilo", 11: "mega", 12: "giga", 13: "tera", 14: "exa", 15: "peta", 16: "zetta", 17: "yotta",
 }
 _EXPONENTS = {exponent for _, exponent in PREFIXES.values()}
+_SYMBOLS = {f"{symbol}{base}": (quantity, 10.0 ** exponent)
+            for symbol, exponent in PREFIXES.values() for base, quantity in BASES.values()}
+_SYMBOLS.update({f"µ{base}": (quantity, 1e-6) for base, quantity in BASES.values()})
+_LONGEST_PREFIX_FIRST = sorted(PREFIXES.items(), key=lambda item: -len(item[0]))
 _SEPARATORS = re.compile(r"[\s_\-]+")
 
 
@@ -42,13 +46,10 @@ class UnknownUnit(ValueError):
 def unit(name: str) -> tuple[Quantity, float]:
     """``milliwatts``, ``milli-watts``, ``mW``, ``Watts``, ``volts-dc``, ``dA`` -> (quantity, factor)."""
     text = name.strip()
-    symbols = {f"{symbol}{base}": (quantity, 10.0 ** exponent)
-               for symbol, exponent in PREFIXES.values() for base, quantity in BASES.values()}
-    symbols.update({f"µ{base}": (quantity, 1e-6) for base, quantity in BASES.values()})
-    if text in symbols:                       # symbols are case-sensitive: mW is not MW
-        return symbols[text]
+    if text in _SYMBOLS:                      # symbols are case-sensitive: mW is not MW
+        return _SYMBOLS[text]
     word = _SEPARATORS.sub("", text.lower())
-    for prefix, (_, exponent) in sorted(PREFIXES.items(), key=lambda item: -len(item[0])):
+    for prefix, (_, exponent) in _LONGEST_PREFIX_FIRST:
         if not word.startswith(prefix):
             continue
         base = _WORD_ALIASES.get(word[len(prefix):], word[len(prefix):])
