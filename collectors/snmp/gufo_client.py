@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import functools
 import socket
 import time
@@ -94,6 +95,7 @@ REWALK_EVERY = 20          # polls between full walks (new rows, empty subtrees)
 GUFO_REPLY_BYTES = 4096    # gufo-snmp decodes a reply from a buffer this size: a longer one fails "incomplete"
 _PEEK_BYTES = 512          # enough for a v2c reply's header up to its error-status (community <= 255 bytes)
 _TOO_BIG = 1
+_ICMP_ERRNOS = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ECONNREFUSED}
 
 
 class ReplyTooBig(Exception):
@@ -409,7 +411,11 @@ class GufoClient:
             return CollectError(ErrorKind.PROTOCOL, f"undecodable reply: {exc}", target.address)
         except ConnectionRefusedError:
             return unreachable_error(target.address)
-        except (gufo.SnmpError, OSError) as exc:
+        except OSError as exc:
+            if exc.errno in _ICMP_ERRNOS:          # host or network unreachable, seen by the peek
+                return unreachable_error(target.address, exc.errno)
+            return CollectError(ErrorKind.PROTOCOL, f"{exc.__class__.__name__}: {exc}", target.address)
+        except gufo.SnmpError as exc:
             return CollectError(ErrorKind.PROTOCOL, f"{exc.__class__.__name__}: {exc}", target.address)
 
     @contextlib.asynccontextmanager
