@@ -78,6 +78,15 @@ def test_replies_gufo_can_read_stay_on_gufo(misbehaving_agent_factory: Misbehavi
     assert router.gufo.needs_pysnmp == {}
 
 
+def test_too_big_is_read_in_smaller_pieces(misbehaving_agent_factory: MisbehavingFactory, snmp_backend: str) -> None:
+    """tooBig to a GETBULK: pysnmp asks again for fewer rows; gufo hands the device to pysnmp."""
+    agent = misbehaving_agent_factory("too_big", {f"{DEFAULT_ROOT}.{row}": 200 + row for row in range(1, 9)})
+    walked, _, _ = asyncio.run(walk_and_get(snmp_backend, target(agent.port, snmp_backend)))
+    assert walked.errors == []
+    assert walked.varbinds == {(*SUBTREE, row): 200 + row for row in range(1, 9)}
+    assert walked.backend == "pysnmp"
+
+
 def test_closed_port_is_unreachable_at_once(misbehaving_agent_factory: MisbehavingFactory, snmp_backend: str) -> None:
     agent = misbehaving_agent_factory("closed")
     t = target(agent.port, snmp_backend, timeout_s=2.0, retries=1)

@@ -9,6 +9,8 @@ Modes:
   slow            serves `table` correctly, each answer `delay_s` seconds late.
   gen_err         answers every request with error-status genErr (5), error-index 1 and the request's
                   varbinds, as a real agent does when it cannot build the answer.
+  too_big         serves `table`, but answers tooBig (1) to a GETBULK asking for more than
+                  TOO_BIG_ABOVE repetitions, as an agent whose reply would not fit its buffer.
   closed          nothing listens on the port (the socket is closed at start): the kernel answers
                   ICMP port unreachable, a device without an SNMP agent.
 For replies up to the UDP maximum, serve ``huge_table()`` (any mode that serves a table).
@@ -31,7 +33,7 @@ from pysnmp.proto import api, rfc1905
 from .ports import LOOPBACK
 from .server import Startable
 
-Mode = Literal["non_increasing", "wrong_types", "garbage", "silent", "slow", "gen_err", "closed"]
+Mode = Literal["non_increasing", "wrong_types", "garbage", "silent", "slow", "gen_err", "too_big", "closed"]
 Oid = tuple[int, ...]
 
 _V2C: Any = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
@@ -47,7 +49,8 @@ DEFAULT_TABLE: dict[str, object] = {
 }
 
 
-GEN_ERR = 5
+TOO_BIG, GEN_ERR = 1, 5
+TOO_BIG_ABOVE = 2
 
 
 def huge_table(reply_bytes: int = 60_000, root: str = DEFAULT_ROOT) -> dict[str, object]:
@@ -193,8 +196,9 @@ class MisbehavingAgent(Startable):
         response = _V2C.GetResponsePDU()
         _V2C.apiPDU.set_defaults(response)
         _V2C.apiPDU.set_request_id(response, _V2C.apiPDU.get_request_id(pdu))
-        if self.mode == "gen_err":
-            _V2C.apiPDU.set_error_status(response, GEN_ERR)
+        status = GEN_ERR if self.mode == "gen_err" else TOO_BIG if self._too_big(pdu) else 0
+        if status:
+            _V2C.apiPDU.set_error_status(response, status)
             _V2C.apiPDU.set_error_index(response, 1)
             _V2C.apiPDU.set_varbinds(response, [(oid, _V2C.Null("")) for oid, _ in _V2C.apiPDU.get_varbinds(pdu)])
         else:
@@ -204,6 +208,10 @@ class MisbehavingAgent(Startable):
         _V2C.apiMessage.set_community(message, _V2C.apiMessage.get_community(request))
         _V2C.apiMessage.set_pdu(message, response)
         return bytes(encoder.encode(message))
+
+    def _too_big(self, pdu: Any) -> bool:
+        return bool(self.mode == "too_big" and pdu.tagSet == _V2C.GetBulkRequestPDU.tagSet
+                    and int(_V2C.apiBulkPDU.get_max_repetitions(pdu)) > TOO_BIG_ABOVE)
 
     def _answer(self, pdu: Any) -> list[tuple[Oid, Any]]:
         oids: list[Oid] = [tuple(oid) for oid, _ in _V2C.apiPDU.get_varbinds(pdu)]
