@@ -148,31 +148,28 @@ class _Wire:
         self.sock = sock
         self.fd: int = sock.get_fd()
         self._waiter: asyncio.Future[bool] | None = None
-        self._view = socket.socket(fileno=self.fd)       # detached in watch(): gufo owns the descriptor
+        self._view: socket.socket | None = None
         self._head = bytearray(_PEEK_BYTES)
 
     @contextlib.contextmanager
     def watch(self) -> Iterator[_Wire]:
         loop = asyncio.get_running_loop()
+        self._view = peek_view(self.fd)
         loop.add_reader(self.fd, self._readable)
         try:
             yield self
         finally:
             loop.remove_reader(self.fd)
-            self._view.detach()
+            self._view.detach()              # never closed: gufo owns the descriptor
+            self._view = None
 
     def _readable(self) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(True)
 
     def _peek(self) -> int | None:
-        """The next reply's error-status (None: not v1/v2c); raises ReplyTooBig, ConnectionRefusedError
-        (ICMP port unreachable) or BlockingIOError (nothing there after all)."""
-        size = self._view.recv_into(self._head, _PEEK_BYTES, socket.MSG_PEEK | socket.MSG_TRUNC)
-        if size > GUFO_REPLY_BYTES:
-            self._view.recv(1)                     # drop it: gufo would read a truncated copy
-            raise ReplyTooBig(f"a reply of {size} bytes (gufo-snmp reads {GUFO_REPLY_BYTES})")
-        return error_status_of(bytes(self._head[:min(size, _PEEK_BYTES)]))
+        assert self._view is not None, "peek outside watch()"
+        return peek_reply(self._view, self._head)
 
     async def run(self, send: Callable[[], None], receive: Callable[[], T], *, timeout_s: float,
                   attempts: int) -> T:
@@ -203,6 +200,22 @@ class _Wire:
                     raise AgentErrorStatus(status)
                 return reply
         raise TimeoutError
+
+
+def peek_view(fd: int) -> socket.socket:
+    """A Python view of gufo's socket, to peek at replies; ``detach()`` it, never close it."""
+    return socket.socket(fileno=fd)
+
+
+def peek_reply(view: socket.socket, head: bytearray) -> int | None:
+    """Look at the next reply without taking it: its error-status (None: not v1/v2c). Raises
+    ReplyTooBig (the reply is dropped: gufo would read a truncated copy), ConnectionRefusedError and
+    other OSErrors (ICMP errors queued on the socket) or BlockingIOError (nothing there)."""
+    size = view.recv_into(head, len(head), socket.MSG_PEEK | socket.MSG_TRUNC)
+    if size > GUFO_REPLY_BYTES:
+        view.recv(1)
+        raise ReplyTooBig(f"a reply of {size} bytes (gufo-snmp reads {GUFO_REPLY_BYTES})")
+    return error_status_of(bytes(head[:min(size, len(head))]))
 
 
 def _expire(waiter: asyncio.Future[bool]) -> None:
