@@ -108,10 +108,11 @@ class _V2cSocket(asyncio.DatagramProtocol):
                           if (level, kind) in _RECVERR.values() and len(data) >= 4), 0)
             if not errno or not address:
                 continue
-            destination = (str(address[0]), int(address[1]))
+            host, port = destination = (str(address[0]), int(address[1]))
+            where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"     # as SnmpTarget.address
             for future, asked in self.pending.values():
                 if asked == destination and not future.done():
-                    future.set_result(_Reply([], 0, unreachable_error(f"{asked[0]}:{asked[1]}", errno)))
+                    future.set_result(_Reply([], 0, unreachable_error(where, errno)))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # a datagram endpoint's transport
