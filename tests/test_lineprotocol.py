@@ -18,26 +18,27 @@ def test_escaping_sorted_tags_and_seconds() -> None:
                             'watts=1.5,count=3i,ok=true,note="say \\"hi\\"" 1795341600')
 
 
-def reading(kind: Kind, watts: float, counted: bool) -> Reading:
+def reading(kind: Kind, watts: float, counted: bool, index: int) -> Reading:
     return Reading(component="PM0", kind=kind, quantity=Quantity.POWER, value=watts, source="snmp",
-                   address="1.3.6.1.4.1.9.9.91.1.1.1.1.4.11", raw=int(watts * 1000), scale=0.001,
-                   profile="cisco_entity_sensor", metric="entSensorValue", counted=counted)
+                   address=f"1.3.6.1.4.1.9.9.91.1.1.1.1.4.{index}", raw=int(watts * 1000), scale=0.001,
+                   profile="cisco_entity_sensor", metric="entSensorValue", counted=counted,
+                   sensor=f"entSensorValue.{index}")
 
 
 def test_poll_points_follow_the_schema() -> None:
     result = PollResult(
         device="core-1", site="paris", role="router", time=WHEN,
         power=DevicePower(250.25, Method.MEASURED, "psu_input",
-                          [reading(Kind.PSU_INPUT, 250.25, True), reading(Kind.PSU_OUTPUT, 216.0, False)]),
+                          [reading(Kind.PSU_INPUT, 250.25, True, 11), reading(Kind.PSU_OUTPUT, 216.0, False, 12)]),
         info=DeviceInfo(vendor="cisco", model="ASR-9901"), errors=[],
     )
     assert encode(poll_points(result)).splitlines() == [
         "device_power,basis=psu_input,device=core-1,method=measured,model=ASR-9901,role=router,site=paris,"
         "vendor=cisco watts=250.25 1795341600",
-        "component_power,component=PM0,device=core-1,kind=psu_input,method=measured,site=paris,source=snmp "
-        "watts=250.25 1795341600",
-        "component_power,component=PM0,device=core-1,kind=psu_output,method=measured,site=paris,source=snmp "
-        "watts=216.0 1795341600",
+        "component_power,component=PM0,device=core-1,kind=psu_input,method=measured,sensor=entSensorValue.11,"
+        "site=paris,source=snmp watts=250.25 1795341600",
+        "component_power,component=PM0,device=core-1,kind=psu_output,method=measured,sensor=entSensorValue.12,"
+        "site=paris,source=snmp watts=216.0 1795341600",
     ]
 
 

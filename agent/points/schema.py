@@ -1,7 +1,8 @@
 """Poll results as InfluxDB points, schema as fixed in the design card (versioned from here on).
 
 device_power: tags site, device, role, vendor, model, method, basis; field watts.
-component_power: tags site, device, component, kind, method, source; field watts.
+component_power: tags site, device, component, sensor, kind, method, source; field watts.
+  ``sensor`` (metric + row index or keys) gives each reading of a component its own series.
 energy: tags site, device, method; fields wh, seconds (covered), at the interval's start.
 agent: tags host; self-metrics as fields.
 No addresses, serial numbers or error strings as tags: they would explode series cardinality.
@@ -36,7 +37,8 @@ def poll_points(result: PollResult) -> list[Point]:
         points.append(Point(
             "component_power",
             {"site": result.site, "device": result.device, "component": reading.component,
-             "kind": str(reading.kind), "method": str(reading.method), "source": reading.source},
+             "sensor": reading.sensor, "kind": str(reading.kind), "method": str(reading.method),
+             "source": reading.source},
             {"watts": float(reading.value)},
             result.time,
         ))

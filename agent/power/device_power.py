@@ -114,7 +114,7 @@ def _derive_power(readings: Sequence[Reading]) -> list[Reading]:
             value=round(volts.value * amps.value, 6), source=volts.source,
             address=f"{volts.address} x {amps.address}", raw=[volts.raw, amps.raw], scale=1.0,
             profile=volts.profile, metric="derived_v_x_i", method=Method.DERIVED,
-            entity=volts.entity,
+            entity=volts.entity, sensor="v_x_i",     # one per component and side
             reason="voltage x current" + (" (apparent power, VA, on the AC input)"
                                            if kind is Kind.PSU_INPUT else ""),
         )

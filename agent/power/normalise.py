@@ -14,6 +14,7 @@ from typing import Any
 
 from agent.power.profiles import ENTITY_CLASSES, ENTITY_COLUMNS, ENTITY_ENTRY, Metric, Profile
 from agent.power.readings import Kind, Quantity, Reading, Status
+from agent.power.units import UnknownUnit, entity_sensor_factor, multiplier_factor, unit_of
 from collectors.snmp.types import Oid, SnmpValue, format_oid
 
 _CONTAINER_CLASSES = {ENTITY_CLASSES[c] for c in ("powerSupply", "module", "chassis", "port", "stack")}
@@ -165,6 +166,7 @@ def _metric_readings(profile: Profile, metric: Metric, varbinds: Mapping[Oid, Sn
             entity=owner.index if owner else entity_index,
             within=tuple(e.index for e in entities.chain(owner.index if owner else entity_index))[1:],
             dedupe_key=_dedupe_key(profile, f"{label} | {component}", kind),
+            sensor=f"{metric.name}.{fields['index']}" if row.index else metric.name,
         )
         _scale(reading, metric, row, varbinds)
         if reading.status is Status.OK and metric.capacity_column:
@@ -248,32 +250,30 @@ def _scale(reading: Reading, metric: Metric, row: _Row, varbinds: Mapping[Oid, S
     if raw in metric.sentinels:
         reading.reject(f"error sentinel {raw}")
         return
-    factor = metric.factor
-    if metric.scaling == "entity_sensor":
-        scale = as_int(row.cells.get("scale"))
-        precision = as_int(row.cells.get("precision"))
-        if scale is None or not 1 <= scale <= 17:
-            reading.reject(f"invalid sensor scale {row.cells.get('scale')!r}")
-            return
-        factor *= 10.0 ** (3 * (scale - 9))
-        # RFC 3433: 1..9 are decimal places; <= 0 is not fixed-point; anything else is a bug
-        # seen in the wild (precision 1615384784) and is ignored rather than trusted.
-        if precision is not None and 1 <= precision <= 9:
-            factor /= 10.0 ** precision
-    elif metric.scaling == "exponent":
-        exponent_value = (row.cells.get(metric.exponent_column) if metric.exponent_column
-                          else varbinds.get(metric.exponent_oid or ()))
-        exponent = as_int(exponent_value)
-        if exponent is None or not -24 <= exponent <= 24:
-            reading.reject(f"missing or invalid unit multiplier {exponent_value!r}")
-            return
-        factor *= 10.0 ** exponent
+    try:
+        factor = metric.factor * _row_factor(metric, row, varbinds, reading.quantity)
+    except UnknownUnit as exc:
+        reading.reject(str(exc))
+        return
     value = raw * factor
     if not math.isfinite(value):
         reading.reject("value is not a finite number")
         return
     reading.scale = factor
     reading.value = round(value, 9)
+
+
+def _row_factor(metric: Metric, row: _Row, varbinds: Mapping[Oid, SnmpValue], quantity: Quantity) -> float:
+    """What the row's unit, scale or multiplier makes of a raw value (the unit table)."""
+    factor = 1.0
+    if metric.unit_column:
+        factor *= unit_of(text(row.cells.get(metric.unit_column)), quantity)
+    if metric.scaling == "entity_sensor":
+        factor *= entity_sensor_factor(row.cells.get("scale"), row.cells.get("precision"))
+    elif metric.scaling == "exponent":
+        factor *= multiplier_factor(row.cells.get(metric.exponent_column) if metric.exponent_column
+                                    else varbinds.get(metric.exponent_oid or ()))
+    return factor
 
 
 def _type_name(raw: SnmpValue) -> str:

@@ -9,11 +9,12 @@ key (files and the protocol dispatch: ``agent.power.profile_files``).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agent.power.readings import Kind, Quantity
+from agent.power.units import UnknownUnit, unit, unit_of
 from agent.yamlfile.section import Section
 from collectors.snmp.types import Oid, parse_oid
 
@@ -57,6 +58,7 @@ class Metric:
     factor: float = 1.0
     exponent_column: str = ""             # scaling: exponent, per row
     exponent_oid: Oid | None = None       # scaling: exponent, one scalar for the metric
+    unit_column: str = ""                 # a column naming each row's unit (agent.power.units)
     status_column: str = ""
     status_ok: frozenset[int | str] = frozenset()
     sentinels: frozenset[int] = frozenset()
@@ -179,6 +181,7 @@ def _parse_metric(s: Section) -> Metric:
         quantity = _enum(s, "quantity", Quantity, s.text("quantity", "power"))
     scaling_section = s.section("scale", {"factor": 1})
     scaling, factor, exponent_column, exponent_oid = _scaling(scaling_section, columns)
+    unit_factor, unit_column = parse_unit(s, columns, quantity)
     status_column, status_ok = "", frozenset[int]()
     if s.has("status"):
         st = s.section("status")
@@ -208,11 +211,32 @@ def _parse_metric(s: Section) -> Metric:
     return Metric(
         name=name, scalar=scalar, table=table, value_column=value_column, columns=columns, where=where,
         quantity=quantity, quantity_column=quantity_column, quantity_map=quantity_map,
-        scaling=scaling, factor=factor, exponent_column=exponent_column, exponent_oid=exponent_oid,
-        status_column=status_column, status_ok=status_ok, sentinels=sentinels, kind=kind,
+        scaling=scaling, factor=factor * unit_factor, exponent_column=exponent_column,
+        exponent_oid=exponent_oid, unit_column=unit_column, status_column=status_column, status_ok=status_ok,
+        sentinels=sentinels, kind=kind,
         classify=rules, component=component, label=label, entity=entity,
         capacity_column=capacity_column,
     )
+
+
+def parse_unit(s: Section, columns: Collection[str], quantity: Quantity | None) -> tuple[float, str]:
+    """``unit: milliwatts`` (its factor, from the unit table) or ``unit: {column: C}`` (per row)."""
+    if not s.has("unit"):
+        return 1.0, ""
+    if isinstance(s.data["unit"], dict):
+        section = s.section("unit")
+        column = section.text("column")
+        if column not in columns:
+            raise section.error("column", f"{column!r} is not a declared column "
+                                f"(columns: {', '.join(sorted(columns)) or 'none'})")
+        section.finish()
+        return 1.0, column
+    name = s.text("unit")
+    try:
+        return (unit(name)[1] if quantity is None else unit_of(name, quantity)), ""
+    except UnknownUnit as exc:
+        raise s.error("unit", f"{exc} (e.g. watts, milliwatts, deciwatts, kilowatts, volts, "
+                      "millivolts, amperes, milliamperes; config/profiles/README.md: Units)") from None
 
 
 def _scaling(s: Section, columns: dict[str, int]) -> tuple[Scaling, float, str, Oid | None]:

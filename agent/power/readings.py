@@ -66,6 +66,9 @@ class Reading:
     within: tuple[int, ...] = ()      # entities containing it (for module double counting)
     dedupe_key: str = ""
     capacity_w: float | None = None   # a rating that bounds this reading (PSU maximum)
+    # Which sensor of its component this is (metric + row index or keys): tells a component's
+    # readings apart (optic Tx and Rx, a PSU's in and out) so each has its own series.
+    sensor: str = ""
 
     def reject(self, reason: str, status: Status = Status.REJECTED) -> None:
         self.status = status

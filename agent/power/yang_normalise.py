@@ -23,6 +23,7 @@ from lxml import etree
 from agent.power.normalise import _classify, _dedupe_key, _render
 from agent.power.profiles import Metric, Profile
 from agent.power.readings import Quantity, Reading
+from agent.power.units import UnknownUnit, unit_of
 from agent.power.yang_profiles import parse_steps
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -152,6 +153,7 @@ def _metric_readings(profile: Profile, metric: Metric, root: etree._Element) -> 
             component=component, kind=kind, quantity=quantity, value=None,
             source="netconf", address=_address(metric, cells, position), raw=raw, scale=metric.factor,
             profile=profile.name, metric=metric.name, dedupe_key=_dedupe_key(profile, f"{label} | {component}", kind),
+            sensor=_sensor(metric, cells, position),
         )
         _value(reading, metric, raw, fields)
         if reading.value is not None and metric.capacity_column:
@@ -172,6 +174,12 @@ def _address(metric: Metric, cells: Mapping[str, str | None], position: int) -> 
         keys = f"[{position}]"
     prefix = f"<{metric.rpc}>" if metric.rpc else ""
     return f"{prefix}{metric.path}{keys}/{metric.value_path}"
+
+
+def _sensor(metric: Metric, cells: Mapping[str, str | None], position: int) -> str:
+    """The metric and the row's key values (its position when the list has no keys)."""
+    keys = [cells[k] or "" for k in metric.key if cells.get(k) is not None] or [str(position)]
+    return f"{metric.name}[{','.join(keys)}]"
 
 
 def _number(text: str, decode: str) -> float | None:
@@ -203,8 +211,16 @@ def _value(reading: Reading, metric: Metric, raw: str, fields: Mapping[str, str]
     if number.is_integer() and int(number) in metric.sentinels:
         reading.reject(f"error sentinel {int(number)}")
         return
-    value = number * metric.factor
+    factor = metric.factor
+    if metric.unit_column:
+        try:
+            factor *= unit_of(fields.get(metric.unit_column, ""), reading.quantity)
+        except UnknownUnit as exc:
+            reading.reject(str(exc))
+            return
+    value = number * factor
     if not math.isfinite(value):
         reading.reject("value is not a finite number")
         return
+    reading.scale = factor
     reading.value = round(value, 9)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from agent.power.profiles import Metric, Profile, _enum, _parse_rule, parse_metrics_and_dedupe
+from agent.power.profiles import Metric, Profile, _enum, _parse_rule, parse_metrics_and_dedupe, parse_unit
 from agent.power.readings import Kind, Quantity
 from agent.yamlfile.section import Section
 
@@ -62,6 +62,7 @@ def _parse_metric(s: Section, namespaces: dict[str, str]) -> Metric:
     if factor == 0:
         raise scale.error("factor", "a factor of 0 would turn every reading into 0")
     scale.finish()
+    unit_factor, unit_column = parse_unit(s, columns, quantity)
     decode = s.choice("decode", DECODINGS, "")
     status_column, status_ok = "", frozenset[int | str]()
     if s.has("status"):
@@ -90,7 +91,8 @@ def _parse_metric(s: Section, namespaces: dict[str, str]) -> Metric:
                 raise s.error(template_key, f"unknown placeholder {{{placeholder}}} "
                               f"(known: {', '.join(sorted(allowed))})")
     return Metric(
-        name=name, where=where, quantity=quantity, factor=factor, status_column=status_column,
+        name=name, where=where, quantity=quantity, factor=factor * unit_factor, unit_column=unit_column,
+        status_column=status_column,
         status_ok=status_ok, sentinels=frozenset(sentinels), kind=kind, classify=rules, component=component,
         label=label, capacity_column=capacity_column, path=path, value_path=value_path, column_paths=columns,
         key=key, rpc=rpc, decode=decode,

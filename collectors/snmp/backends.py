@@ -2,7 +2,8 @@
 
 ``auto`` means gufo when it imports, pysnmp otherwise. A target asks for a backend by name
 (``SnmpTarget.backend``, from the config's ``agent.snmp_backend`` or the device's own); a device
-whose credential gufo cannot speak is read by pysnmp, and the log says so once per device. pysnmp
+whose credential gufo cannot speak, or whose replies gufo cannot read (larger than its 4 KiB buffer,
+tooBig), is read by pysnmp, and the log says so once per device. pysnmp
 also stays the writer (SET) for the Wi-Fi code: that is not part of this read seam.
 """
 
@@ -80,6 +81,8 @@ class BackendRouter:
         if reason is not None:
             self._say_once(target.name, f"gufo-snmp lacks {reason}")
             return "pysnmp"
+        if self._gufo is not None and target.name in self._gufo.needs_pysnmp:
+            return "pysnmp"
         return "gufo"
 
     def client(self, backend: str) -> SnmpClient:
@@ -88,14 +91,26 @@ class BackendRouter:
     async def walk(self, target: SnmpTarget, subtrees: Sequence[Oid]) -> WalkResult:
         backend = self.backend_for(target)
         result = await self.client(backend).walk(target, subtrees)
+        if backend == "gufo" and self._rerouted(target):
+            backend, result = "pysnmp", await self.pysnmp.walk(target, subtrees)
         result.backend = backend
         return result
 
     async def get(self, target: SnmpTarget, oids: Sequence[Oid]) -> WalkResult:
         backend = self.backend_for(target)
         result = await self.client(backend).get(target, oids)
+        if backend == "gufo" and self._rerouted(target):
+            backend, result = "pysnmp", await self.pysnmp.get(target, oids)
         result.backend = backend
         return result
+
+    def _rerouted(self, target: SnmpTarget) -> bool:
+        """gufo met a reply it cannot read (larger than its buffer, tooBig): pysnmp reads this device
+        from now on, starting with the request that failed."""
+        why = self.gufo.needs_pysnmp.get(target.name)
+        if why is not None:
+            self._say_once(target.name, f"gufo-snmp cannot read {why}")
+        return why is not None
 
     async def close(self) -> None:
         await self.pysnmp.close()

@@ -138,6 +138,27 @@ def decode_response(data: bytes) -> Response:
     return Response(version, community, numbers[0], numbers[1], numbers[2], varbinds)
 
 
+def error_status_of(head: bytes) -> int | None:
+    """The error-status of a v1/v2c response from its first bytes (a peek at the datagram), or None
+    when they are not such a response (SNMPv3, garbage, too short)."""
+    try:
+        tag, pos, _ = _header(head, 0, 1 << 31)             # the message: only its first bytes are here
+        if tag != _SEQUENCE:
+            return None
+        for expected in (_INTEGER, _OCTETS):                 # version, community
+            tag, _, pos = _header(head, pos, len(head))
+            if tag != expected:
+                return None
+        tag, pos, _ = _header(head, pos, 1 << 31)            # the PDU
+        if tag not in _RESPONSE_PDUS:
+            return None
+        _, _, pos = _header(head, pos, len(head))            # request-id
+        tag, start, stop = _header(head, pos, len(head))
+        return _integer(head, start, stop) if tag == _INTEGER else None
+    except BerError:
+        return None
+
+
 # -- writing requests ---------------------------------------------------------------------------
 
 _GET_REQUEST, _GETBULK_REQUEST = 0xA0, 0xA5

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno as errnos
+import os
 from collections.abc import Sequence
 
 from collectors.errors import CollectError, ErrorKind
@@ -30,3 +32,10 @@ def timeout_error(target: SnmpTarget) -> CollectError:
 def v3_rejected_error(target: SnmpTarget, indication: str) -> CollectError:
     return CollectError(ErrorKind.AUTH, f"SNMPv3 rejected by {target.address}: {indication} "
                         "(check username, auth/priv protocols and passphrases)")
+
+
+def unreachable_error(address: str, errno: int = errnos.ECONNREFUSED) -> CollectError:
+    """An ICMP error for a request: at once, never a timeout."""
+    if errno == errnos.ECONNREFUSED:
+        return CollectError(ErrorKind.UNREACHABLE, "port unreachable (ICMP): no SNMP agent listens", address)
+    return CollectError(ErrorKind.UNREACHABLE, f"{os.strerror(errno)} (ICMP)", address)

@@ -19,16 +19,24 @@ What gufo does not do is done here, so both backends answer alike:
 - **in-flight bound**: one slot per device walk (one request in flight per device), from the same
   adaptive limit as the pysnmp backend, fed by the event loop's lag.
 
-gufo reads no error-status: an agent's tooBig/genErr answer carries no varbinds and ends that subtree
-(pysnmp reports it as an error). Credentials gufo cannot speak (3DES, a context name) are refused by
-``unsupported`` so the caller sends that device to pysnmp.
+- **strictness** (gufo reads no error-status, reads replies into a 4 KiB buffer and reports a refused
+  port as a timeout): every reply is first peeked at (one ``recv`` with MSG_PEEK|MSG_TRUNC of its
+  first bytes): its size, and for v1/v2c its error-status, which is then that device's error as with
+  pysnmp (genErr, noAccess...). ICMP port unreachable is ``unreachable`` at once, never a timeout.
+  A reply larger than gufo reads (up to the UDP maximum is legal), or tooBig, puts the device in
+  ``needs_pysnmp``: the router polls it with pysnmp from then on. An SNMPv3 reply's error-status is
+  encrypted where privacy is on: not seen (gufo ends the subtree, as before).
+Credentials gufo cannot speak (3DES, a context name) are refused by ``unsupported`` so the caller
+sends that device to pysnmp.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import functools
+import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -51,7 +59,8 @@ from gufo.snmp.user import (
 )
 
 from collectors.errors import CollectError, ErrorKind
-from collectors.snmp.failures import timeout_error, v3_rejected_error
+from collectors.snmp.ber import error_status_of
+from collectors.snmp.failures import status_error, timeout_error, unreachable_error, v3_rejected_error
 from collectors.snmp.limiter import AdaptiveLimit, InFlightGate, LagWatcher
 from collectors.snmp.resolve import AddressBook
 from collectors.snmp.types import (
@@ -83,6 +92,23 @@ OID_CACHE_SIZE = 200_000  # distinct OIDs parsed from gufo's text kept (~20 MB a
 # (Cisco's default). A reply that does not fit after all (values grew) makes that device walk for REWALK_EVERY polls.
 GET_REPLY_BYTES = 1400
 REWALK_EVERY = 20          # polls between full walks (new rows, empty subtrees): WalkPlanner.reprobe_every
+GUFO_REPLY_BYTES = 4096    # gufo-snmp decodes a reply from a buffer this size: a longer one fails "incomplete"
+_PEEK_BYTES = 512          # enough for a v2c reply's header up to its error-status (community <= 255 bytes)
+_TOO_BIG = 1
+_ICMP_ERRNOS = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ECONNREFUSED}
+
+
+class ReplyTooBig(Exception):
+    """A reply gufo cannot read (larger than its buffer, or the agent's tooBig): pysnmp can."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+
+
+class AgentErrorStatus(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 def unsupported(target: SnmpTarget) -> str | None:
@@ -115,25 +141,35 @@ def plain_value(value: object) -> SnmpValue:
 
 class _Wire:
     """A gufo socket on the event loop: a request, its reply awaited with our timeout, ``attempts``
-    times. Watched for replies (``watch``) while a device's exchange lasts, not once per request."""
+    times. Watched for replies (``watch``) while a device's exchange lasts, not once per request.
+    Each reply is peeked at first (size, error-status, ICMP errors) through a view of the same socket."""
 
     def __init__(self, sock: Any) -> None:
         self.sock = sock
         self.fd: int = sock.get_fd()
         self._waiter: asyncio.Future[bool] | None = None
+        self._view: socket.socket | None = None
+        self._head = bytearray(_PEEK_BYTES)
 
     @contextlib.contextmanager
     def watch(self) -> Iterator[_Wire]:
         loop = asyncio.get_running_loop()
+        self._view = peek_view(self.fd)
         loop.add_reader(self.fd, self._readable)
         try:
             yield self
         finally:
             loop.remove_reader(self.fd)
+            self._view.detach()              # never closed: gufo owns the descriptor
+            self._view = None
 
     def _readable(self) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(True)
+
+    def _peek(self) -> int | None:
+        assert self._view is not None, "peek outside watch()"
+        return peek_reply(self._view, self._head)
 
     async def run(self, send: Callable[[], None], receive: Callable[[], T], *, timeout_s: float,
                   attempts: int) -> T:
@@ -152,10 +188,34 @@ class _Wire:
                 if not readable:
                     break                   # timed out: send again
                 try:
-                    return receive()
+                    status = self._peek()
+                    reply = receive()
                 except BlockingIOError:
                     continue                # a late reply to an earlier attempt: gufo dropped it
+                except TimeoutError as exc:  # gufo's word for ECONNREFUSED
+                    raise ConnectionRefusedError(str(exc)) from None
+                if status == _TOO_BIG:
+                    raise ReplyTooBig("tooBig from the agent")
+                if status:
+                    raise AgentErrorStatus(status)
+                return reply
         raise TimeoutError
+
+
+def peek_view(fd: int) -> socket.socket:
+    """A Python view of gufo's socket, to peek at replies; ``detach()`` it, never close it."""
+    return socket.socket(fileno=fd)
+
+
+def peek_reply(view: socket.socket, head: bytearray) -> int | None:
+    """Look at the next reply without taking it: its error-status (None: not v1/v2c). Raises
+    ReplyTooBig (the reply is dropped: gufo would read a truncated copy), ConnectionRefusedError and
+    other OSErrors (ICMP errors queued on the socket) or BlockingIOError (nothing there)."""
+    size = view.recv_into(head, len(head), socket.MSG_PEEK | socket.MSG_TRUNC)
+    if size > GUFO_REPLY_BYTES:
+        view.recv(1)
+        raise ReplyTooBig(f"a reply of {size} bytes (gufo-snmp reads {GUFO_REPLY_BYTES})")
+    return error_status_of(bytes(head[:min(size, len(head))]))
 
 
 def _expire(waiter: asyncio.Future[bool]) -> None:
@@ -198,6 +258,7 @@ class GufoClient:
         self._texts: dict[Oid, str] = {}
         self.requests_sent = 0
         self.timeouts = 0
+        self.needs_pysnmp: dict[str, str] = {}    # device -> why gufo cannot read it (BackendRouter reroutes)
 
     # -- public seam -------------------------------------------------------------------------
 
@@ -259,7 +320,7 @@ class GufoClient:
             else:
                 texts = [format_oid(o) for o in oids]
                 reply = await self._exchange(target, session, functools.partial(session.sock.send_get_many, texts),
-                                             session.sock.recv_get_many)
+                                             session.sock.recv_get_many, oids)
                 if isinstance(reply, CollectError):
                     result.errors.append(reply)
                 else:
@@ -307,13 +368,13 @@ class GufoClient:
             for instances in chunks:
                 chunk = list(instances)
                 reply = await self._exchange(target, session, functools.partial(session.sock.send_get_many, chunk),
-                                             session.sock.recv_get_many)
+                                             session.sock.recv_get_many, [self._oid(t) for t in chunk[:3]])
                 result.requests += 1
                 if isinstance(reply, CollectError):      # a device that does not answer is not walked too
                     result.errors.append(reply)
                     return result, True
                 if any(text not in reply for text in chunk):
-                    # an instance has gone, or the agent answered an error-status (which gufo hides)
+                    # an instance has gone: walk to see what the device has now
                     self._layouts.pop(target.name, None)
                     self._walk_only[target.name] = REWALK_EVERY
                     return result, False
@@ -331,7 +392,7 @@ class GufoClient:
         send = functools.partial(session.sock.send_get_bulk, cursor)
         receive = functools.partial(_bulk_rows, session.sock, cursor, self._oid)
         while requested := walk.next_request():
-            reply = await self._exchange(target, session, send, receive)
+            reply = await self._exchange(target, session, send, receive, requested)
             if isinstance(reply, CollectError):
                 walk.errors.append(reply)
                 return
@@ -345,21 +406,29 @@ class GufoClient:
             walk.feed(requested, rows)
 
     async def _exchange(self, target: SnmpTarget, wire: _Wire, send: Callable[[], None],
-                        receive: Callable[[], T]) -> T | CollectError:
+                        receive: Callable[[], T], oids: Sequence[Oid] = ()) -> T | CollectError:
         self.requests_sent += 1
         try:
             return await wire.run(send, receive, timeout_s=target.timeout_s, attempts=target.retries + 1)
         except TimeoutError:
             self.timeouts += 1
             return timeout_error(target)
+        except AgentErrorStatus as exc:
+            return status_error(exc.status, oids)
+        except ReplyTooBig as exc:
+            self.needs_pysnmp[target.name] = str(exc)
+            return CollectError(ErrorKind.PROTOCOL, f"{exc}: read with pysnmp", target.address)
         except gufo.SnmpAuthError:
             return v3_rejected_error(target, "report: unknown user, wrong digest or not in time window")
         except gufo.SnmpDecodeError as exc:
             return CollectError(ErrorKind.PROTOCOL, f"undecodable reply: {exc}", target.address)
         except ConnectionRefusedError:
-            return CollectError(ErrorKind.UNREACHABLE, "port unreachable (ICMP): no SNMP agent listens",
-                                target.address)
-        except (gufo.SnmpError, OSError) as exc:
+            return unreachable_error(target.address)
+        except OSError as exc:
+            if exc.errno in _ICMP_ERRNOS:          # host or network unreachable, seen by the peek
+                return unreachable_error(target.address, exc.errno)
+            return CollectError(ErrorKind.PROTOCOL, f"{exc.__class__.__name__}: {exc}", target.address)
+        except gufo.SnmpError as exc:
             return CollectError(ErrorKind.PROTOCOL, f"{exc.__class__.__name__}: {exc}", target.address)
 
     @contextlib.asynccontextmanager

@@ -12,10 +12,12 @@ Both go through the same adaptive in-flight gate (see ``limiter``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import os
 import socket
+import struct
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -28,7 +30,7 @@ from pysnmp.proto import api, rfc1902, rfc1905
 
 from collectors.errors import CollectError, ErrorKind
 from collectors.snmp.ber import BerError, decode_response, encode_request
-from collectors.snmp.failures import status_error, timeout_error, v3_rejected_error
+from collectors.snmp.failures import status_error, timeout_error, unreachable_error, v3_rejected_error
 from collectors.snmp.limiter import AdaptiveLimit, InFlightGate, LagWatcher
 from collectors.snmp.resolve import AddressBook
 from collectors.snmp.types import (
@@ -51,6 +53,10 @@ _V2C = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
 _TOO_BIG = 1
 _RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024
 _LAG_SAMPLE_S = 0.02
+# Linux: ICMP errors for an unconnected UDP socket are queued (IP_RECVERR) with the destination they
+# were about, so a closed port is `unreachable` at once rather than a timeout.
+_RECVERR: dict[int, tuple[int, int]] = {socket.AF_INET: (socket.IPPROTO_IP, 11),
+                                         socket.AF_INET6: (socket.IPPROTO_IPV6, 25)}
 
 
 def plain_value(value: Any) -> SnmpValue:
@@ -85,10 +91,28 @@ class _Reply:
 class _V2cSocket(asyncio.DatagramProtocol):
     """One UDP socket shared by every v2c request of one address family."""
 
-    def __init__(self) -> None:
+    def __init__(self, raw: socket.socket | None = None) -> None:
         self.transport: asyncio.DatagramTransport | None = None
         self.pending: dict[int, tuple[asyncio.Future[_Reply], tuple[str, int]]] = {}
         self.undecodable = 0
+        self.raw = raw
+
+    def error_received(self, exc: Exception) -> None:
+        """An ICMP error (IP_RECVERR): fail the requests to the address it names, at once."""
+        while self.raw is not None:
+            try:
+                _, ancillary, _, address = self.raw.recvmsg(1, 512, socket.MSG_ERRQUEUE)
+            except OSError:
+                return                  # the queue is empty
+            errno = next((struct.unpack_from("=I", data)[0] for level, kind, data in ancillary
+                          if (level, kind) in _RECVERR.values() and len(data) >= 4), 0)
+            if not errno or not address:
+                continue
+            host, port = destination = (str(address[0]), int(address[1]))
+            where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"     # as SnmpTarget.address
+            for future, asked in self.pending.values():
+                if asked == destination and not future.done():
+                    future.set_result(_Reply([], 0, unreachable_error(where, errno)))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # a datagram endpoint's transport
@@ -265,8 +289,10 @@ class PysnmpClient:
                       raw.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
             self._socket_inodes.add(os.fstat(raw.fileno()).st_ino)
             raw.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+            with contextlib.suppress(OSError):      # not Linux: a closed port stays a timeout
+                raw.setsockopt(*_RECVERR[family], 1)
             loop = asyncio.get_running_loop()
-            _, protocol = await loop.create_datagram_endpoint(_V2cSocket, sock=raw)
+            _, protocol = await loop.create_datagram_endpoint(lambda: _V2cSocket(raw), sock=raw)
             self._sockets[family] = protocol
             return protocol
 

@@ -7,6 +7,13 @@ Modes:
   garbage         answers with bytes that are not valid BER.
   silent          bound socket that never answers: a dead device, not a closed port.
   slow            serves `table` correctly, each answer `delay_s` seconds late.
+  gen_err         answers every request with error-status genErr (5), error-index 1 and the request's
+                  varbinds, as a real agent does when it cannot build the answer.
+  too_big         serves `table`, but answers tooBig (1) to a GETBULK asking for more than
+                  TOO_BIG_ABOVE repetitions, as an agent whose reply would not fit its buffer.
+  closed          nothing listens on the port (the socket is closed at start): the kernel answers
+                  ICMP port unreachable, a device without an SNMP agent.
+For replies up to the UDP maximum, serve ``huge_table()`` (any mode that serves a table).
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from pysnmp.proto import api, rfc1905
 from .ports import LOOPBACK
 from .server import Startable
 
-Mode = Literal["non_increasing", "wrong_types", "garbage", "silent", "slow"]
+Mode = Literal["non_increasing", "wrong_types", "garbage", "silent", "slow", "gen_err", "too_big", "closed"]
 Oid = tuple[int, ...]
 
 _V2C: Any = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
@@ -40,6 +47,17 @@ DEFAULT_TABLE: dict[str, object] = {
     "1.3.6.1.2.1.99.1.1.1.4.1": b"garbage",
     "1.3.6.1.2.1.99.1.1.1.4.2": 250,
 }
+
+
+TOO_BIG, GEN_ERR = 1, 5
+TOO_BIG_ABOVE = 2
+
+
+def huge_table(reply_bytes: int = 60_000, root: str = DEFAULT_ROOT) -> dict[str, object]:
+    """A table whose first row alone makes a reply of about ``reply_bytes`` (legal: UDP carries
+    65,507), then an ordinary row: a backend that cannot read the big datagram loses both."""
+    return {"1.3.6.1.2.1.1.2.0": _V2C.ObjectIdentifier("1.3.6.1.4.1.8072.3.2.10"),
+            f"{root}.1": b"x" * (reply_bytes - 100), f"{root}.2": 250}
 
 
 def parse_oid(text: str) -> Oid:
@@ -105,6 +123,10 @@ class MisbehavingAgent(Startable):
             return self
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.bind((self.host, 0))  # we bind ourselves: no race between picking the port and using it
+        if self.mode == "closed":       # keep the port number, close the socket: nothing listens
+            self.port = sock.getsockname()[1]
+            sock.close()
+            return self
         sock.settimeout(0.1)  # so the loop sees the stop event promptly
         self._sock, self.port = sock, sock.getsockname()[1]
         self._stop.clear()
@@ -174,12 +196,22 @@ class MisbehavingAgent(Startable):
         response = _V2C.GetResponsePDU()
         _V2C.apiPDU.set_defaults(response)
         _V2C.apiPDU.set_request_id(response, _V2C.apiPDU.get_request_id(pdu))
-        _V2C.apiPDU.set_varbinds(response, self._answer(pdu))
+        status = GEN_ERR if self.mode == "gen_err" else TOO_BIG if self._too_big(pdu) else 0
+        if status:
+            _V2C.apiPDU.set_error_status(response, status)
+            _V2C.apiPDU.set_error_index(response, 1)
+            _V2C.apiPDU.set_varbinds(response, [(oid, _V2C.Null("")) for oid, _ in _V2C.apiPDU.get_varbinds(pdu)])
+        else:
+            _V2C.apiPDU.set_varbinds(response, self._answer(pdu))
         message = _V2C.Message()
         _V2C.apiMessage.set_defaults(message)
         _V2C.apiMessage.set_community(message, _V2C.apiMessage.get_community(request))
         _V2C.apiMessage.set_pdu(message, response)
         return bytes(encoder.encode(message))
+
+    def _too_big(self, pdu: Any) -> bool:
+        return bool(self.mode == "too_big" and pdu.tagSet == _V2C.GetBulkRequestPDU.tagSet
+                    and int(_V2C.apiBulkPDU.get_max_repetitions(pdu)) > TOO_BIG_ABOVE)
 
     def _answer(self, pdu: Any) -> list[tuple[Oid, Any]]:
         oids: list[Oid] = [tuple(oid) for oid, _ in _V2C.apiPDU.get_varbinds(pdu)]
