@@ -11,6 +11,7 @@ import signal
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import accumulate
@@ -58,7 +59,7 @@ class Scraped:
 
 
 @pytest.fixture(scope="module")
-def scraped(lab: SnmpsimProcess, tmp_path_factory: pytest.TempPathFactory) -> Scraped:
+def scraped(lab: SnmpsimProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scraped]:
     work = tmp_path_factory.mktemp("prometheus-run")
     port = free_tcp_port()
     config = work / "netwatt.yaml"
@@ -81,7 +82,7 @@ def scraped(lab: SnmpsimProcess, tmp_path_factory: pytest.TempPathFactory) -> Sc
     except BaseException:
         prometheus.close()
         raise
-    yield Scraped(prometheus, work / "state", exposition, stopped_at, time.time())  # type: ignore[misc]
+    yield Scraped(prometheus, work / "state", exposition, stopped_at, time.time())
     prometheus.close()
 
 
@@ -148,7 +149,7 @@ def test_instant_power_matches_the_store(scraped: Scraped) -> None:
     stamps = {row["device"]: v for row, v in p.query("timestamp(netwatt_power_watts)", at)}
     store = Store(scraped.state)
     try:
-        points = [parse_line(p.line) + (p.time,) for p in store.points("device_power")]
+        points = [(*parse_line(p.line), p.time) for p in store.points("device_power")]
     finally:
         store.close()
     stored_devices = {tags["device"] for tags, _, _ in points}
