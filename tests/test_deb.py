@@ -1,5 +1,5 @@
-"""The Debian package (packaging/deb/build-deb): it builds, `dpkg -i` installs it on this machine, the
-installed netwatt runs (`demo`, `check-config` on the installed sample config), `systemd-analyze
+"""The Debian package (packaging/deb/build-deb): it builds, `apt-get install ./netwatt_*.deb` installs it
+on this machine, the installed netwatt runs (`demo`, `check-config` on the installed sample config), `systemd-analyze
 verify` accepts the installed units, and `dpkg -r` keeps /etc/netwatt and the store.
 
 Installs into the real /opt, /etc and /lib/systemd: it needs root (CI runs `bash tests/run` as root, and
@@ -57,7 +57,8 @@ def deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def installed(deb: Path) -> Iterator[Path]:
     assert installed_version() is None, "a netwatt package is installed on this machine: not touching it"
     assert not STORE.exists(), f"{STORE} exists: not touching it"
-    install = sh("dpkg", "-i", str(deb))
+    # as docs/install.md says; apt checks the dependencies (python3.11) and waits for a held lock
+    install = sh("apt-get", "install", "-y", "-q", "-o", "DPkg::Lock::Timeout=120", str(deb), timeout=600)
     assert install.returncode == 0, install.stdout + install.stderr
     try:
         yield deb
