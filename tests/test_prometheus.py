@@ -54,8 +54,9 @@ class Scraped:
     prometheus: PrometheusServer
     state: Path
     exposition: str                    # one /metrics body fetched during the second run
-    stopped_at: list[float]            # when each run was stopped (epoch s)
-    end: float
+    stopped_at: list[float]            # when each run was stopped (Prometheus' clock, epoch s)
+    end: float                         # (Prometheus' clock)
+    offset_s: float                    # the agent's clock minus Prometheus' (libfaketime moves only the first)
 
 
 @pytest.fixture(scope="module")
@@ -77,12 +78,14 @@ def scraped(lab: SnmpsimProcess, tmp_path_factory: pytest.TempPathFactory) -> It
             finally:
                 agent.send_signal(signal.SIGTERM)
                 assert agent.wait(timeout=30) == 0, (work / "agent.log").read_text()[-2000:]
-            stopped_at.append(time.time())
+            stopped_at.append(prometheus.now())
         time.sleep(2)           # the last scrapes and the staleness markers are in
+        end = prometheus.now()
+        offset_s = time.time() - end
     except BaseException:
         prometheus.close()
         raise
-    yield Scraped(prometheus, work / "state", exposition, stopped_at, time.time())
+    yield Scraped(prometheus, work / "state", exposition, stopped_at, end, offset_s)
     prometheus.close()
 
 
@@ -155,8 +158,9 @@ def test_instant_power_matches_the_store(scraped: Scraped) -> None:
     stored_devices = {tags["device"] for tags, _, _ in points}
     assert set(values) == stored_devices, "every device with stored power, and only those, has a power sample"
     for device, (labels, watts) in sorted(values.items()):
+        scraped_at = stamps[device] + scraped.offset_s      # on the agent's clock, which stamped the points
         before = [(t, tags, float(fields["watts"])) for tags, fields, t in points
-                  if tags["device"] == device and t <= stamps[device]][-3:]
+                  if tags["device"] == device and t <= scraped_at][-3:]
         assert before, f"{device}: scraped at {stamps[device]} but nothing stored before"
         assert any(abs(w - watts) <= 1e-9 * max(1.0, w) for _, _, w in before), (device, watts, before)
         tags = before[-1][1]

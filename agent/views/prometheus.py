@@ -30,6 +30,7 @@ from agent.health import Exposition
 from agent.points.schema import component_power
 from agent.power.readings import PollResult
 from agent.store.record import max_gap_for
+from agent.store.sqlite import DeviceStatus
 
 if TYPE_CHECKING:
     from agent.daemon import Agent
@@ -56,28 +57,24 @@ class ComponentCache:
             self.readings[result.device] = result
 
 
-def fresh_devices(agent: Agent, now_s: float) -> list[str]:
-    """Configured devices whose last successful poll is within their staleness window, sorted."""
-    fresh = []
-    for status in agent.store.device_statuses():
-        if status.device not in agent.config.devices or status.last_ok is None:
-            continue
-        if now_s - status.last_ok <= max_gap_for(agent.config, status.device):
-            fresh.append(status.device)
-    return fresh
+def is_fresh(agent: Agent, status: DeviceStatus, now_s: float) -> bool:
+    """A configured device whose last successful poll is within its staleness window."""
+    return (status.device in agent.config.devices and status.last_ok is not None
+            and now_s - status.last_ok <= max_gap_for(agent.config, status.device))
 
 
 def device_metrics_text(agent: Agent, *, now_s: float, components: ComponentCache | None = None) -> str:
     """The families above for the fresh devices (HELP and TYPE even when no device is fresh)."""
     devices = agent.config.devices
-    fresh = set(fresh_devices(agent, now_s))
+    statuses = [s for s in agent.store.device_statuses() if is_fresh(agent, s, now_s)]
+    fresh = {s.device for s in statuses}
 
     def labels(name: str, **more: str) -> dict[str, str]:
         device = devices[name]
         return {"site": device.site, "device": name, "role": device.role, **more}
 
     power: Samples = [(labels(s.device, method=s.method or "unknown", basis=s.basis or "unknown"), s.power_w)
-                      for s in agent.store.device_statuses() if s.device in fresh and s.power_w is not None]
+                      for s in statuses if s.power_w is not None]
     energy: Samples = [(labels(device, method=method), round(wh * JOULES_PER_WH, 6))
                        for device, by_method in sorted(agent.store.energy_totals().items()) if device in fresh
                        for method, wh in sorted(by_method.items())]

@@ -86,6 +86,11 @@ class PrometheusServer(SubprocessServer):
             raise PromQueryError(f"{params}: {data}")
         return data["data"]
 
+    def now(self) -> float:
+        """Prometheus' own clock (epoch s). Its scrape timestamps come from it: a Go binary reads the clock
+        without libc, so under libfaketime it differs from the test's ``time.time()``."""
+        return float(self.api("query", {"query": "time()"})["result"][0])
+
     def query(self, promql: str, at: float) -> list[tuple[dict[str, str], float]]:
         """An instant query at ``at`` (epoch s): [(labels, value)] of the resulting vector."""
         data = self.api("query", {"query": promql, "time": f"{at:.3f}"})
