@@ -7,6 +7,7 @@ Also: the config keys, and stale devices leaving the exposition (an injected clo
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import time
@@ -142,6 +143,24 @@ def test_exposition_passes_promtool(scraped: Scraped) -> None:
         assert f"# TYPE {family} " in scraped.exposition
         assert f"\n{family}{{" in scraped.exposition, f"no {family} sample"
     assert GONE not in scraped.exposition
+
+
+@pytest.mark.integration
+def test_component_power_is_what_the_store_holds_without_ratings(scraped: Scraped) -> None:
+    samples = [(dict(re.findall(r'(\w+)="([^"]*)"', labels)), float(value)) for labels, value in
+               re.findall(r"^netwatt_component_power_watts\{(.*)\} (\S+)$", scraped.exposition, re.MULTILINE)]
+    assert len({labels["device"] for labels, _ in samples}) >= 5
+    assert {labels["kind"] for labels, _ in samples} >= {"module", "psu_input"}
+    assert not {labels["kind"] for labels, _ in samples} & {"capacity", "poe_budget", "optic"}, "not draw"
+    store = Store(scraped.state)
+    try:
+        stored = {(t["device"], t["component"], t["kind"], t["method"], float(f["watts"]))
+                  for t, f in map(parse_line, (p.line for p in store.points("component_power")))}
+    finally:
+        store.close()
+    for labels, watts in samples:
+        key = (labels["device"], labels["component"], labels["kind"], labels["method"], watts)
+        assert key in stored, f"{key}: no such component_power point in the store"
 
 
 @pytest.mark.integration

@@ -13,7 +13,9 @@ a ``netwatt_`` prefix, bounded labels only (the configured ``site``, ``device``,
 - ``netwatt_emissions_location_based_grams_total`` / ``..._market_based_...`` (counters, gCO2e of the
   device itself, site overhead excluded): the Scope 2 emissions of those intervals. Two names, not a
   label: summing location- and market-based figures would count the same energy twice.
-- ``netwatt_component_power_watts`` (gauge, ``agent.http.metrics.components``): per PSU/module.
+- ``netwatt_component_power_watts`` (gauge, ``agent.http.metrics.components``): per PSU, module and
+  PoE port/total, with ``component`` and ``kind``; ratings, PoE budgets and optical power are not draw
+  and are left out (the InfluxDB ``component_power`` measurement keeps them).
 
 A device that has not answered for longer than its staleness window (``agent.max_gap``, else three
 poll intervals: the gap energy integration will not bridge) has no sample at all, so Prometheus marks
@@ -22,13 +24,14 @@ its series stale; devices no longer in the config are not served either.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from agent.emissions.store import emission_totals
 from agent.health import Exposition
 from agent.points.schema import component_power
-from agent.power.readings import PollResult
+from agent.power.readings import Kind, PollResult
 from agent.store.record import max_gap_for
 from agent.store.sqlite import DeviceStatus
 
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
     from agent.daemon import Agent
 
 JOULES_PER_WH = 3600.0
+NOT_DRAW = frozenset({Kind.CAPACITY, Kind.POE_BUDGET, Kind.OPTIC})
 EMISSION_FAMILIES = (
     ("location", "netwatt_emissions_location_based_grams_total",
      "Location-based Scope 2 emissions of the device's closed energy intervals, grams CO2e (overhead excluded)."),
@@ -90,13 +94,22 @@ def device_metrics_text(agent: Agent, *, now_s: float, components: ComponentCach
                     for (device, method_scope2, method), grams in sorted(emissions.items())
                     if method_scope2 == scope2 and device in fresh])
     if components is not None:
-        parts: dict[tuple[str, ...], tuple[dict[str, str], float]] = {}
-        for device, result in sorted(components.readings.items()):
-            for reading in component_power(result) if device in fresh else ():
-                part = labels(device, component=reading.component, kind=str(reading.kind), method=str(reading.method))
-                if reading.value is not None:   # one sample per label set: the first reading of a component
-                    parts.setdefault(tuple(part.values()), (part, reading.value))
         out.family("netwatt_component_power_watts", "gauge",
-                   "Power of one component (PSU, module, PoE) at the device's latest poll, watts.",
-                   list(parts.values()))
+                   "Power drawn or delivered by one component (PSU, module, PoE) at the device's latest poll, watts.",
+                   _component_samples(components, fresh, labels))
     return out.text()
+
+
+def _component_samples(components: ComponentCache, fresh: set[str],
+                       labels: Callable[..., dict[str, str]]) -> Samples:
+    """One sample per (device, component, kind, method): the first such reading of the latest poll."""
+    parts: dict[tuple[str, ...], tuple[dict[str, str], float]] = {}
+    for device, result in sorted(components.readings.items()):
+        if device not in fresh:
+            continue
+        for reading in component_power(result):
+            if reading.kind in NOT_DRAW or reading.value is None:
+                continue
+            part = labels(device, component=reading.component, kind=str(reading.kind), method=str(reading.method))
+            parts.setdefault(tuple(part.values()), (part, reading.value))
+    return list(parts.values())
