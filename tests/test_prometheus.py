@@ -27,7 +27,7 @@ from agent.lab import SnmpsimProcess, lab_config_text
 from agent.settings.config import load_config_text
 from agent.store.sqlite import PollRecord, Store
 from agent.views.prometheus import JOULES_PER_WH, device_metrics_text
-from tests.agent_process import start_agent, wait_for
+from tests.agent_process import netwatt, start_agent, wait_for
 from tests.harness import require_server
 from tests.harness.line_protocol import parse_line
 from tests.harness.ports import free_tcp_port
@@ -238,6 +238,11 @@ def test_metrics_keys_are_checked(tmp_path: Path) -> None:
         load_config_text(_config(http="{metrics: {device: true}}"))
     with pytest.raises(ConfigError, match=r"agent\.http\.metrics\.devices.*must be true or false"):
         load_config_text(_config(http="{metrics: {devices: 'yes'}}"))
+    bad = tmp_path / "netwatt.yaml"
+    bad.write_text("version: 1\nagent:\n  http:\n    listen: 127.0.0.1:9469\n    metrics:\n      components: true\n")
+    check = netwatt("check-config", "-c", str(bad))
+    assert check.returncode == 2
+    assert f"{bad}:6: agent.http.metrics.components: needs devices: true" in check.stderr
 
 
 async def test_a_device_silent_beyond_its_window_has_no_sample(tmp_path: Path) -> None:
