@@ -67,6 +67,7 @@ def installed(deb: Path) -> Iterator[Path]:
         shutil.rmtree(STORE, ignore_errors=True)
 
 
+@pytest.mark.integration
 def test_package_contents(deb: Path) -> None:
     listing = sh("dpkg-deb", "-c", str(deb)).stdout
     paths = {line.split()[5].removeprefix(".") for line in listing.splitlines()}
@@ -85,6 +86,7 @@ def test_package_contents(deb: Path) -> None:
     assert sh("dpkg-deb", "--info", str(deb), "conffiles").stdout.split() == [str(CONFIG)]
 
 
+@pytest.mark.integration
 def test_installed_netwatt_runs_the_demo_and_checks_the_config(installed: Path, tmp_path: Path) -> None:
     version = sh(NETWATT, "version")
     assert version.returncode == 0, version.stderr
@@ -104,6 +106,7 @@ def test_installed_netwatt_runs_the_demo_and_checks_the_config(installed: Path, 
     assert "emissions (Scope 2, location-based):" in demo.stdout, demo.stdout[-2000:]
 
 
+@pytest.mark.integration
 def test_installed_units_verify(installed: Path, tmp_path: Path) -> None:
     unit = Path("/lib/systemd/system/netwatt.service")
     assert "ExecStart=/opt/netwatt/bin/netwatt run " in unit.read_text()
@@ -113,6 +116,7 @@ def test_installed_units_verify(installed: Path, tmp_path: Path) -> None:
     assert verify_problems(instance) == ""
 
 
+@pytest.mark.integration
 def test_remove_keeps_the_config_and_the_store(installed: Path, tmp_path: Path) -> None:
     # a store the installed agent made, and a local edit of the config
     CONFIG.write_text(CONFIG.read_text() + "# edited on this host\n")
