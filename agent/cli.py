@@ -26,7 +26,7 @@ from agent.sdnotify import Notifier
 from agent.settings.config import Config, load_config, load_config_text
 from agent.settings.dump import dump_config
 from agent.settings.isolated import load_config_isolated
-from agent.shard import Shard, parse_shard, restrict
+from agent.shard import Shard, auto_shard, parse_shard, restrict
 from agent.snmp_client import snmp_client
 from agent.supervise import Supervisor
 from agent.views.pollformat import PollSummary, poll_json
@@ -100,7 +100,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--once", action="store_true", help="one poll of every device, store, flush, exit")
     run.add_argument("--log-format", choices=("text", "json"), default="text")
     run.add_argument("--shard", type=_shard_argument, metavar="K/N",
-                     help="poll only shard K of N (stable hash of the device name; K-N also accepted)")
+                     help="poll only shard K of N (stable hash of the device name; K-N also accepted); "
+                          "'auto' in a StatefulSet: K from the pod's ordinal, N from $NETWATT_SHARDS")
     run.set_defaults(handler=_run)
 
     status = command("status", "devices, spool and outputs as the store sees them")
@@ -256,7 +257,7 @@ def _trust(args: argparse.Namespace) -> int:
 
 def _shard_argument(text: str) -> Shard:
     try:
-        return parse_shard(text)
+        return auto_shard() if text.strip() == "auto" else parse_shard(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 

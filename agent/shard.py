@@ -6,13 +6,18 @@ talking to the others, and going from N to N+1 shards moves only ~1/(N+1) of the
 to the new shard), where ``hash % N`` (Prometheus' hashmod) would move most of them.
 
 Shards are numbered 1..N. ``K-N`` is accepted too, for systemd instance names (``netwatt@2-4``).
+``auto`` is for a Kubernetes StatefulSet: K is the pod's ordinal + 1 (host name ``netwatt-0`` is
+shard 1) and N comes from the ``NETWATT_SHARDS`` environment variable.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import re
+import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from agent.settings.config import Config
@@ -20,6 +25,8 @@ from agent.settings.config import Config
 _SHARD = re.compile(r"^\s*(\d+)\s*[/-]\s*(\d+)\s*$")
 _JUMP_MULTIPLIER = 2862933555777941757
 _MASK64 = (1 << 64) - 1
+_ORDINAL = re.compile(r"-(\d+)$")
+SHARDS_ENV = "NETWATT_SHARDS"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +50,26 @@ def parse_shard(text: str) -> Shard:
     if not 1 <= index <= count:
         raise ValueError(f"shard {text!r}: K must be between 1 and N")
     return Shard(index, count)
+
+
+def auto_shard(hostname: str | None = None, environ: Mapping[str, str] | None = None) -> Shard:
+    """The shard of a StatefulSet pod: ordinal K-1 from the host name (``netwatt-2`` -> 3), N from $NETWATT_SHARDS."""
+    hostname = socket.gethostname() if hostname is None else hostname
+    environ = os.environ if environ is None else environ
+    match = _ORDINAL.search(hostname)
+    if match is None:
+        raise ValueError(f"--shard auto: host name {hostname!r} does not end in -<ordinal> "
+                         "(a StatefulSet pod is named <set>-0, <set>-1, ...); use --shard K/N elsewhere")
+    count_text = environ.get(SHARDS_ENV, "").strip()
+    if not count_text:
+        raise ValueError(f"--shard auto: {SHARDS_ENV} is not set (the number of shards, = the StatefulSet's replicas)")
+    if not count_text.isdigit() or int(count_text) < 1:
+        raise ValueError(f"--shard auto: {SHARDS_ENV}={count_text!r} is not a positive whole number")
+    ordinal, count = int(match.group(1)), int(count_text)
+    if ordinal >= count:
+        raise ValueError(f"--shard auto: pod ordinal {ordinal} ({hostname}) but {SHARDS_ENV}={count}: "
+                         f"set {SHARDS_ENV} to the StatefulSet's replicas")
+    return Shard(ordinal + 1, count)
 
 
 def shard_of(name: str, count: int) -> int:
@@ -82,5 +109,4 @@ def restrict(config: Config, shard: Shard | None) -> Config:
 
 
 def _hostname() -> str:
-    import socket  # noqa: PLC0415
     return socket.gethostname()

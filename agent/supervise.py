@@ -9,13 +9,16 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 
 from agent.daemon import Agent
 from agent.errors import NetwattError
 from agent.health import PROMETHEUS_CONTENT_TYPE, check_health, metrics_text, stall_reason
 from agent.httpapi import LocalHttpServer, Request, Response
+from agent.power.readings import PollResult
 from agent.sdnotify import Notifier
 from agent.settings.http import HttpSettings
+from agent.views.prometheus import ComponentCache, device_metrics_text
 
 log = logging.getLogger("netwatt.supervise")
 
@@ -38,12 +41,15 @@ class Supervisor:
                      if http is not None else None)
         self._agent: Agent | None = None
         self._watchdog: asyncio.Task[None] | None = None
+        self.components = ComponentCache() if http is not None and http.component_metrics else None
         if self.http is not None:
             self.http.route("GET", "/healthz", self._healthz)
             self.http.route("GET", "/metrics", self._metrics)
 
     async def started(self, agent: Agent) -> None:
         self._agent = agent
+        if self.components is not None:
+            agent.on_commit = _chain(agent.on_commit, self.components.note)
         if self.http is not None and self.http_settings is not None:
             try:
                 await self.http.start()
@@ -94,4 +100,19 @@ class Supervisor:
     def _metrics(self, _request: Request) -> Response:
         if self._agent is None:
             return Response(503, "starting\n")
-        return Response(200, metrics_text(self._agent), PROMETHEUS_CONTENT_TYPE)
+        text = metrics_text(self._agent)
+        if self.http_settings is not None and self.http_settings.device_metrics:
+            text += device_metrics_text(self._agent, now_s=self._agent.clock().timestamp(),
+                                        components=self.components)
+        return Response(200, text, PROMETHEUS_CONTENT_TYPE)
+
+
+def _chain(first: Callable[[list[PollResult]], None] | None,
+           then: Callable[[list[PollResult]], None]) -> Callable[[list[PollResult]], None]:
+    if first is None:
+        return then
+
+    def both(results: list[PollResult]) -> None:
+        first(results)
+        then(results)
+    return both

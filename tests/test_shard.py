@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from agent.lab import SnmpsimProcess, lab_config_text
 from agent.settings.config import load_config_text
-from agent.shard import Shard, owns, parse_shard, restrict, shard_of
+from agent.shard import SHARDS_ENV, Shard, auto_shard, owns, parse_shard, restrict, shard_of
 from agent.store.sqlite import Store
-from tests.agent_process import netwatt
+from tests.agent_process import ROOT, netwatt
 
 NAMES = [f"sw-{site}-{i:05d}" for site in ("par", "fra", "nyc") for i in range(3400)]
 
@@ -125,3 +130,63 @@ def test_each_wifi_controller_is_run_by_exactly_one_shard() -> None:
         assert set(build_controllers(part, PysnmpClient(), PysnmpSetter())) == mine
         meter = build_meter(part, PysnmpClient())
         assert set(meter.targets) == ({"poe-sw"} & set(part.devices))
+
+
+# -- --shard auto: a StatefulSet pod's ordinal and $NETWATT_SHARDS -------------------------------------
+
+POD_NAMES = [f"netwatt-{ordinal}" for ordinal in range(4)]
+
+
+def test_auto_shard_takes_k_from_the_pod_ordinal_and_n_from_the_environment() -> None:
+    shards = [auto_shard(name, {SHARDS_ENV: "4"}) for name in POD_NAMES]
+    assert shards == [Shard(1, 4), Shard(2, 4), Shard(3, 4), Shard(4, 4)]
+    # the same jump hash as --shard K/N: pod netwatt-K polls what `--shard K+1/4` polls
+    for shard in shards:
+        assert {n for n in NAMES if shard.owns(n)} == {n for n in NAMES if parse_shard(f"{shard.index}/4").owns(n)}
+    assert set().union(*({n for n in NAMES if s.owns(n)} for s in shards)) == set(NAMES)
+    assert auto_shard("netwatt-poller-12", {SHARDS_ENV: " 13 "}) == Shard(13, 13)
+
+
+@pytest.mark.parametrize(("hostname", "environ", "message"), [
+    ("netwatt", {SHARDS_ENV: "4"}, "host name 'netwatt' does not end in -<ordinal>"),
+    ("netwatt-a", {SHARDS_ENV: "4"}, "does not end in -<ordinal>"),
+    ("netwatt-1", {}, "NETWATT_SHARDS is not set"),
+    ("netwatt-1", {SHARDS_ENV: ""}, "NETWATT_SHARDS is not set"),
+    ("netwatt-1", {SHARDS_ENV: "four"}, "NETWATT_SHARDS='four' is not a positive whole number"),
+    ("netwatt-0", {SHARDS_ENV: "0"}, "is not a positive whole number"),
+    ("netwatt-4", {SHARDS_ENV: "4"}, "pod ordinal 4 (netwatt-4) but NETWATT_SHARDS=4"),
+])
+def test_auto_shard_errors_say_what_is_wrong(hostname: str, environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        auto_shard(hostname, environ)
+
+
+@pytest.mark.integration
+def test_run_shard_auto_in_pods_netwatt_0_to_3(lab: SnmpsimProcess, tmp_path: Path) -> None:
+    """`netwatt run --once --shard auto` under the host names netwatt-0..netwatt-3 (a UTS namespace each,
+    as root: CI runs as root) polls every lab device exactly once, where `--shard K/4` would."""
+    unshare = shutil.which("unshare")
+    assert unshare is not None, "this test sets host names with unshare (util-linux)"
+    assert os.geteuid() == 0, "this test sets host names: it needs root (CI runs as root)"
+    state = tmp_path / "state"
+    config = tmp_path / "netwatt.yaml"
+    config.write_text(lab_config_text(lab, state_directory=state, interval_s=1))
+    seen: dict[str, int] = {}
+    for ordinal, pod in enumerate(POD_NAMES):
+        script = f'hostname {pod} && exec "$0" -m agent.cli run --once --shard auto -c "$1"'
+        done = subprocess.run([unshare, "--uts", "sh", "-c", script, sys.executable, str(config)], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120, check=False,
+                              env={**os.environ, SHARDS_ENV: "4"})
+        assert done.returncode == 0, done.stderr
+        store = Store(state / f"shard-{ordinal + 1}-of-4")
+        try:
+            for status in store.device_statuses():
+                assert status.device not in seen
+                assert shard_of(status.device, 4) == ordinal + 1
+                seen[status.device] = ordinal + 1
+        finally:
+            store.close()
+    assert sorted(seen) == sorted(lab.communities)
+    bad = netwatt("run", "--once", "--shard", "auto", "-c", str(config), env={SHARDS_ENV: "x"})
+    assert bad.returncode == 2
+    assert "--shard auto:" in bad.stderr

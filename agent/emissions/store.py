@@ -15,6 +15,7 @@ from typing import Any
 
 from agent.emissions.compute import Emission
 from agent.emissions.factors import GridFactor, Signal
+from agent.store.sqlite import create_once
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS grid_factor_cache (
@@ -40,9 +41,30 @@ CREATE TABLE IF NOT EXISTS device_models (
 """
 
 
+# Emissions per device, Scope 2 method and energy method over every interval ever stored (the
+# Prometheus counters); kept by a trigger in the transaction that stores the interval.
+TOTALS = """
+CREATE TABLE emission_totals (device TEXT NOT NULL, scope2_method TEXT NOT NULL, energy_method TEXT NOT NULL,
+                              gco2e REAL NOT NULL, PRIMARY KEY (device, scope2_method, energy_method));
+INSERT INTO emission_totals SELECT device, scope2_method, energy_method, SUM(gco2e) FROM emission_intervals
+  GROUP BY device, scope2_method, energy_method;
+CREATE TRIGGER emission_totals_add AFTER INSERT ON emission_intervals BEGIN
+  INSERT INTO emission_totals VALUES (NEW.device, NEW.scope2_method, NEW.energy_method, NEW.gco2e)
+    ON CONFLICT (device, scope2_method, energy_method) DO UPDATE SET gco2e = gco2e + excluded.gco2e;
+END;
+"""
+
+
 def ensure_schema(db: sqlite3.Connection) -> None:
     """Never inside a transaction: executescript commits first."""
     db.executescript(SCHEMA)
+    create_once(db, "emission_totals", TOTALS)
+
+
+def emission_totals(db: sqlite3.Connection) -> dict[tuple[str, str, str], float]:
+    """(device, scope2 method, energy method) -> gCO2e of every interval stored so far (never decreases)."""
+    return {(d, s, m): g for d, s, m, g in db.execute(
+        "SELECT device, scope2_method, energy_method, gco2e FROM emission_totals")}
 
 
 @dataclass(frozen=True, slots=True)

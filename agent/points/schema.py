@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from agent.energy import EnergyInterval
 from agent.points.lineprotocol import Point
-from agent.power.readings import PollResult, Quantity, Status
+from agent.power.readings import PollResult, Quantity, Reading, Status
 
 SCHEMA_VERSION = 1
 
@@ -31,9 +31,8 @@ def poll_points(result: PollResult) -> list[Point]:
             {"watts": float(result.power.power_w)},
             result.time,
         ))
-    for reading in result.power.readings:
-        if reading.quantity is not Quantity.POWER or reading.status is not Status.OK or reading.value is None:
-            continue
+    for reading in component_power(result):
+        assert reading.value is not None
         points.append(Point(
             "component_power",
             {"site": result.site, "device": result.device, "component": reading.component,
@@ -43,6 +42,12 @@ def poll_points(result: PollResult) -> list[Point]:
             result.time,
         ))
     return points
+
+
+def component_power(result: PollResult) -> list[Reading]:
+    """The component power readings worth reporting: usable values only."""
+    return [r for r in result.power.readings
+            if r.quantity is Quantity.POWER and r.status is Status.OK and r.value is not None]
 
 
 def energy_points(site: str, device: str, intervals: list[EnergyInterval]) -> list[Point]:

@@ -3,7 +3,11 @@
     agent:
       http: {listen: "127.0.0.1:9469"}
 
-Loopback only, unless ``allow_non_loopback: true`` says the operator means it.
+Loopback only, unless ``allow_non_loopback: true`` says the operator means it. ``metrics`` adds the
+data itself to ``/metrics`` (agent/views/prometheus.py), off by default:
+
+    agent:
+      http: {listen: "127.0.0.1:9469", metrics: {devices: true, components: false}}
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ class HttpSettings:
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     allow_non_loopback: bool = False
+    device_metrics: bool = False        # per-device power, energy and emissions on /metrics
+    component_metrics: bool = False     # per-component power too (more series: PSUs, modules)
 
     @property
     def listen(self) -> str:
@@ -30,6 +36,7 @@ class HttpSettings:
 def parse_http(s: Section) -> HttpSettings:
     listen = s.text("listen", f"127.0.0.1:{DEFAULT_PORT}").strip()
     allow = s.boolean("allow_non_loopback", False)
+    devices, components = _parse_metrics(s.section("metrics")) if s.has("metrics") else (False, False)
     s.finish()
     host, sep, port_text = listen.rpartition(":")
     host = host.strip("[]")
@@ -38,4 +45,13 @@ def parse_http(s: Section) -> HttpSettings:
     if not is_loopback(host) and not allow:
         raise s.error("listen", f"{host} is not a loopback address: the health and metrics endpoints are for "
                       "this host only; set allow_non_loopback: true to expose them on purpose")
-    return HttpSettings(host, int(port_text), allow)
+    return HttpSettings(host, int(port_text), allow, devices, components)
+
+
+def _parse_metrics(s: Section) -> tuple[bool, bool]:
+    devices = s.boolean("devices", False)
+    components = s.boolean("components", False)
+    s.finish()
+    if components and not devices:
+        raise s.error("components", "needs devices: true (component power is served with the device metrics)")
+    return devices, components

@@ -19,6 +19,14 @@ def stored(points: list[Point], device: str = "") -> list[StoredPoint]:
     return [StoredPoint(int(p.time.timestamp()), p.measurement, device, p.line()) for p in points]
 
 
+def max_gap_for(config: Config, device_name: str) -> float:
+    """The longest silence bridged for a device (``max_gap``, else three of its poll intervals): beyond it
+    energy is not integrated, and the device's Prometheus samples go stale."""
+    device = config.devices.get(device_name)
+    interval_s = device.interval_s if device and device.interval_s else config.agent.interval_s
+    return config.agent.max_gap_s or 3 * interval_s
+
+
 class Recorder:
     """Keeps each device's energy state in memory, mirrored to the store by every commit."""
 
@@ -31,9 +39,7 @@ class Recorder:
     def record(self, result: PollResult) -> PollRecord:
         if self.emissions is not None:
             self.emissions.estimate(result)     # a labelled estimate where the device reports no power
-        device = self.config.devices.get(result.device)
-        interval_s = (device.interval_s if device and device.interval_s else self.config.agent.interval_s)
-        max_gap_s = self.config.agent.max_gap_s or 3 * interval_s
+        max_gap_s = max_gap_for(self.config, result.device)
         state = self.energy_states.get(result.device, EnergyState())
         sample = Sample(result.time.timestamp(), result.power.power_w, result.power.method)
         state, intervals = integrate(state, sample, interval_s=self.config.agent.energy_interval_s,

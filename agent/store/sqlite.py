@@ -69,6 +69,19 @@ CREATE TABLE IF NOT EXISTS device_status (
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
+# Energy per device and method summed over every interval ever closed: the Prometheus energy counter.
+# A trigger keeps it in the transaction that adds the interval; a store from before it is summed once.
+# (Intervals are only ever appended: an interval is closed once, with the state that closed it.)
+_ENERGY_TOTALS = """
+CREATE TABLE energy_totals (device TEXT NOT NULL, method TEXT NOT NULL, wh REAL NOT NULL,
+                            PRIMARY KEY (device, method));
+INSERT INTO energy_totals SELECT device, method, SUM(wh) FROM energy_intervals GROUP BY device, method;
+CREATE TRIGGER energy_totals_add AFTER INSERT ON energy_intervals BEGIN
+  INSERT INTO energy_totals VALUES (NEW.device, NEW.method, NEW.wh)
+    ON CONFLICT (device, method) DO UPDATE SET wh = wh + excluded.wh;
+END;
+"""
+
 
 # a later stage's own rows (emissions), written in the same transaction as the energy behind them
 Write = Callable[[sqlite3.Connection], None]
@@ -76,6 +89,12 @@ Write = Callable[[sqlite3.Connection], None]
 
 class StoreError(NetwattError):
     pass
+
+
+def create_once(db: sqlite3.Connection, table: str, script: str) -> None:
+    """Run ``script`` (which creates ``table``) in one transaction unless ``table`` exists already."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone() is None:
+        db.executescript(f"BEGIN IMMEDIATE;\n{script}\nCOMMIT;")
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +191,7 @@ class Store:
             # crash may lose the last commits (FULL would fsync every poll round).
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
+            create_once(db, "energy_totals", _ENERGY_TOTALS)
             row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
                 db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -187,6 +207,13 @@ class Store:
 
     def _now(self) -> float:
         return self.clock().timestamp()
+
+    def energy_totals(self) -> dict[str, dict[str, float]]:
+        """device -> method -> Wh of every interval closed so far (never decreases)."""
+        totals: dict[str, dict[str, float]] = {}
+        for device, method, wh in self.db.execute("SELECT device, method, wh FROM energy_totals"):
+            totals.setdefault(device, {})[method] = wh
+        return totals
 
     # -- writing -------------------------------------------------------------------------------
 
