@@ -179,7 +179,8 @@ class WifiConfig:
 def parse_wifi(s: Section, *, devices: dict[str, Any], sites: dict[str, Any], env: dict[str, str],
                base_dir: Path | None) -> WifiConfig:
     errors: list[ConfigError] = []
-    controllers = {name: _controller(name, c, devices, env, base_dir) for name, c in s.named_sections("controllers")}
+    controllers = {name: controller for name, c in s.named_sections("controllers")
+                   if (controller := s.attempt(None, _controller, name, c, devices, env, base_dir)) is not None}
     aps: dict[str, AccessPoint] = {}
     for a in s.sections("access_points"):
         try:
