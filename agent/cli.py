@@ -264,8 +264,11 @@ def _run(args: argparse.Namespace) -> int:
     setup_logging(log_format=args.log_format, debug=args.debug)
     config = restrict(load_config_isolated(args.config), args.shard)
     if args.once:
-        results = asyncio.run(Agent(config, config_path=Path(args.config), shard=args.shard).run_once())
-        return OK if all(r.ok for r in results) else FAILURE
+        agent = Agent(config, config_path=Path(args.config), shard=args.shard)
+        results = asyncio.run(agent.run_once())
+        for undelivered in agent.undelivered:
+            print(f"netwatt: {undelivered}", file=sys.stderr)
+        return OK if all(r.ok for r in results) and not agent.undelivered else FAILURE
     supervisor = Supervisor(Notifier.from_environ(), config.agent.http)
     asyncio.run(Agent(config, config_path=Path(args.config), lifecycle=supervisor, shard=args.shard).run())
     return OK

@@ -16,6 +16,8 @@ from typing import Any
 from agent.emissions.compute import Emission
 from agent.emissions.factors import GridFactor, Signal
 
+WITHOUT_FACTOR = "energy_intervals_without_factor"      # store counter: intervals left without emissions
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS grid_factor_cache (
     provider TEXT NOT NULL, zone TEXT NOT NULL, signal TEXT NOT NULL, start REAL NOT NULL, end REAL NOT NULL,
