@@ -1,4 +1,5 @@
-"""The ``netwatt`` command. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config."""
+"""The ``netwatt`` command. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config, 141 the reader of
+stdout went away (``| head``)."""
 
 from __future__ import annotations
 
@@ -17,14 +18,14 @@ from pathlib import Path
 from agent import __version__
 from agent.daemon import Agent, build_outputs, open_store
 from agent.datafiles import sample_config
-from agent.errors import ConfigError, NetwattError
+from agent.errors import ConfigError, NetwattError, UsageError
 from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
 from agent.logs import setup_logging
 from agent.points.lineprotocol import encode
 from agent.points.schema import SCHEMA_VERSION, poll_points
 from agent.poll import Poller
 from agent.power.readings import PollResult
-from agent.report.command import refresh_factors, report_text, show_factor
+from agent.report.command import refresh_factors, report_text, show_factor, zones_listing
 from agent.report.demo import emissions_summary
 from agent.sdnotify import Notifier
 from agent.settings.config import Config, load_config, load_config_text
@@ -40,6 +41,15 @@ from collectors.snmp.recorded import RecordedClient, RecordingError
 
 DEFAULT_CONFIG = "/etc/netwatt/netwatt.yaml"
 OK, FAILURE, USAGE = 0, 1, 2
+PIPE_CLOSED = 128 + 13          # as a tool killed by SIGPIPE: the reader (`| head`) stopped reading
+
+
+def _reader_gone() -> int:
+    """Stop quietly: nothing more can be shown, and Python's exit flush must not fail loudly either."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return PIPE_CLOSED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,9 +61,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return USAGE
     try:
-        return int(args.handler(args))
+        code = int(args.handler(args))
+        sys.stdout.flush()          # a closed pipe shows here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
     except ConfigError as exc:
         print(f"netwatt: configuration error:\n{exc}", file=sys.stderr)
+        return USAGE
+    except UsageError as exc:
+        print(f"netwatt: {exc}", file=sys.stderr)
         return USAGE
     except NetwattError as exc:
         print(f"netwatt: {exc}", file=sys.stderr)
@@ -143,6 +160,11 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--day", required=True, help="YYYY-MM-DD")
     show.add_argument("--dir", type=Path)
     show.set_defaults(handler=lambda a: print(show_factor(a.zone, a.day, a.dir)) or OK)
+
+    zones = factors_sub.add_parser("zones", help="every grid zone with a bundled factor, and the other spellings "
+                                   "accepted in suggestions (UK -> GB)")
+    zones.add_argument("--dir", type=Path, help="table directory (default: the bundled config/grid_factors)")
+    zones.set_defaults(handler=lambda a: print(zones_listing(a.dir)) or OK)
 
     version = command("version", "print the version")
     version.set_defaults(handler=_version)

@@ -38,5 +38,9 @@ class ConfigErrors(ConfigError):
         return "\n".join(str(e) for e in self.errors)
 
 
+class UsageError(NetwattError):
+    """A bad command-line argument (a date, a time zone): exit code 2, like a bad config."""
+
+
 class DeviceNotFound(NetwattError):
     pass

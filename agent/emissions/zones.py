@@ -54,7 +54,7 @@ class ZoneTable:
         by_zone: dict[str, list[str]] = {}
         for alias, zone in self.aliases.items():
             by_zone.setdefault(zone, []).append(alias)
-        lines = ["zone     name                                   also accepted as"]
+        lines = ["zone     name                                   other spellings (check-config suggests the zone)"]
         for zone in sorted(set(self.names) | self.live):
             name = self.names.get(zone, "(live provider only)")
             lines.append(f"{zone:<8} {name[:38]:<38} {', '.join(sorted(by_zone.get(zone, [])))}".rstrip())

@@ -10,7 +10,8 @@ from agent.emissions.bundled import BundledFactors, factors_dir
 from agent.emissions.embodied import load_footprints
 from agent.emissions.factors import FactorError
 from agent.emissions.refresh import refresh
-from agent.errors import NetwattError
+from agent.emissions.zones import zone_table
+from agent.errors import NetwattError, UsageError
 from agent.power.estimate import load_power_models, models_dir
 from agent.report import render
 from agent.report.data import GROUPINGS, build, fleet_power_by_model, local_day
@@ -25,7 +26,7 @@ def parse_day(text: str, timezone: str = "UTC") -> float:
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise NetwattError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+        raise UsageError(f"{text!r} is not a date (YYYY-MM-DD)") from None
     return datetime(day.year, day.month, day.day, tzinfo=_zone(timezone)).timestamp()
 
 
@@ -33,7 +34,7 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise NetwattError(f"--timezone: {name!r} is not an IANA time zone (e.g. Europe/Paris, UTC)") from None
+        raise UsageError(f"--timezone: {name!r} is not an IANA time zone (e.g. Europe/Paris, UTC)") from None
 
 
 def report_text(store: Store, config: Config, *, start: str, end: str | None, by: str, output_format: str,
@@ -42,9 +43,9 @@ def report_text(store: Store, config: Config, *, start: str, end: str | None, by
     tomorrow = datetime.now(_zone(timezone)).date() + timedelta(days=1)
     end_s = parse_day(end or tomorrow.isoformat(), timezone)
     if end_s <= start_s:
-        raise NetwattError("--to must be after --from")
+        raise UsageError("--to must be after --from")
     if by not in GROUPINGS:
-        raise NetwattError(f"--by must be one of {', '.join(GROUPINGS)}")
+        raise UsageError(f"--by must be one of {', '.join(GROUPINGS)}")
     directory = models_dir(config.emissions.models_dir)
     footprints = load_footprints(directory / "embodied.yaml")
     power = {m: (row.typical_w, f"datasheet typical ({row.source})")
@@ -86,3 +87,10 @@ def refresh_factors(source: Path, *, release: str, since: int, directory: Path |
 def show_factor(zone: str, day: str, directory: Path | None) -> str:
     factor = BundledFactors(directory).lookup(zone, parse_day(day))
     return "\n".join(f"{k}: {v}" for k, v in factor.to_json().items())
+
+
+def zones_listing(directory: Path | None) -> str:
+    try:
+        return zone_table(BundledFactors(directory)).listing()
+    except (OSError, FactorError) as exc:
+        raise NetwattError(f"factors zones: {exc}") from None
