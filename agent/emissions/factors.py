@@ -82,7 +82,8 @@ def factor_problem(g_per_kwh: float, unit: str = "g/kWh", *, zero_ok: bool = Fal
         return "a factor must be more than 0 (0 g/kWh is only for a contract's renewable certificates)"
     if g_per_kwh > MAX_G_PER_KWH:
         limit = MAX_G_PER_KWH / to_g_per_kwh(1.0, unit)
-        return f"a factor above {MAX_G_PER_KWH:,.0f} g/kWh ({limit:,.6g} {unit}) is not credible; check value and unit"
+        in_unit = "" if unit.strip().lower() == "g/kwh" else f" ({limit:,.6g} {unit})"
+        return f"a factor above {MAX_G_PER_KWH:,.0f} g/kWh{in_unit} is not credible; check value and unit"
     return ""
 
 

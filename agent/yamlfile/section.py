@@ -23,6 +23,7 @@ MIN_DURATION_S = 0.001                 # nor shorter than a millisecond (0 is al
 MAX_COUNT = 2**53                      # integers above this lose precision as floats (JSON, line protocol)
 REQUIRED = "is required"
 _TYPO_CUTOFF = 0.8                     # how close an unknown key must be to a missing one to be its typo
+_YAML12_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 _TYPE_NAMES = {str: "text", int: "an integer", float: "a number", bool: "true or false",
@@ -136,6 +137,8 @@ class Section:
         value = self.raw(key, default)
         if value is default and default is not _MISSING:
             return value  # type: ignore[no-any-return]
+        if kind is float and isinstance(value, str) and _YAML12_FLOAT.fullmatch(value):
+            value = float(value)    # 1e9: a number in YAML 1.2 and to people, text to PyYAML's YAML 1.1
         ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             if abs(value) > MAX_COUNT:
