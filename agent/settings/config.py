@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -461,6 +462,14 @@ def host_problem(host: str) -> str:
     return ""
 
 
+_OUTPUT_NUMBERS: dict[str, Callable[[Section, str], object]] = {
+    "max_points": lambda s, key: s.integer(key, None, minimum=1, maximum=10**10),
+    "max_age": lambda s, key: s.duration(key, None, minimum=60.0, maximum=10 * 366 * 86400.0),
+    "timeout": lambda s, key: s.duration(key, None, minimum=0.01, maximum=600.0),
+    "metric_batch_size": lambda s, key: s.integer(key, None, minimum=1, maximum=10**7),
+}
+
+
 def _output(s: Section, env: dict[str, str], base_dir: Path | None) -> OutputSpec:
     kind = s.choice("type", OUTPUT_TYPES)
     secrets = {"influxdb_v1": ("password",), "influxdb_v2": ("token",), "influxdb_v3": ("token",)}
@@ -477,6 +486,9 @@ def _output(s: Section, env: dict[str, str], base_dir: Path | None) -> OutputSpe
             s.raw(key, None)
             continue
         settings[key] = _secret(s, key, env, base_dir) if key in secrets.get(kind, ()) else s.raw(key)
+        check = _OUTPUT_NUMBERS.get(key)
+        if check is not None:       # checked here so a bad number is refused by check-config, not a crash at run
+            check(s, key)
     if kind.startswith("influxdb") and "url" not in settings:
         raise s.error("url", f"{kind} needs a url")
     s.finish()

@@ -196,8 +196,7 @@ class Section:
             return self._bad(key, f"must be at least {max(minimum, MIN_DURATION_S):g}s, not {seconds:g}s",  # type: ignore[no-any-return]
                              default)
         if seconds > maximum:
-            return self._bad(key, f"must be at most {maximum:g}s ({maximum / 86400:g} days), not {seconds:g}s",  # type: ignore[no-any-return]
-                             default)
+            return self._bad(key, f"must be at most {_span(maximum)}, not {_span(seconds)}", default)  # type: ignore[no-any-return]
         return seconds
 
     def choice(self, key: str, choices: tuple[str, ...], default: Any = _MISSING) -> str:
@@ -255,6 +254,10 @@ class Section:
             if key not in self._used:
                 hint = difflib.get_close_matches(str(key), [str(k) for k in self._used], n=1)
                 self.report(self._unknown(key, hint[0] if hint else None))
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds:g}s" if seconds < 86400 else f"{seconds / 86400:.6g} days"
 
 
 def _digits(value: int) -> str:
