@@ -464,7 +464,7 @@ def host_problem(host: str) -> str:
 
 _OUTPUT_NUMBERS: dict[str, Callable[[Section, str], object]] = {
     "max_points": lambda s, key: s.integer(key, None, minimum=1, maximum=10**10),
-    "max_age": lambda s, key: s.duration(key, None, minimum=60.0, maximum=10 * 366 * 86400.0),
+    "max_age": lambda s, key: s.duration(key, None, minimum=60.0, maximum=100 * 366 * 86400.0),
     "timeout": lambda s, key: s.duration(key, None, minimum=0.01, maximum=600.0),
     "metric_batch_size": lambda s, key: s.integer(key, None, minimum=1, maximum=10**7),
 }
