@@ -46,7 +46,7 @@ outputs:
     config = load_config_text(text, environ={}, builtin_profiles=PROFILES)
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
-    handler.emit = records.append  # type: ignore[method-assign]
+    handler.emit = records.append  # type: ignore[method-assign,assignment]
     logging.getLogger("netwatt.emissions").addHandler(handler)
     try:
         agent = Agent(config, clock=lambda: T0)
