@@ -181,3 +181,15 @@ def test_show_prints_the_keys_the_file_uses_and_loads_back(tmp_path: Path) -> No
     again = tmp_path / "shown.yaml"
     again.write_text(re.sub(r"<secret ([^>]*)>", r"\1", shown))        # the references, as the file has them
     assert show(again, env) == shown
+
+
+def test_show_of_a_wifi_config_loads_back(tmp_path: Path) -> None:
+    env = {"NETWATT_WLC_COMMUNITY": "wlc-s3cret", "NETWATT_WIFI_TOKEN": "token-s3cret-0123456789"}
+    shown = show(ROOT / "config" / "examples" / "velodrome.yaml", env)
+    assert "s3cret" not in shown
+    for internal in ("evaluate_every_s", "estimates_w", "dead_man_s", "duration_s", "targets:"):
+        assert internal not in shown
+    assert "  api:\n    listen: 127.0.0.1:8470\n    token: <secret env:NETWATT_WIFI_TOKEN>\n" in shown
+    again = tmp_path / "shown.yaml"
+    again.write_text(re.sub(r"<secret ([^>]*)>", r"\1", shown))
+    assert show(again, env) == shown

@@ -21,6 +21,8 @@ from agent.settings.http import HttpSettings
 from agent.settings.netconf import SshCredential
 from agent.settings.secrets import Secret
 from agent.wifi.cron import Cron
+from agent.wifi.model import Scope
+from agent.wifi.settings import ApiSettings, ControllerSpec, Group, WifiConfig
 
 _BOOKKEEPING = {"line", "file", "path", "key_lines"}      # where a value was read, not a setting
 
@@ -107,9 +109,30 @@ def _http(h: HttpSettings) -> dict[str, Any]:
     return {"listen": h.listen, "allow_non_loopback": h.allow_non_loopback}
 
 
+def _wifi(w: WifiConfig) -> dict[str, Any]:
+    return {"evaluate_every": _duration(w.evaluate_every_s), "controllers": _plain(w.controllers),
+            "access_points": [_plain(a) for a in w.access_points.values()], "guards": _plain(w.guards),
+            "api": _plain(w.api), "estimates": dict(w.estimates_w), "groups": _plain(w.groups)}
+
+
+def _group(g: Group) -> dict[str, Any]:
+    out = {k: v for k, v in _named(g).items() if k not in ("timezone", "targets")}    # timezone: the site's
+    if g.scope is Scope.SSID:
+        out["controller"] = g.targets[0].controller if g.targets else ""
+        out["ssids"] = [t.ssid for t in g.targets]
+    else:
+        out["aps"] = list(dict.fromkeys(t.ap for t in g.targets))
+    return out
+
+
+def _api(a: ApiSettings) -> dict[str, Any]:
+    return {"listen": f"{a.host}:{a.port}", **({"token": str(a.token)} if a.token is not None else {})}
+
+
 _SPECIAL: dict[type, Any] = {Device: _device, Credential: _named, SshCredential: _named, Site: _named,
                              OperatorFactor: _factor, Contract: _contract, Target: _target, OutputSpec: _output,
-                             HttpSettings: _http}
+                             HttpSettings: _http, WifiConfig: _wifi, Group: _group, ApiSettings: _api,
+                             ControllerSpec: _named, datetime: datetime.isoformat}
 
 
 def dump_config(config: Config) -> str:

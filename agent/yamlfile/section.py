@@ -269,4 +269,5 @@ def _digits(value: int) -> str:
 def _kind(value: Any) -> str:
     if value is None:
         return "empty"
-    return _TYPE_NAMES.get(type(value), type(value).__name__).removeprefix("a ").removeprefix("an ")
+    kind = next((k for k in (bool, int, float, str, dict, list) if isinstance(value, k)), type(value))
+    return _TYPE_NAMES.get(kind, kind.__name__).removeprefix("a ").removeprefix("an ")
