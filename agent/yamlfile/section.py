@@ -71,9 +71,7 @@ class Section:
         """Collect the error (when collecting), else raise it."""
         if self.sink is None:
             raise error
-        for one in error.errors if isinstance(error, ConfigErrors) else [error]:
-            if not any(str(one) == str(seen) for seen in self.sink):
-                self.sink.append(one)
+        self.sink.extend(error.errors if isinstance(error, ConfigErrors) else [error])
 
     def attempt(self, fallback: T, check: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run one independent check; when collecting, its errors are kept and ``fallback`` stands in."""
@@ -87,8 +85,9 @@ class Section:
         """Every collected error at once, in file order; a missing key explained by a typo is not repeated."""
         if not self.sink:
             return
-        typos = {(e.file, e.key.rpartition(".")[0], e.suggestion) for e in self.sink if e.suggestion}
-        kept = [e for e in self.sink if not (REQUIRED in e.message and (e.file, *e.key.rpartition(".")[::2]) in typos)]
+        unique = list({str(e): e for e in self.sink}.values())      # a typo is found by raw() and by finish()
+        typos = {(e.file, e.key.rpartition(".")[0], e.suggestion) for e in unique if e.suggestion}
+        kept = [e for e in unique if not (REQUIRED in e.message and (e.file, *e.key.rpartition(".")[::2]) in typos)]
         raise ConfigErrors(sorted(kept, key=lambda e: (e.file, e.line or 0)))
 
     def line_of(self, key: str) -> int | None:
