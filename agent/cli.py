@@ -18,7 +18,7 @@ from pathlib import Path
 from agent import __version__
 from agent.daemon import Agent, build_outputs, open_store
 from agent.datafiles import sample_config
-from agent.errors import ConfigError, NetwattError, UsageError
+from agent.errors import ConfigError, ConfigErrors, NetwattError, UsageError
 from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
 from agent.logs import setup_logging
 from agent.points.lineprotocol import encode
@@ -67,7 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return _reader_gone()
     except ConfigError as exc:
-        print(f"netwatt: configuration error:\n{exc}", file=sys.stderr)
+        count = len(exc.errors) if isinstance(exc, ConfigErrors) else 1
+        print(f"netwatt: configuration error{f's ({count})' if count > 1 else ''}:\n{exc}", file=sys.stderr)
         return USAGE
     except UsageError as exc:
         print(f"netwatt: {exc}", file=sys.stderr)

@@ -43,7 +43,6 @@ PRIV_PROTOCOLS = ("DES", "3DES", "AES", "AES128", "AES192", "AES256", "AES192C",
 ROLES = ("router", "switch", "wlc", "firewall", "access_point", "other")
 OUTPUT_TYPES = ("sqlite", "influxdb_v1", "influxdb_v2", "influxdb_v3")
 SNMP_BACKENDS = ("auto", "gufo", "pysnmp")     # collectors.snmp.backends
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 _LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?")      # one DNS label (RFC 1123)
 
 
@@ -325,7 +324,7 @@ def _credential(name: str, s: Section, env: dict[str, str], base_dir: Path | Non
     priv_password = _secret(s, "priv_password", env, base_dir) if priv_protocol else None
     for key, secret in (("auth_password", auth_password), ("priv_password", priv_password)):
         if secret is not None and len(secret.reveal()) < 8:
-            raise s.error(key, "SNMPv3 passphrases must be at least 8 characters (RFC 3414)")
+            s.report(s.error(key, "SNMPv3 passphrases must be at least 8 characters (RFC 3414)"))
     credential = Credential(name, "3", username=username, auth_protocol=auth_protocol,
                             auth_password=auth_password, priv_protocol=priv_protocol,
                             priv_password=priv_password, context_name=s.text("context_name", ""))
@@ -497,6 +496,4 @@ def _output(s: Section, env: dict[str, str], base_dir: Path | None) -> OutputSpe
 
 
 def _check_name(s: Section, name: str, *, key: str = "") -> None:
-    if not _NAME.fullmatch(name):
-        message = f"{name!r} is not a valid name (letters, digits, '_', '-', '.')"
-        raise s.error(key, message) if key else ConfigError(message, file=s.file, line=s.line, key=s.path)
+    s.check_name(name, key=key)

@@ -212,6 +212,7 @@ def parse_wifi(s: Section, *, devices: dict[str, Any], sites: dict[str, Any], en
 
 def _controller(name: str, s: Section, devices: dict[str, Any], env: dict[str, str],
                 base_dir: Path | None) -> ControllerSpec:
+    s.check_name(name)
     kind = s.choice("type", CONTROLLER_TYPES)
     device_name = s.text("device", "")
     if device_name and device_name not in devices:
@@ -247,6 +248,7 @@ def _controller(name: str, s: Section, devices: dict[str, Any], env: dict[str, s
 
 def _access_point(s: Section, controllers: dict[str, ControllerSpec], devices: dict[str, Any]) -> AccessPoint:
     name = s.text("name")
+    s.check_name(name, key="name")
     controller = s.text("controller")
     if controller not in controllers:
         raise s.error("controller", f"access point {name}: unknown controller {controller!r} "
@@ -312,6 +314,7 @@ def _api(s: Section, env: dict[str, str], base_dir: Path | None) -> ApiSettings:
 
 def _group(name: str, s: Section, *, controllers: dict[str, ControllerSpec], aps: dict[str, AccessPoint],
            sites: dict[str, Any], guards: Guards) -> Group:
+    s.check_name(name)
     site_name = s.text("site")
     if site_name not in sites:
         raise s.error("site", f"group {name}: unknown site {site_name!r} (sites: {', '.join(sites) or 'none'})")

@@ -24,6 +24,7 @@ MAX_COUNT = 2**53                      # integers above this lose precision as f
 REQUIRED = "is required"
 _TYPO_CUTOFF = 0.8                     # how close an unknown key must be to a missing one to be its typo
 _YAML12_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 _TYPE_NAMES = {str: "text", int: "an integer", float: "a number", bool: "true or false",
@@ -246,6 +247,13 @@ class Section:
             section = self.attempt(None, outer.section, name)
             if section is not None:
                 yield name, section
+
+    def check_name(self, name: str, *, key: str = "") -> None:
+        """A name (a device, a site, a group): letters, digits, '_', '-', '.'; nothing invisible after it."""
+        if not _NAME.fullmatch(name):
+            message = f"{name!r} is not a valid name (letters, digits, '_', '-', '.')"
+            raise self.error(key, message) if key else ConfigError(message, file=self.file, line=self.line,
+                                                                   key=self.path)
 
     def finish(self) -> None:
         """Unknown keys are errors: a typo must not silently fall back to a default."""
