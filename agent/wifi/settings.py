@@ -300,7 +300,7 @@ def _guards(s: Section, controllers: dict[str, ControllerSpec], aps: dict[str, A
 def _api(s: Section, env: dict[str, str], base_dir: Path | None) -> ApiSettings:
     listen = s.text("listen", "127.0.0.1:8470")
     host, _, port_text = listen.rpartition(":")
-    if host not in ("127.0.0.1", "::1", "localhost") or not port_text.isdigit():
+    if host not in ("127.0.0.1", "::1", "localhost") or not port_text.isdigit() or not 0 <= int(port_text[:6]) < 65536:
         raise s.error("listen", f"{listen!r}: the Wi-Fi API listens on the loopback only (127.0.0.1:PORT)")
     token = None
     if s.has("token"):
