@@ -4,6 +4,7 @@ write, bad report arguments, an empty report period, a closed pipe, and device t
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
+from agent.logs import TextFormatter
 from tests.agent_process import ROOT, netwatt
 from tests.harness.influxd import InfluxServer, InfluxServerPool
 
@@ -132,3 +134,15 @@ def test_device_text_with_escape_sequences_is_shown_escaped(tmp_path: Path) -> N
     assert "Eth\\x1b[2J\\x1b]0;pwned\\x07\\u202e1" in result.stdout
     as_json = json.loads(netwatt("discover", "--walk", str(walk), "--format", "json").stdout)
     assert ESCAPES in {r["component"] for r in as_json["readings"]}      # data stays exact where it is data
+
+
+def test_text_logs_escape_device_text_but_keep_tracebacks() -> None:
+    formatter = TextFormatter("%(levelname)s %(message)s")
+    record = logging.LogRecord("netwatt.poll", logging.WARNING, __file__, 1, "device %s: %s",
+                               ("sw1", ESCAPES + "\nERROR forged"), None)
+    assert formatter.format(record) == "WARNING device sw1: Eth\\x1b[2J\\x1b]0;pwned\\x07\\u202e1\\nERROR forged"
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        record = logging.LogRecord("netwatt", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    assert formatter.format(record).startswith("ERROR failed\nTraceback (most recent call last):\n")
