@@ -61,3 +61,12 @@ def test_factors_zones_lists_every_zone_with_its_other_spellings() -> None:
     assert "UK" in rows["GB"].split(", ") or " UK," in rows["GB"]
     assert "EL" in rows["GR"]
     assert "Norway" in rows["NO"]
+
+
+def test_factors_show_for_an_unknown_zone_is_a_usage_error_naming_the_zone_meant() -> None:
+    result = netwatt("factors", "show", "--zone", "UK", "--day", "2026-01-01")
+    assert result.returncode == 2
+    assert "--zone: unknown grid zone 'UK': did you mean 'GB'" in result.stderr
+    known = netwatt("factors", "show", "--zone", "GB", "--day", "2026-01-01")
+    assert known.returncode == 0, known.stderr
+    assert "zone: GB\n" in known.stdout

@@ -85,7 +85,11 @@ def refresh_factors(source: Path, *, release: str, since: int, directory: Path |
 
 
 def show_factor(zone: str, day: str, directory: Path | None) -> str:
-    factor = BundledFactors(directory).lookup(zone, parse_day(day))
+    bundled = BundledFactors(directory)
+    problem = zone_table(bundled).problem(zone)
+    if problem:
+        raise UsageError(f"--zone: {problem}")
+    factor = bundled.lookup(zone, parse_day(day))
     return "\n".join(f"{k}: {v}" for k, v in factor.to_json().items())
 
 
