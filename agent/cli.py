@@ -1,4 +1,5 @@
-"""The ``netwatt`` command. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config."""
+"""The ``netwatt`` command. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config, 141 the reader of
+stdout went away (``| head``)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,13 @@ from pathlib import Path
 from agent import __version__
 from agent.daemon import Agent, build_outputs, open_store
 from agent.datafiles import sample_config
-from agent.errors import ConfigError, NetwattError, UsageError
+from agent.errors import ConfigError, ConfigErrors, NetwattError, UsageError
 from agent.logs import setup_logging
 from agent.points.lineprotocol import encode
 from agent.points.schema import SCHEMA_VERSION, poll_points
 from agent.poll import Poller
 from agent.power.readings import PollResult
-from agent.report.command import refresh_factors, report_text, show_factor
+from agent.report.command import refresh_factors, report_text, show_factor, zones_listing
 from agent.sdnotify import Notifier
 from agent.settings.config import Config, load_config, load_config_text
 from agent.settings.dump import dump_config
@@ -36,6 +37,15 @@ from collectors.snmp.recorded import RecordedClient, RecordingError
 
 DEFAULT_CONFIG = "/etc/netwatt/netwatt.yaml"
 OK, FAILURE, USAGE = 0, 1, 2
+PIPE_CLOSED = 128 + 13          # as a tool killed by SIGPIPE: the reader (`| head`) stopped reading
+
+
+def _reader_gone() -> int:
+    """Stop quietly: nothing more can be shown, and Python's exit flush must not fail loudly either."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return PIPE_CLOSED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,9 +57,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return USAGE
     try:
-        return int(args.handler(args))
+        code = int(args.handler(args))
+        sys.stdout.flush()          # a closed pipe shows here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
     except ConfigError as exc:
-        print(f"netwatt: configuration error:\n{exc}", file=sys.stderr)
+        count = len(exc.errors) if isinstance(exc, ConfigErrors) else 1
+        print(f"netwatt: configuration error{f's ({count})' if count > 1 else ''}:\n{exc}", file=sys.stderr)
         return USAGE
     except UsageError as exc:
         print(f"netwatt: {exc}", file=sys.stderr)
@@ -145,6 +160,11 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--day", required=True, help="YYYY-MM-DD")
     show.add_argument("--dir", type=Path)
     show.set_defaults(handler=lambda a: print(show_factor(a.zone, a.day, a.dir)) or OK)
+
+    zones = factors_sub.add_parser("zones", help="every grid zone with a bundled factor, and the other spellings "
+                                   "accepted in suggestions (UK -> GB)")
+    zones.add_argument("--dir", type=Path, help="table directory (default: the bundled config/grid_factors)")
+    zones.set_defaults(handler=lambda a: print(zones_listing(a.dir)) or OK)
 
     version = command("version", "print the version")
     version.set_defaults(handler=_version)
@@ -266,8 +286,11 @@ def _run(args: argparse.Namespace) -> int:
     setup_logging(log_format=args.log_format, debug=args.debug)
     config = restrict(load_config_isolated(args.config), args.shard)
     if args.once:
-        results = asyncio.run(Agent(config, config_path=Path(args.config), shard=args.shard).run_once())
-        return OK if all(r.ok for r in results) else FAILURE
+        agent = Agent(config, config_path=Path(args.config), shard=args.shard)
+        results = asyncio.run(agent.run_once())
+        for undelivered in agent.undelivered:
+            print(f"netwatt: {undelivered}", file=sys.stderr)
+        return OK if all(r.ok for r in results) and not agent.undelivered else FAILURE
     supervisor = Supervisor(Notifier.from_environ(), config.agent.http)
     asyncio.run(Agent(config, config_path=Path(args.config), lifecycle=supervisor, shard=args.shard).run())
     return OK

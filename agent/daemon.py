@@ -122,6 +122,22 @@ class RunStats:
     unavailable: set[str] = field(default_factory=set)
 
 
+@dataclass(frozen=True, slots=True)
+class Undelivered:
+    """An output that did not take every point of ``run --once``."""
+
+    output: str
+    pending: int            # still in the spool: sent by the next run
+    set_aside: int          # rejected by the server as invalid during this run
+    last_error: str
+
+    def __str__(self) -> str:
+        kept = f"{self.pending} points stay in the spool for the next run" if self.pending else ""
+        aside = f"{self.set_aside} points rejected and set aside" if self.set_aside else ""
+        error = f" (last error: {self.last_error})" if self.last_error else ""
+        return f"output {self.output} did not accept its points: {'; '.join(p for p in (kept, aside) if p)}{error}"
+
+
 class Agent:
     def __init__(self, config: Config, *, config_path: Path | None = None,
                  clock: Clock = wall_clock,
@@ -152,10 +168,12 @@ class Agent:
             from agent.wifi.runtime import open_wifi  # noqa: PLC0415  (loaded only with a wifi: section)
             self.wifi = open_wifi(config, self.store, self.client, clock=clock)
         self._wifi_api: Any = None
+        self.undelivered: list[Undelivered] = []
 
     # -- one cycle, for `run --once` ---------------------------------------------------------------
 
     async def run_once(self) -> list[PollResult]:
+        """One cycle; ``self.undelivered`` then says which outputs did not accept their points."""
         try:
             await self.refresh_factors()
             results = await self.poller.poll_many(self.config.devices.values())
@@ -164,7 +182,12 @@ class Agent:
             self._pending.extend(results)
             self._commit()
             self._write_self_metrics()
+            aside_before = {s.output: s.set_aside for s in self.store.output_statuses()}
             await self.forwarder.flush(deadline=time.monotonic() + self.config.agent.shutdown_timeout_s)
+            self.undelivered = [
+                Undelivered(s.output, s.pending, s.set_aside - aside_before.get(s.output, 0), s.last_error)
+                for s in self.store.output_statuses()
+                if s.output in self.forwarder.backoff and (s.pending or s.set_aside > aside_before.get(s.output, 0))]
             return results
         finally:
             await self.close()

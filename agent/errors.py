@@ -10,6 +10,8 @@ class NetwattError(Exception):
 class ConfigError(NetwattError):
     """Bad configuration or profile: names the file, the line and the key path."""
 
+    suggestion: str = ""            # an unknown key's likely intended spelling ("did you mean")
+
     def __init__(self, message: str, *, file: str = "", line: int | None = None, key: str = "") -> None:
         self.message = message
         self.file = file

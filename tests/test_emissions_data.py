@@ -78,7 +78,7 @@ BASE = "version: 1\ncredentials: {}\nsites:\n  paris: {timezone: Europe/Paris, g
     ("emissions:\n  sites:\n    paris:\n      residual_mix: {value: 1, unit: g/MJ, source: x}\n",
      "residual_mix.unit: unknown emission factor unit"),
     ("emissions:\n  sites:\n    paris:\n      contracts:\n        - {kind: eac, share: 1.5, value: 0, source: x}\n",
-     "contracts[0].share: a share of the consumption is at most 1"),
+     "contracts[0].share: a share of the consumption is from 0 to 1"),
     ("emissions:\n  sites:\n    paris:\n      location_factor: {value: 50}\n", "location_factor.source: is required"),
     ("emissions:\n  providers:\n    - {type: electricity_maps, zones: {FR: FR}}\n",
      "emissions.providers[0].token: electricity_maps needs an API token"),

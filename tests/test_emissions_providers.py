@@ -19,7 +19,7 @@ from agent.settings.config import load_config_text
 from agent.settings.emissions import EmissionsSettings
 from agent.store.sqlite import Store
 from agent.views.status import status_json, status_table
-from tests.harness.recorded_http import RecordedApi
+from tests.harness.recorded_http import FIXTURES, RecordedApi
 
 NOW = float(calendar.timegm((2026, 3, 1, 10, 40, 0)))
 T10 = float(calendar.timegm((2026, 3, 1, 10, 0, 0)))
@@ -196,3 +196,17 @@ async def test_a_reply_of_an_unexpected_shape_is_recorded_not_raised(api: Record
     s = settings(f"    - {{type: uk_carbon_intensity, url: '{api.url}', zones: {{GB: national}}}}\n")
     assert await FactorFetcher(s, cache).refresh(NOW) == 0
     assert cache.statuses()[0][4].startswith("unreadable reply")
+
+
+async def test_a_published_value_that_cannot_be_an_intensity_is_refused(api: RecordedApi, cache: FactorCache) -> None:
+    body = (FIXTURES / "ukci_national.json").read_text().replace('"actual":263', '"actual":-5').replace(
+        '"forecast":250', '"forecast":25000')
+    assert "-5" in body
+    assert "25000" in body
+    api.reply("/intensity/2026-03-01T04:30Z/2026-03-01T12:00Z", 200, body)
+    s = settings(f"    - {{type: uk_carbon_intensity, url: '{api.url}', zones: {{GB: national}}}}\n")
+    assert await FactorFetcher(s, cache).refresh(NOW) == 0
+    assert cache.find("GB", T10) is None
+    assert cache.find("GB", T10 + 1800) is None
+    [(_provider, _zone, _attempt, _ok, error)] = cache.statuses()
+    assert error.startswith("2 value(s) refused: ")

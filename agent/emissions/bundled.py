@@ -14,7 +14,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from agent.datafiles import shipped_dir
-from agent.emissions.factors import Basis, FactorError, Granularity, GridFactor, to_g_per_kwh, year_bounds, year_of
+from agent.emissions.factors import (
+    Basis,
+    FactorError,
+    Granularity,
+    GridFactor,
+    factor_problem,
+    to_g_per_kwh,
+    year_bounds,
+    year_of,
+)
 
 COLUMNS = ("zone", "name", "year", "value", "unit", "dataset", "release", "basis", "gas", "source")
 FILES = ("overrides.csv", "countries.csv")        # earlier files win
@@ -53,6 +62,10 @@ def read_rows(path: Path) -> list[Row]:
         for line, record in enumerate(reader, start=2):
             try:
                 value = float(record["value"])
+                # 0 is published for nearly all-hydro grids (OWID: Central African Republic)
+                problem = factor_problem(to_g_per_kwh(value, record["unit"]), record["unit"], zero_ok=True)
+                if problem:
+                    raise FactorError(f"value {record['value']} {record['unit']}: {problem}")
                 rows.append(Row(record["zone"].strip().upper(), record["name"], int(record["year"]),
                                 round(to_g_per_kwh(value, record["unit"]), 6), f"{record['value']} {record['unit']}",
                                 record["dataset"], record["release"], Basis(record["basis"]), record["gas"],

@@ -10,18 +10,18 @@ from functools import partial
 from pathlib import Path
 
 from agent.emissions.bundled import BundledFactors
-from agent.emissions.compute import location_based, market_based
+from agent.emissions.compute import Scope2, location_based, market_based
 from agent.emissions.embodied import footprint_for, load_footprints
 from agent.emissions.factors import FactorError
 from agent.emissions.points import embodied_points, emission_points
 from agent.emissions.resolve import Resolver
-from agent.emissions.store import EmissionRow, FactorCache, insert_emissions, note_model
+from agent.emissions.store import WITHOUT_FACTOR, EmissionRow, FactorCache, insert_emissions, note_model
 from agent.energy import EnergyInterval
 from agent.points.lineprotocol import Point
 from agent.power.estimate import Calibration, estimate, load_power_models, models_dir
 from agent.power.readings import PollResult
 from agent.settings.config import Config
-from agent.store.sqlite import Write
+from agent.store.sqlite import Write, bump_counter
 
 log = logging.getLogger("netwatt.emissions")
 
@@ -52,10 +52,11 @@ class EmissionsEngine:
         result.power = estimate(result.power, model=model, models=self.power_models, calibration=self.calibration)
 
     def compute(self, site: str, device: str, intervals: list[EnergyInterval]) -> list[EmissionRow]:
+        """Rows for the intervals that have a usable factor; the others get none (never a 0 g row)."""
         zone = self.config.sites[site].grid_zone.upper() if site in self.config.sites else ""
         if not zone:
-            self._warn_once(f"site:{site}", "device %s: site %r has no grid_zone: no emissions computed",
-                            device, site)
+            self._warn_once(f"site:{site}", "site %r (device %s) has no grid_zone: its energy has no emissions "
+                            "(counted as energy_intervals_without_factor)", site, device)
             return []
         site_settings = self.config.emissions.site(site)
         factor_at = self.resolver.factor_at(site, zone)
@@ -69,7 +70,8 @@ class EmissionsEngine:
                         interval.start_s, interval.end_s, interval.wh, factor_at, site_settings,
                         site_name=site, zone=zone)))
             except FactorError as exc:
-                self._warn_once(f"zone:{zone}", "device %s: no emissions: %s", device, exc)
+                self._warn_once(f"site:{site}", "site %r (device %s): energy without emissions: %s (counted as "
+                                "energy_intervals_without_factor)", site, device, exc)
         return rows
 
     def record(self, result: PollResult, intervals: list[EnergyInterval]) -> tuple[list[Point], list[Write]]:
@@ -89,6 +91,8 @@ class EmissionsEngine:
                                       default_lifetime_years=self.config.emissions.lifetime_years)
         writes: list[Write] = [partial(note_model, device=result.device, site=result.site, role=result.role,
                                        model=self.model_of(result), seen_s=intervals[-1].end_s)]
+        located = sum(1 for row in rows if row.emission.method is Scope2.LOCATION)
+        writes.append(partial(bump_counter, name=WITHOUT_FACTOR, by=len(intervals) - located))
         if rows:
             writes.append(partial(insert_emissions, rows=rows))
         return points, writes

@@ -10,6 +10,7 @@ section 4.3), so every emissions result carries the factor it used.
 from __future__ import annotations
 
 import calendar
+import math
 import re
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -66,6 +67,24 @@ def to_g_per_kwh(value: float, unit: str) -> float:
     if factor is None:
         raise FactorError(f"unknown emission factor unit {unit!r} (known: g/kWh, kg/kWh, kg/MWh, t/MWh, lb/MWh)")
     return value * factor
+
+
+MAX_G_PER_KWH = 2000.0               # above any grid or fuel (lignite is ~1,100 g/kWh): a unit or typing error
+
+
+def factor_problem(g_per_kwh: float, unit: str = "g/kWh", *, zero_ok: bool = False) -> str:
+    """Why a factor (already in g/kWh) cannot be right, stated in ``unit`` ("" when it can)."""
+    if not math.isfinite(g_per_kwh):
+        return "a factor must be a finite number"
+    if g_per_kwh < 0:
+        return "a factor cannot be negative"
+    if g_per_kwh == 0 and not zero_ok:
+        return "a factor must be more than 0 (0 g/kWh is only for a contract's renewable certificates)"
+    if g_per_kwh > MAX_G_PER_KWH:
+        limit = MAX_G_PER_KWH / to_g_per_kwh(1.0, unit)
+        in_unit = "" if unit.strip().lower() == "g/kwh" else f" ({limit:,.6g} {unit})"
+        return f"a factor above {MAX_G_PER_KWH:,.0f} g/kWh{in_unit} is not credible; check value and unit"
+    return ""
 
 
 @dataclass(frozen=True, slots=True)

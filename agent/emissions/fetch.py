@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 from agent.emissions.bundled import factors_dir
+from agent.emissions.factors import factor_problem
 from agent.emissions.providers.base import HttpJson, Provider, ProviderError
 from agent.emissions.providers.electricitymaps import ElectricityMaps
 from agent.emissions.providers.entsoe import Entsoe, psr_factors
@@ -65,8 +66,16 @@ class FactorFetcher:
                         log.warning("grid factors %s for %s: %s; bundled factors are used meanwhile",
                                     spec.type, zone, message)
                     continue
-                cached += self.cache.put(spec.type, factors, now_s)
+                # a published value that cannot be a grid intensity (negative, NaN, above 2,000 g/kWh) is not used
+                sane = [f for f in factors if not factor_problem(f.g_per_kwh, zero_ok=True)]
+                cached += self.cache.put(spec.type, sane, now_s)
                 error = "" if factors else "the provider returned no values for the window"
+                if len(sane) < len(factors):
+                    bad = next(f for f in factors if f not in sane)
+                    error = (f"{len(factors) - len(sane)} value(s) refused: "
+                             f"{factor_problem(bad.g_per_kwh, zero_ok=True)} ({bad.g_per_kwh:g} g/kWh)")
+                    log.warning("grid factors %s for %s: %s", spec.type, zone, error)
+                factors = sane
                 self.cache.note_attempt(spec.type, zone, now_s, error)
                 if key in self._failing and factors:
                     self._failing.discard(key)

@@ -17,6 +17,8 @@ from agent.emissions.compute import Emission
 from agent.emissions.factors import GridFactor, Signal
 from agent.store.sqlite import create_once
 
+WITHOUT_FACTOR = "energy_intervals_without_factor"      # store counter: intervals left without emissions
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS grid_factor_cache (
     provider TEXT NOT NULL, zone TEXT NOT NULL, signal TEXT NOT NULL, start REAL NOT NULL, end REAL NOT NULL,

@@ -11,6 +11,7 @@ from agent.emissions.bundled import BundledFactors, factors_dir
 from agent.emissions.embodied import load_footprints
 from agent.emissions.factors import FactorError
 from agent.emissions.refresh import refresh
+from agent.emissions.zones import zone_table
 from agent.errors import NetwattError, UsageError
 from agent.power.estimate import load_power_models, models_dir
 from agent.report import render
@@ -85,5 +86,16 @@ def refresh_factors(source: Path, *, release: str, since: int, directory: Path |
 
 
 def show_factor(zone: str, day: str, directory: Path | None) -> str:
-    factor = BundledFactors(directory).lookup(zone, parse_day(day))
+    bundled = BundledFactors(directory)
+    problem = zone_table(bundled).problem(zone)
+    if problem:
+        raise UsageError(f"--zone: {problem}")
+    factor = bundled.lookup(zone, parse_day(day))
     return "\n".join(f"{k}: {v}" for k, v in factor.to_json().items())
+
+
+def zones_listing(directory: Path | None) -> str:
+    try:
+        return zone_table(BundledFactors(directory)).listing()
+    except (OSError, FactorError) as exc:
+        raise NetwattError(f"factors zones: {exc}") from None

@@ -30,6 +30,7 @@ class Totals:
     market_g: float = 0.0
     market_wh: float = 0.0              # energy that has a market-based figure (sites with contract data)
     standin_g: float = 0.0              # location-based g of energy without a market figure
+    unfactored_wh: float = 0.0          # energy without a location-based figure: no usable grid factor
 
     @property
     def market_inventory_g(self) -> float:
@@ -39,6 +40,17 @@ class Totals:
 
     def coverage(self) -> float | None:
         return self.covered_s / self.span_s if self.span_s else None
+
+    @property
+    def factored_wh(self) -> float:
+        return self.wh - self.unfactored_wh
+
+    def unfactored_share(self) -> float | None:
+        return self.unfactored_wh / self.wh if self.wh else None
+
+    def location_g_per_kwh(self) -> float | None:
+        """The energy-weighted factor of the energy that had one (energy without a factor is not a 0)."""
+        return self.location_g / (self.factored_wh / 1000.0) if self.factored_wh > 0 else None
 
     def share(self, method: str) -> float | None:
         return self.wh_by_method.get(method, 0.0) / self.wh if self.wh else None
@@ -121,6 +133,7 @@ class ReportData:
     has_market: bool
     devices_without_power: list[str]
     timezone: str = "UTC"                           # days and years of the report are this zone's
+    sites_without_factor: list[str] = field(default_factory=list)
 
     @property
     def embodied_amortised_g(self) -> float:
@@ -172,15 +185,22 @@ def build(db: sqlite3.Connection, config: Config, *, start_s: float, end_s: floa
     daily: dict[str, Totals] = defaultdict(Totals)
     per_device_wh: dict[str, float] = defaultdict(float)
     per_device_s: dict[str, float] = defaultdict(float)
+    emissions = emissions_between(db, start_s, end_s)
+    located = {(e.device, e.start_s) for e in emissions if e.scope2_method == "location"}
+    unfactored_sites: set[str] = set()
     for device, site, start, end, wh, seconds, method in _energy(db, start_s, end_s):
+        without_factor = (device, start) not in located
+        if without_factor and wh > 0:
+            unfactored_sites.add(site or "(no site)")
         for t in (total, groups[group_of(device, site)], daily[local_day(start, timezone)]):
             t.wh += wh
             t.wh_by_method[method] += wh
             t.covered_s += seconds
             t.span_s += end - start
+            if without_factor:
+                t.unfactored_wh += wh
         per_device_wh[device] += wh
         per_device_s[device] += seconds
-    emissions = emissions_between(db, start_s, end_s)
     factors: dict[str, FactorUsed] = {}
     with_market = {(e.device, e.start_s) for e in emissions if e.scope2_method == "market"}
     for e in emissions:
@@ -203,7 +223,7 @@ def build(db: sqlite3.Connection, config: Config, *, start_s: float, end_s: floa
                  total=total),
         _trajectory(db, config, start_s, end_s, total.location_g),
         any(e.scope2_method == "market" for e in emissions),
-        sorted(d for d, wh in per_device_wh.items() if wh == 0.0), timezone,
+        sorted(d for d, wh in per_device_wh.items() if wh == 0.0), timezone, sorted(unfactored_sites),
     )
 
 
@@ -238,7 +258,7 @@ def _refresh(config: Config, models: dict[str, tuple[str, str, str]], footprints
              power_w: dict[str, tuple[float, str]], *, per_device_wh: dict[str, float], per_device_s: dict[str, float],
              total: Totals) -> list[RefreshLine]:
     plans = {r.old_model.lower(): r.new_model for r in config.emissions.replacements}
-    factor = total.location_g / (total.wh / 1000.0) if total.wh else None
+    factor = total.location_g_per_kwh()
     lines = []
     for device, (_site, _role, model) in sorted(models.items()):
         new_model = plans.get(model.lower()) if model else None

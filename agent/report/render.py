@@ -10,6 +10,7 @@ from html import escape
 from agent import __version__
 from agent.report import svg
 from agent.report.sections import Cell, Section
+from agent.views.terminal import printable
 
 FORMATS = ("table", "csv", "json", "html")
 
@@ -29,7 +30,7 @@ def as_table(sections: list[Section]) -> str:
     for section in sections:
         out += [section.title, "=" * len(section.title), *section.text]
         for table in section.tables:
-            rows = [table.headers, *[[cell(c) for c in row] for row in table.rows]]
+            rows = [table.headers, *[[printable(cell(c)) for c in row] for row in table.rows]]
             widths = [min(48, max(len(str(r[i])) for r in rows)) for i in range(len(table.headers))]
             for n, row in enumerate(rows):
                 out.append("  ".join(str(c)[:48].ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())

@@ -68,6 +68,7 @@ def _totals_json(t: Totals, has_market: bool) -> dict[str, Any]:
             "market_kgco2e": kg(t.market_g) if has_market else None, "market_energy_kwh": kwh(t.market_wh),
             "market_inventory_kgco2e": kg(t.market_inventory_g) if has_market else None,
             "overhead_location_kgco2e": kg(t.overhead_location_g), "coverage_pct": pct(t.coverage()),
+            "without_factor_kwh": kwh(t.unfactored_wh), "without_factor_pct": pct(t.unfactored_share()),
             "measured_pct": pct(t.share("measured")), "derived_pct": pct(t.share("derived")),
             "estimated_pct": pct(t.share("estimated"))}
 
@@ -79,10 +80,23 @@ def summary(d: ReportData) -> Section:
               "standing in for energy without contract data)" if d.has_market
               else "market-based: not computed (no site has contract or residual-mix data)")
     share = d.embodied_share
+    period = (f"Period {local_day(d.start_s, d.timezone)} to {local_day(d.end_s, d.timezone)} ({d.timezone}, end "
+              "exclusive).")
+    data = {**_totals_json(t, d.has_market), "embodied_amortised_kgco2e": kg(d.embodied_amortised_g),
+            "embodied_share_pct": pct(share), "from": local_day(d.start_s, d.timezone),
+            "to": local_day(d.end_s, d.timezone), "no_data": not t.span_s}
+    if not t.span_s:
+        return Section("summary", "Summary", text=[
+            period, "No data: the store holds no energy interval in this period (no figure is shown rather "
+            "than a zero; `netwatt status` shows what the agent has polled)."], data=data)
+    unfactored = ([f"Energy without a factor: {kwh(t.unfactored_wh):,.3f} kWh ({pct(t.unfactored_share())} % of "
+                   f"the energy; sites {', '.join(d.sites_without_factor)}) has no usable grid factor: it is not in "
+                   "the CO2e figures (never counted as 0 g); set the site's grid_zone or an operator factor."]
+                  if t.unfactored_wh > 0 else [])
     return Section("summary", "Summary", text=[
-        f"Period {local_day(d.start_s, d.timezone)} to {local_day(d.end_s, d.timezone)} ({d.timezone}, end "
-        "exclusive).",
+        period,
         f"Energy {kwh(t.wh):,.3f} kWh; Scope 2 location-based {mass(t.location_g)} CO2e; {market}.",
+        *unfactored,
         "The two Scope 2 figures are alternative views of the same energy: never add them.",
         f"Overhead (site PUE-like multipliers, reported apart): {mass(t.overhead_location_g)} CO2e.",
         f"Coverage: {pct(t.coverage())} % of device-time sampled; of the energy, "
@@ -90,21 +104,22 @@ def summary(d: ReportData) -> Section:
         f"estimated {pct(t.share('estimated'))} %.",
         f"Embodied (Scope 3 cat. 2, amortised over the period): {mass(d.embodied_amortised_g)} CO2e"
         + (f", {pct(share)} % of location-based + embodied." if share is not None else "."),
-    ], data={**_totals_json(t, d.has_market), "embodied_amortised_kgco2e": kg(d.embodied_amortised_g),
-             "embodied_share_pct": pct(share), "from": local_day(d.start_s, d.timezone),
-             "to": local_day(d.end_s, d.timezone)})
+    ], data=data)
 
 
 def breakdown(d: ReportData) -> Section:
     headers = [d.by, "energy kWh", "location kg CO2e", "market kg CO2e", "factor g/kWh (location)",
-               "coverage %", "measured %", "derived %", "estimated %"]
+               "no factor %", "coverage %", "measured %", "derived %", "estimated %"]
     rows: list[list[Cell]] = []
     for name, t in sorted(d.groups.items()):
-        rows.append([name, kwh(t.wh), kg(t.location_g), kg(t.market_g) if t.market_wh else None,
-                     round(t.location_g / (t.wh / 1000.0), 2) if t.wh else None, pct(t.coverage()),
+        factor = t.location_g_per_kwh()
+        rows.append([name, kwh(t.wh), kg(t.location_g) if factor is not None else None,
+                     kg(t.market_g) if t.market_wh else None, None if factor is None else round(factor, 2),
+                     pct(t.unfactored_share()), pct(t.coverage()),
                      pct(t.share("measured")), pct(t.share("derived")), pct(t.share("estimated"))])
     labels = [str(r[0]) for r in rows]
-    series: list[tuple[str, list[float | None]]] = [("location-based", [float(r[2] or 0) for r in rows])]
+    series: list[tuple[str, list[float | None]]] = [("location-based", [None if r[2] is None else float(r[2])
+                                                                         for r in rows])]
     if d.has_market:
         series.append(("market-based", [None if r[3] is None else float(r[3]) for r in rows]))
     return Section("breakdown", f"By {d.by}", tables=[Table(headers, rows)],
@@ -133,6 +148,8 @@ def coverage(d: ReportData) -> Section:
     t = d.total
     methods = ["measured", "derived", "estimated", "unknown"]
     rows: list[list[Cell]] = [[m, kwh(t.wh_by_method.get(m, 0.0)), pct(t.share(m))] for m in methods]
+    # not a method: the part of the energy above that has no grid factor, hence no CO2e
+    rows.append(["energy without a factor", kwh(t.unfactored_wh), pct(t.unfactored_share())])
     text = ["measured: a device reading of input power; derived: computed from device readings (V x I, output / "
             "PSU efficiency); estimated: model data (calibrated base power, PoE / PSU efficiency). Estimated energy "
             "is never presented as measured."]
@@ -142,8 +159,8 @@ def coverage(d: ReportData) -> Section:
                    tables=[Table(["method", "energy kWh", "share %"], rows)],
                    charts=[Chart("bar", "Energy by method", "kWh", methods,
                                  [("energy", [kwh(t.wh_by_method.get(m, 0.0)) for m in methods])])],
-                   data={"coverage_pct": pct(t.coverage()), **{f"{m}_kwh": kwh(t.wh_by_method.get(m, 0.0))
-                                                               for m in methods}})
+                   data={"coverage_pct": pct(t.coverage()), "without_factor_kwh": kwh(t.unfactored_wh),
+                         **{f"{m}_kwh": kwh(t.wh_by_method.get(m, 0.0)) for m in methods}})
 
 
 def factors(d: ReportData) -> Section:

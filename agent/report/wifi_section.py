@@ -19,7 +19,7 @@ from agent.wifi.store import WifiStore
 def wifi_section(store: Store, config: Config, data: ReportData) -> Section | None:
     if config.wifi is None:
         return None
-    factor = data.total.location_g / (data.total.wh / 1000) if data.total.wh > 0 else None
+    factor = data.total.location_g_per_kwh()
     figures = wifi_report(WifiStore(store.db), config.wifi, datetime.fromtimestamp(data.start_s, UTC),
                           datetime.fromtimestamp(data.end_s, UTC), factor_g_per_kwh=factor)
     groups = figures["groups"]

@@ -10,11 +10,15 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from agent.emissions.bundled import BundledFactors
+from agent.emissions.factors import FactorError
+from agent.emissions.zones import zone_table
 from agent.errors import ConfigError, ConfigErrors
 from agent.power.profile_files import load_builtin_profiles, parse_profile
 from agent.power.profiles import Profile
@@ -40,7 +44,7 @@ PRIV_PROTOCOLS = ("DES", "3DES", "AES", "AES128", "AES192", "AES256", "AES192C",
 ROLES = ("router", "switch", "wlc", "firewall", "access_point", "other")
 OUTPUT_TYPES = ("sqlite", "influxdb_v1", "influxdb_v2", "influxdb_v3")
 SNMP_BACKENDS = ("auto", "gufo", "pysnmp")     # collectors.snmp.backends
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?")      # one DNS label (RFC 1123)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,54 +184,92 @@ def load_config_text(text: str, *, file: str = "<text>", environ: dict[str, str]
 def parse_config(data: Any, *, file: str, environ: dict[str, str] | None = None,
                  builtin_profiles: dict[str, Profile] | None = None,
                  base_dir: Path | None = None) -> Config:
+    """Check everything in one pass: each section, device and field on its own, all errors raised together."""
     env = dict(os.environ) if environ is None else environ
     if data is None:
         raise ConfigError("the file is empty", file=file)
-    top = Section(data, "", file=file, line=1)
+    top = Section(data, "", file=file, line=1, sink=[])
     version = top.integer("version")
     if version != CONFIG_VERSION:
         raise top.error("version", f"config version {version} is not supported (this netwatt reads "
                         f"version {CONFIG_VERSION})")
-    agent = _agent(top.section("agent", {}), env)
+    agent = top.attempt(AgentSettings(), lambda: _agent(top.section("agent", {}), env))
     credentials: dict[str, Credential] = {}
     ssh_credentials: dict[str, SshCredential] = {}
+    broken: set[str] = set()            # defined but wrong: referring to one is not a second error
     for name, s in top.named_sections("credentials"):
         if is_ssh_credential(s):
-            _check_name(s, name)
-            ssh_credentials[name] = parse_ssh_credential(name, s, env, base_dir)
-        else:
-            credentials[name] = _credential(name, s, env, base_dir)
+            ssh = top.attempt(None, _ssh_credential, name, s, env, base_dir)
+            if ssh is not None:
+                ssh_credentials[name] = ssh
+        elif (credential := top.attempt(None, _credential, name, s, env, base_dir)) is not None:
+            credentials[name] = credential
+        broken |= {name} - set(credentials) - set(ssh_credentials)
     profiles = dict(builtin_profiles if builtin_profiles is not None else load_builtin_profiles())
     for name, s in top.named_sections("profiles"):
-        profiles[name] = parse_profile(s.data, file=file, name=name, path=s.path)
-    sites = {name: _site(name, s) for name, s in top.named_sections("sites")}
-    errors: list[ConfigError] = []
+        profile = top.attempt(None, parse_profile, s.data, file=file, name=name, path=s.path)
+        if profile is not None:
+            profiles[name] = profile
+    sites: dict[str, Site] = {}
+    site_sections: dict[str, Section] = {}
+    for name, s in top.named_sections("sites"):
+        site = top.attempt(None, _site, name, s)
+        sites[name], site_sections[name] = site or Site(name, "UTC", ""), s
     devices: dict[str, Device] = {}
+    references = _References(credentials, ssh_credentials, broken, profiles, sites)
     for s in top.sections("devices"):
-        try:
-            device = _device(s, credentials, profiles, sites, ssh_credentials)
-        except ConfigError as exc:
-            errors.append(exc)
+        device = top.attempt(None, _device, s, references)
+        if device is None:
             continue
         if device.name in devices:
-            errors.append(s.error("name", f"device name {device.name!r} is used twice "
-                                  f"(first at line {devices[device.name].line})"))
+            top.report(s.error("name", f"device name {device.name!r} is used twice "
+                               f"(first at line {devices[device.name].line})"))
         devices[device.name] = device
-    outputs = tuple(_output(s, env, base_dir) for s in top.sections("outputs")) or (OutputSpec("sqlite", {}),)
+    outputs = tuple(o for s in top.sections("outputs") if (o := top.attempt(None, _output, s, env, base_dir))
+                    ) or (OutputSpec("sqlite", {}),)
     wifi = None
     if top.has("wifi"):
-        try:
-            wifi = parse_wifi(top.section("wifi"), devices=devices, sites=sites, env=env, base_dir=base_dir)
-        except ConfigErrors as exc:
-            errors.extend(exc.errors)
-        except ConfigError as exc:
-            errors.append(exc)
-    emissions = parse_emissions(top.section("emissions", {}), env=env, base_dir=base_dir, sites=set(sites),
-                                devices=set(devices))
+        wifi = top.attempt(None, lambda: parse_wifi(top.section("wifi"), devices=devices, sites=sites, env=env,
+                                                    base_dir=base_dir))
+    emissions = top.attempt(EmissionsSettings(), lambda: parse_emissions(
+        top.section("emissions", {}), env=env, base_dir=base_dir, sites=set(sites), devices=set(devices)))
+    top.attempt(None, _check_grid_zones, sites, site_sections, emissions)
     top.finish()
+    top.raise_collected()
+    return Config(file, agent, credentials, profiles, sites, devices, outputs, ssh_credentials, wifi, emissions)
+
+
+@dataclass(frozen=True, slots=True)
+class _References:
+    """What a device may refer to; names defined but broken are known, so they raise no second error."""
+
+    credentials: dict[str, Credential]
+    ssh_credentials: dict[str, SshCredential]
+    broken: set[str]
+    profiles: dict[str, Profile]
+    sites: dict[str, Site]
+
+
+def _ssh_credential(name: str, s: Section, env: dict[str, str], base_dir: Path | None) -> SshCredential:
+    _check_name(s, name)
+    return parse_ssh_credential(name, s, env, base_dir)
+
+
+def _check_grid_zones(sites: dict[str, Site], sections: dict[str, Section], emissions: EmissionsSettings) -> None:
+    """A zone without a factor would leave the site's energy without emissions: refused here, not found at run."""
+    zoned = {name: site.grid_zone for name, site in sites.items() if site.grid_zone}
+    if not zoned:
+        return
+    try:
+        bundled = BundledFactors(Path(emissions.factors_dir) if emissions.factors_dir else None)
+    except (FactorError, OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the grid factor tables: {exc}", file=sections[next(iter(zoned))].file,
+                          key="emissions.factors_dir") from None
+    table = zone_table(bundled, frozenset(z for p in emissions.providers if p.type != "watttime" for z in p.zones))
+    errors = [sections[name].error("grid_zone", f"site {name}: {problem}") for name, zone in zoned.items()
+              if (problem := table.problem(zone)) and not emissions.site(name).own_factor_always]
     if errors:
         raise ConfigErrors(errors)
-    return Config(file, agent, credentials, profiles, sites, devices, outputs, ssh_credentials, wifi, emissions)
 
 
 def _agent(s: Section, env: dict[str, str]) -> AgentSettings:
@@ -285,7 +327,7 @@ def _credential(name: str, s: Section, env: dict[str, str], base_dir: Path | Non
     priv_password = _secret(s, "priv_password", env, base_dir) if priv_protocol else None
     for key, secret in (("auth_password", auth_password), ("priv_password", priv_password)):
         if secret is not None and len(secret.reveal()) < 8:
-            raise s.error(key, "SNMPv3 passphrases must be at least 8 characters (RFC 3414)")
+            s.report(s.error(key, "SNMPv3 passphrases must be at least 8 characters (RFC 3414)"))
     credential = Credential(name, "3", username=username, auth_protocol=auth_protocol,
                             auth_password=auth_password, priv_protocol=priv_protocol,
                             priv_password=priv_password, context_name=s.text("context_name", ""))
@@ -310,49 +352,31 @@ def _site(name: str, s: Section) -> Site:
     try:
         ZoneInfo(site.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise s.error("timezone", f"{site.timezone!r} is not a known time zone (e.g. Europe/Paris)") from None
+        s.report(s.error("timezone", f"{site.timezone!r} is not a known time zone (e.g. Europe/Paris)"))
+        return Site(name, "UTC", site.grid_zone)
     return site
 
 
-def _device(s: Section, credentials: dict[str, Credential], profiles: dict[str, Profile],
-            sites: dict[str, Site], ssh_credentials: dict[str, SshCredential]) -> Device:
-    name = s.text("name")
-    _check_name(s, name, key="name")
-    host, port = _address(s)
-    site = s.text("site", "")
-    if site and site not in sites:
-        raise s.error("site", f"device {name}: unknown site {site!r} (sites: {', '.join(sites) or 'none'})")
-    netconf = (parse_netconf_block(s.section("netconf"), name, ssh_credentials, profiles)
-               if s.has("netconf") else None)
-    credential = s.text("credential", "" if netconf else None) or ""
-    if not credential and netconf is None:
-        raise s.error("credential", f"device {name}: is required (an SNMP credential, or a netconf: block)")
-    if credential and credential not in credentials:
-        raise s.error("credential", f"device {name}: unknown credential {credential!r} "
-                      f"(credentials: {', '.join(credentials) or 'none'})")
-    wanted = s.raw("profiles", "auto")
-    chosen: tuple[str, ...] | None
-    if wanted == "auto":
-        chosen = None
-    else:
-        chosen = tuple(s.text_list("profiles"))
-        for profile in chosen:
-            if profile not in profiles:
-                raise s.error("profiles", f"device {name}: unknown profile {profile!r} "
-                              f"(profiles: {', '.join(sorted(profiles))})")
-            if profiles[profile].protocol != "snmp":
-                raise s.error("profiles", f"device {name}: {profile!r} is a NETCONF profile; "
-                              "list it under netconf.profiles")
+def _device(s: Section, refs: _References) -> Device:
+    """Every field checked on its own: a device with several faults shows them all."""
+    name = s.attempt("", _device_name, s)
+    label = name or s.path
+    host, port = s.attempt(("", 161), _address, s)
+    site = s.attempt("", _site_of, s, label, refs.sites)
+    netconf = (s.attempt(None, lambda: parse_netconf_block(s.section("netconf"), label, refs.ssh_credentials,
+                                                           refs.profiles)) if s.has("netconf") else None)
+    credential = s.attempt("", _credential_of, s, label, refs, has_netconf=s.has("netconf"))
+    chosen = s.attempt(None, _profiles_of, s, label, refs.profiles)
     tags = s.section("tags", {})
     device = Device(
         name=name, host=host, port=port, site=site, role=s.choice("role", ROLES, "other"),
         credential=credential, profiles=chosen,
-        timeout_s=s.duration("timeout", 2.0, minimum=0.05),
+        timeout_s=s.duration("timeout", 2.0, minimum=0.05, maximum=300.0),
         retries=s.integer("retries", 1, minimum=0, maximum=10),
         max_repetitions=s.integer("max_repetitions", 25, minimum=1, maximum=200),
         interval_s=s.duration("interval", None, minimum=1.0) if s.has("interval") else None,
         model=s.text("model", ""),
-        tags={str(k): tags.text(str(k)) for k in list(tags.data)},
+        tags={str(k): tags.text(str(k), "") for k in list(tags.data)},
         line=s.line,
         netconf=netconf,
         snmp_backend=s.choice("snmp_backend", SNMP_BACKENDS, None),
@@ -364,25 +388,88 @@ def _device(s: Section, credentials: dict[str, Credential], profiles: dict[str, 
     return device
 
 
+def _device_name(s: Section) -> str:
+    name = s.text("name")
+    _check_name(s, name, key="name")
+    return name
+
+
+def _site_of(s: Section, device: str, sites: dict[str, Site]) -> str:
+    site = s.text("site", "")
+    if site and site not in sites:
+        raise s.error("site", f"device {device}: unknown site {site!r} (sites: {', '.join(sites) or 'none'})")
+    return site
+
+
+def _credential_of(s: Section, device: str, refs: _References, *, has_netconf: bool) -> str:
+    credential = s.text("credential", "" if has_netconf else None) or ""
+    if not credential and not has_netconf:
+        raise s.error("credential", f"device {device}: is required (an SNMP credential, or a netconf: block)")
+    if credential and credential not in refs.credentials and credential not in refs.broken:
+        raise s.error("credential", f"device {device}: unknown credential {credential!r} "
+                      f"(credentials: {', '.join(refs.credentials) or 'none'})")
+    return credential
+
+
+def _profiles_of(s: Section, device: str, profiles: dict[str, Profile]) -> tuple[str, ...] | None:
+    if s.raw("profiles", "auto") == "auto":
+        return None
+    chosen = tuple(s.text_list("profiles"))
+    for profile in chosen:
+        if profile not in profiles:
+            raise s.error("profiles", f"device {device}: unknown profile {profile!r} "
+                          f"(profiles: {', '.join(sorted(profiles))})")
+        if profiles[profile].protocol != "snmp":
+            raise s.error("profiles", f"device {device}: {profile!r} is a NETCONF profile; "
+                          "list it under netconf.profiles")
+    return chosen
+
+
 def _address(s: Section) -> tuple[str, int]:
     text = s.text("address").strip()
     host, port = text, 161
-    bracketed = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\](?::(\d+))?", text)
+    bracketed = re.fullmatch(r"\[([^\]]*)\](?::(\d+))?", text)
     if bracketed:
         host, port = bracketed.group(1), int(bracketed.group(2) or 161)
+        if ":" not in host:
+            raise s.error("address", f"{text!r}: only an IPv6 address goes in [brackets]")
     elif text.count(":") == 1:
         host, port_text = text.rsplit(":", 1)
-        if not port_text.isdigit():
-            raise s.error("address", f"{text!r}: port must be a number")
+        if not port_text.isdigit() or len(port_text) > 5:
+            raise s.error("address", f"{text!r}: port must be a number from 1 to 65535")
         port = int(port_text)
     if not 0 < port < 65536:
-        raise s.error("address", f"{text!r}: port {port} is out of range")
+        raise s.error("address", f"{text!r}: port {port} is out of range (1..65535)")
+    problem = host_problem(host)
+    if problem:
+        raise s.error("address", f"{text!r}: {problem}")
+    return host, port
+
+
+def host_problem(host: str) -> str:
+    """Why ``host`` is neither an IP address nor a DNS host name ("" when it is one)."""
     try:
         ipaddress.ip_address(host)
+        return ""
     except ValueError:
-        if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9\-.]*[A-Za-z0-9])?", host):
-            raise s.error("address", f"{text!r} is not an IP address or host name") from None
-    return host, port
+        pass
+    if ":" in host:
+        return f"{host!r} is not a valid IPv6 address"
+    if re.fullmatch(r"[0-9.]+", host):
+        return f"{host!r} is not a valid IPv4 address (four numbers 0..255)"
+    labels = host.rstrip(".").split(".")
+    if (len(host) > 253 or not all(_LABEL.fullmatch(label) for label in labels)
+            or labels[-1].isdigit()):
+        return f"{host!r} is not an IP address or host name"
+    return ""
+
+
+_OUTPUT_NUMBERS: dict[str, Callable[[Section, str], object]] = {
+    "max_points": lambda s, key: s.integer(key, None, minimum=1, maximum=10**10),
+    "max_age": lambda s, key: s.duration(key, None, minimum=60.0, maximum=100 * 366 * 86400.0),
+    "timeout": lambda s, key: s.duration(key, None, minimum=0.01, maximum=600.0),
+    "metric_batch_size": lambda s, key: s.integer(key, None, minimum=1, maximum=10**7),
+}
 
 
 def _output(s: Section, env: dict[str, str], base_dir: Path | None) -> OutputSpec:
@@ -401,6 +488,9 @@ def _output(s: Section, env: dict[str, str], base_dir: Path | None) -> OutputSpe
             s.raw(key, None)
             continue
         settings[key] = _secret(s, key, env, base_dir) if key in secrets.get(kind, ()) else s.raw(key)
+        check = _OUTPUT_NUMBERS.get(key)
+        if check is not None:       # checked here so a bad number is refused by check-config, not a crash at run
+            check(s, key)
     if kind.startswith("influxdb") and "url" not in settings:
         raise s.error("url", f"{kind} needs a url")
     s.finish()
@@ -409,6 +499,4 @@ def _output(s: Section, env: dict[str, str], base_dir: Path | None) -> OutputSpe
 
 
 def _check_name(s: Section, name: str, *, key: str = "") -> None:
-    if not _NAME.match(name):
-        message = f"{name!r} is not a valid name (letters, digits, '_', '-', '.')"
-        raise s.error(key, message) if key else ConfigError(message, file=s.file, line=s.line, key=s.path)
+    s.check_name(name, key=key)

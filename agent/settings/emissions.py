@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from agent.emissions.factors import Basis, FactorError, to_g_per_kwh
+from agent.emissions.factors import Basis, FactorError, factor_problem, to_g_per_kwh
 from agent.errors import ConfigError
 from agent.settings.secrets import Secret, SecretError, resolve_secret
 from agent.yamlfile.section import Section
@@ -58,6 +58,12 @@ class SiteEmissions:
     def has_market(self) -> bool:
         return bool(self.contracts or self.residual_mix)
 
+    @property
+    def own_factor_always(self) -> bool:
+        """The operator's location factor covers all time: the grid zone's own factor is never needed."""
+        own = self.location_factor
+        return own is not None and own.start_s is None and own.end_s is None
+
 
 @dataclass(frozen=True, slots=True)
 class ProviderSpec:
@@ -103,13 +109,15 @@ class EmissionsSettings:
 
 def parse_emissions(s: Section, *, env: dict[str, str], base_dir: Path | None,
                     sites: set[str], devices: set[str] | None = None) -> EmissionsSettings:
-    providers = tuple(_provider(p, env, base_dir) for p in s.sections("providers"))
+    providers = tuple(p for p in (s.attempt(None, _provider, p, env, base_dir) for p in s.sections("providers"))
+                      if p is not None)
     site_settings: dict[str, SiteEmissions] = {}
     for name, section in s.named_sections("sites"):
         if name not in sites:
-            raise ConfigError(f"unknown site {name!r} (sites: {', '.join(sorted(sites)) or 'none'})",
-                              file=section.file, line=section.line, key=section.path)
-        site_settings[name] = _site(section)
+            s.report(ConfigError(f"unknown site {name!r} (sites: {', '.join(sorted(sites)) or 'none'})",
+                                 file=section.file, line=section.line, key=section.path))
+            continue
+        site_settings[name] = s.attempt(SiteEmissions(), _site, section)
     target = _target(s.section("target")) if s.has("target") else None
     if not s.has("target"):
         s.raw("target", None)
@@ -174,31 +182,41 @@ def _provider(s: Section, env: dict[str, str], base_dir: Path | None) -> Provide
 
 
 def _site(s: Section) -> SiteEmissions:
-    overhead = s.number("overhead", 1.0, minimum=1.0)
-    location = _operator_factor(s.section("location_factor")) if s.has("location_factor") else None
-    residual = _operator_factor(s.section("residual_mix")) if s.has("residual_mix") else None
+    overhead = s.number("overhead", 1.0, minimum=1.0, maximum=10.0)
+    location, residual = (s.attempt(None, lambda k=key: _operator_factor(s.section(k))) if s.has(key) else None
+                          for key in ("location_factor", "residual_mix"))
     for key in ("location_factor", "residual_mix"):
         if not s.has(key):
             s.raw(key, None)
     contracts = []
     for c in s.sections("contracts"):
-        kind = c.choice("kind", CONTRACT_KINDS)
-        share = c.number("share", 1.0, minimum=0.0)
-        if share > 1:
-            raise c.error("share", f"a share of the consumption is at most 1, not {share:g}")
-        contracts.append(Contract(c.text("name", kind), kind, share, _operator_factor(c)))
+        contract = s.attempt(None, _contract, c)
+        if contract is not None:
+            contracts.append(contract)
     site = SiteEmissions(overhead, location, tuple(contracts), residual)
     s.finish()
     return site
 
 
-def _operator_factor(s: Section) -> OperatorFactor:
+def _contract(c: Section) -> Contract:
+    kind = c.choice("kind", CONTRACT_KINDS)
+    share = c.number("share", 1.0)
+    if not 0 <= share <= 1:
+        c.report(c.error("share", f"a share of the consumption is from 0 to 1, not {share:g}"))
+    # a certificate or PPA of renewable power carries 0 g/kWh (GHG Protocol Scope 2 guidance)
+    return Contract(c.text("name", kind), kind, share, _operator_factor(c, zero_ok=True))
+
+
+def _operator_factor(s: Section, *, zero_ok: bool = False) -> OperatorFactor:
     value = s.number("value")
     unit = s.text("unit", "g/kWh")
     try:
         g_per_kwh = to_g_per_kwh(value, unit)
+        problem = factor_problem(g_per_kwh, unit, zero_ok=zero_ok)
     except FactorError as exc:
         raise s.error("unit", str(exc)) from None
+    if problem:
+        raise s.error("value", f"{value:g} {unit}: {problem}")
     source = s.text("source")
     if not source.strip():
         raise s.error("source", "name where the factor comes from (invoice, certificate, dataset and year)")

@@ -77,10 +77,10 @@ def _secret(s: Section, key: str, env: dict[str, str], base_dir: Path | None) ->
 def parse_netconf_block(s: Section, device: str, ssh_credentials: dict[str, SshCredential],
                         profiles: dict[str, Profile]) -> NetconfSettings:
     credential = s.text("credential")
-    if credential not in ssh_credentials:
-        raise s.error("credential", f"device {device}: unknown SSH credential {credential!r} "
-                      f"(SSH credentials: {', '.join(sorted(ssh_credentials)) or 'none'}; "
-                      "an SSH credential has type: ssh)")
+    if credential not in ssh_credentials:     # reported, and the rest of the block is still checked
+        s.report(s.error("credential", f"device {device}: unknown SSH credential {credential!r} "
+                         f"(SSH credentials: {', '.join(sorted(ssh_credentials)) or 'none'}; "
+                         "an SSH credential has type: ssh)"))
     host_key = s.text("host_key", "")
     if host_key:
         try:

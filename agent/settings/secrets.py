@@ -63,6 +63,8 @@ def resolve_secret(reference: str, *, environ: dict[str, str] | None = None,
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SecretError(f"cannot read {scheme} {str(path)!r}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:       # never the bytes themselves: they are the secret
+        raise SecretError(f"{scheme} {str(path)!r} is not UTF-8 text (invalid byte at offset {exc.start})") from None
     value = text.rstrip("\r\n")
     if not value:
         raise SecretError(f"{scheme} {str(path)!r} is empty")

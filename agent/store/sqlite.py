@@ -155,6 +155,13 @@ class PollRecord:
     writes: Sequence[Write] = ()
 
 
+def bump_counter(db: sqlite3.Connection, *, name: str, by: int) -> None:
+    """Add to a named counter (``status`` shows them); usable as a Write inside the store's transaction."""
+    if by:
+        db.execute("INSERT INTO counters VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + ?",
+                   (name, by, by))
+
+
 class Store:
     def __init__(self, state_directory: Path, *, max_points: int = 5_000_000, max_age_s: float = 35 * 86400,
                  buffer_limit: int = 1_000_000, clock: Clock = wall_clock) -> None:
@@ -270,9 +277,7 @@ class Store:
 
     @staticmethod
     def _bump(db: sqlite3.Connection, name: str, by: int) -> None:
-        if by:
-            db.execute("INSERT INTO counters VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + ?",
-                       (name, by, by))
+        bump_counter(db, name=name, by=by)
 
     def _enforce_bounds(self, db: sqlite3.Connection) -> None:
         """Drop the oldest points beyond the size and age bounds; count what outputs never got."""

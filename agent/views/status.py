@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from agent.clock import wall_clock
-from agent.emissions.store import FactorCache
+from agent.emissions.store import WITHOUT_FACTOR, FactorCache
 from agent.power.readings import PollResult
 from agent.store.sqlite import Store
 from agent.views.tables import grid, number
@@ -26,6 +26,7 @@ def status_json(store: Store) -> dict[str, Any]:
         "outputs": [asdict(o) for o in store.output_statuses()],
         "counters": store.counters(),
         "points_stored": store.point_count(),
+        "energy_intervals_without_factor": store.counters().get(WITHOUT_FACTOR, 0),
         "grid_factor_providers": [dict(zip(("provider", "zone", "last_attempt", "last_ok", "last_error"), row,
                                            strict=True)) for row in FactorCache(store.db).statuses()],
     }
@@ -43,9 +44,16 @@ def status_table(store: Store) -> str:
         grid(["output", "unsent", "oldest unsent", "written", "dropped", "set aside", "last error"], outputs)
         if outputs else "outputs: none (points stay in the embedded store)",
         *_providers_table(store),
+        *_without_factor(counters),
         f"store {store.path}: {store.point_count()} points; " + ", ".join(
             f"{name} {value}" for name, value in sorted(counters.items())),
     ])
+
+
+def _without_factor(counters: dict[str, int]) -> list[str]:
+    count = counters.get(WITHOUT_FACTOR, 0)
+    return [f"emissions: {count} energy intervals had no usable grid factor: no CO2e was written for them "
+            "(not 0 g); the log names the site, `netwatt report` shows their share"] if count else []
 
 
 def _providers_table(store: Store) -> list[str]:

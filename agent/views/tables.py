@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agent.power.readings import UNIT, PollResult
+from agent.views.terminal import printable
 
 
 def grid(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Aligned columns; every cell passes through ``printable`` (cells carry device-supplied text)."""
+    rows = [[printable(c) for c in row] for row in rows]
     widths = [max(len(header[i]), *(len(row[i]) for row in rows)) if rows else len(header[i])
               for i in range(len(header))]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
@@ -41,10 +44,10 @@ def discover_table(result: PollResult) -> str:
         rows.append([reading.address, str(reading.raw), f"{reading.scale:g}",
                      f"{number(reading.value)} {UNIT[reading.quantity]}", str(reading.kind),
                      reading.component, verdict])
-    header = (f"device {result.device}  sysObjectID {result.info.sys_object_id or '?'}  "
+    header = (f"device {result.device}  sysObjectID {printable(result.info.sys_object_id or '?')}  "
               f"profiles: {', '.join(result.info.profiles) or 'none'}  "
               f"backend: {result.backend or '-'}\n"
               f"total: {number(result.power.power_w)} W  method {result.power.method}  "
-              f"basis {result.power.basis or '-'}  {result.power.note}\n")
-    errors = "".join(f"\nerror: {e}" for e in result.errors)
+              f"basis {result.power.basis or '-'}  {printable(result.power.note)}\n")
+    errors = "".join(f"\nerror: {printable(e)}" for e in result.errors)
     return header + grid(["oid or path", "raw", "scale", "value", "kind", "component", "verdict"], rows) + errors

@@ -179,7 +179,8 @@ class WifiConfig:
 def parse_wifi(s: Section, *, devices: dict[str, Any], sites: dict[str, Any], env: dict[str, str],
                base_dir: Path | None) -> WifiConfig:
     errors: list[ConfigError] = []
-    controllers = {name: _controller(name, c, devices, env, base_dir) for name, c in s.named_sections("controllers")}
+    controllers = {name: controller for name, c in s.named_sections("controllers")
+                   if (controller := s.attempt(None, _controller, name, c, devices, env, base_dir)) is not None}
     aps: dict[str, AccessPoint] = {}
     for a in s.sections("access_points"):
         try:
@@ -211,6 +212,7 @@ def parse_wifi(s: Section, *, devices: dict[str, Any], sites: dict[str, Any], en
 
 def _controller(name: str, s: Section, devices: dict[str, Any], env: dict[str, str],
                 base_dir: Path | None) -> ControllerSpec:
+    s.check_name(name)
     kind = s.choice("type", CONTROLLER_TYPES)
     device_name = s.text("device", "")
     if device_name and device_name not in devices:
@@ -246,6 +248,7 @@ def _controller(name: str, s: Section, devices: dict[str, Any], env: dict[str, s
 
 def _access_point(s: Section, controllers: dict[str, ControllerSpec], devices: dict[str, Any]) -> AccessPoint:
     name = s.text("name")
+    s.check_name(name, key="name")
     controller = s.text("controller")
     if controller not in controllers:
         raise s.error("controller", f"access point {name}: unknown controller {controller!r} "
@@ -297,7 +300,7 @@ def _guards(s: Section, controllers: dict[str, ControllerSpec], aps: dict[str, A
 def _api(s: Section, env: dict[str, str], base_dir: Path | None) -> ApiSettings:
     listen = s.text("listen", "127.0.0.1:8470")
     host, _, port_text = listen.rpartition(":")
-    if host not in ("127.0.0.1", "::1", "localhost") or not port_text.isdigit():
+    if host not in ("127.0.0.1", "::1", "localhost") or not port_text.isdigit() or not 0 <= int(port_text[:6]) < 65536:
         raise s.error("listen", f"{listen!r}: the Wi-Fi API listens on the loopback only (127.0.0.1:PORT)")
     token = None
     if s.has("token"):
@@ -311,6 +314,7 @@ def _api(s: Section, env: dict[str, str], base_dir: Path | None) -> ApiSettings:
 
 def _group(name: str, s: Section, *, controllers: dict[str, ControllerSpec], aps: dict[str, AccessPoint],
            sites: dict[str, Any], guards: Guards) -> Group:
+    s.check_name(name)
     site_name = s.text("site")
     if site_name not in sites:
         raise s.error("site", f"group {name}: unknown site {site_name!r} (sites: {', '.join(sites) or 'none'})")
