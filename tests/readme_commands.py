@@ -104,8 +104,10 @@ def commands(path: Path) -> list[Command]:
                 found.append(Command(tuple(words), f"{name}:{number}"))
     for match in INLINE.finditer(text):
         number = text.count("\n", 0, match.start()) + 1
-        # prose writes alternatives as a|b and options as [x]: no pipes or operators in a span
-        found.append(Command(tuple(shlex.split(match.group(1))), f"{name}:{number}", inline=True))
+        # prose writes alternatives as a|b and options as [x]; a pipe stands alone between spaces
+        # (`\\|` inside a table cell), and only the first command of such a pipeline is netwatt
+        span = match.group(1).replace(" \\| ", " | ").split(" | ")[0]
+        found.append(Command(tuple(shlex.split(span)), f"{name}:{number}", inline=True))
     return found
 
 
