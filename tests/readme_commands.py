@@ -105,7 +105,7 @@ def commands(path: Path) -> list[Command]:
     for match in INLINE.finditer(text):
         number = text.count("\n", 0, match.start()) + 1
         # prose writes alternatives as a|b and options as [x]; a pipe stands alone between spaces
-        # (`\\|` inside a table cell), and only the first command of such a pipeline is netwatt
+        # (`\|` inside a table cell), and only the first command of such a pipeline is netwatt
         span = match.group(1).replace(" \\| ", " | ").split(" | ")[0]
         found.append(Command(tuple(shlex.split(span)), f"{name}:{number}", inline=True))
     return found
