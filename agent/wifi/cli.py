@@ -25,6 +25,11 @@ OK, FAILURE = 0, 1
 CLI_LOCK_WAIT_S = 30.0
 
 
+def now_utc() -> datetime:
+    """The CLI's clock (tests replace it)."""
+    return datetime.now(UTC)
+
+
 def add_parser(command: argparse.ArgumentParser) -> None:
     sub = command.add_subparsers(dest="wifi_command", metavar="ACTION", required=True)
     plan = sub.add_parser("plan", help="dry run: what would change now, and why (nothing is sent)")
@@ -61,7 +66,7 @@ def handle(args: argparse.Namespace, open_store: object) -> int:
         if args.wifi_command in ("on", "off"):
             config.wifi.group(args.group)          # unknown group: a usage error before anything happens
             seconds = 0.0 if args.end else _duration(args.duration)
-            now = datetime.now(UTC)
+            now = now_utc()
             wifi_store = WifiStore(store.db)
             if args.end:
                 print(f"ended {wifi_store.end_requests(args.group, now)} request(s) of group {args.group}")
@@ -80,7 +85,7 @@ def handle(args: argparse.Namespace, open_store: object) -> int:
         if args.wifi_command == "status":
             return asyncio.run(_round(config, store, args, apply=None))
         if args.wifi_command == "report":
-            end = datetime.now(UTC)
+            end = now_utc()
             data = wifi_report(WifiStore(store.db), config.wifi, end - timedelta(days=args.days), end,
                                factor_g_per_kwh=args.factor)
             print(json.dumps(data, indent=2))
@@ -115,7 +120,7 @@ async def _round(config: Config, store: Store, args: argparse.Namespace, *, appl
     at: datetime | None = getattr(args, "at", None)
 
     def clock() -> datetime:
-        return at or datetime.now(UTC)
+        return at or now_utc()
 
     # a person waits a little for the agent's round to finish rather than being refused at once
     service: WifiService = open_wifi(config, store, reader, clock=clock, lock_wait_s=CLI_LOCK_WAIT_S)

@@ -16,6 +16,7 @@ class Change:
     after: bool
     reason: str
     who: str = "policy"
+    request: int | None = None     # the on-demand request behind the change, if any
 
     @property
     def action(self) -> str:

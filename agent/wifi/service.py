@@ -17,6 +17,7 @@ from agent.points.lineprotocol import Point
 from agent.wifi.adapters.base import Controller
 from agent.wifi.adapters.snmp import PoeMeter
 from agent.wifi.executor import Executor
+from agent.wifi.expiry import Restores, with_restores
 from agent.wifi.interlock import ApplyLock
 from agent.wifi.model import Desired, Observed
 from agent.wifi.planner import Plan, make_plan
@@ -96,9 +97,15 @@ class WifiService:
         return observed
 
     def desired(self, now: datetime) -> dict[str, list[Desired]]:
+        return self._desired(now).desired
+
+    def _desired(self, now: datetime) -> Restores:
+        """The rules' wishes, with the targets of ended on-demand requests going back to their prior state."""
         requests = self.store.requests(now)
         idle = self.store.idle()
-        return {name: evaluate(group, now, requests=requests, idle=idle) for name, group in self.config.groups.items()}
+        desired = {name: evaluate(group, now, requests=requests, idle=idle)
+                   for name, group in self.config.groups.items()}
+        return with_restores(desired, self.store.pending_restores(), requests, now)
 
     async def plan(self) -> tuple[Plan, dict[str, Observed], dict[str, list[Desired]]]:
         """Read, evaluate and plan; nothing is sent (``netwatt wifi plan``)."""
@@ -127,8 +134,11 @@ class WifiService:
         if apply:
             idle = update_idle(self.store.idle(), observed, now, max_gap_s=3 * self.config.evaluate_every_s)
             self.store.save_idle(idle)
-        desired = self.desired(now)
+        restores = self._desired(now)
+        desired = restores.desired
         if apply:
+            for record in restores.superseded:
+                self.store.settle_restore(record.request, record.target, "superseded")
             held = hold_idle_clocks(self.store.idle(), [d for wants in desired.values() for d in wants], now)
             self.store.save_idle(held)
         recent = self.store.changes_since(now - timedelta(minutes=1))
@@ -142,6 +152,11 @@ class WifiService:
         self._refusals_logged = refusals
         result.actions = await self.executor.execute(plan.changes)
         final = {a.target.key: a.after for a in result.actions}
+        for key, state in restores.wanted.items():
+            seen_now = final.get(key, observed[key].enabled if key in observed else None)
+            if seen_now is state:      # the prior state is back (or was never lost)
+                for record in restores.records[key]:
+                    self.store.settle_restore(record.request, key, "restored")
         wanted = {i.key: i.desired for i in plan.items}
         points = []
         for key, read in observed.items():
