@@ -52,8 +52,12 @@ def add_routes(server: LocalHttpServer, service: WifiService) -> None:
             except WifiBusy as exc:        # the request is stored: the agent's next round applies it
                 raise HttpError(409, f"{exc}: request {request_row.id} is recorded, the next round applies "
                                      "it") from None
+            problems = result.problems({t.key for t in service.config.groups[group].targets})
+            # a refusal by a guard rail is 403, a controller that failed 409; the request stays recorded
+            status = 200 if not problems else 403 if any(p["result"] == "refused" for p in problems) else 409
             return Response.json({"request": {"id": request_row.id, "group": group, "state": state,
-                                              "until": request_row.until.isoformat()}, **result.to_json()})
+                                              "until": request_row.until.isoformat()}, **result.to_json(),
+                                  "ok": not problems, "problems": problems}, status)
         return handler
 
     server.route("GET", "/wifi/status", status, token=token)

@@ -40,8 +40,16 @@ class Round:
             return {"target": a.target.key, "action": a.action, "result": a.result, "reason": a.reason,
                     "who": a.who, "error": a.error, "power_before_w": a.power_before_w,
                     "power_after_w": a.power_after_w}
+        problems = self.problems()
         return {**self.plan.to_json(), "actions": [action(a) for a in self.actions],
-                "reverts": [action(a) for a in self.reverts]}
+                "reverts": [action(a) for a in self.reverts], "ok": not problems, "problems": problems}
+
+    def problems(self, keys: set[str] | None = None) -> list[dict[str, str]]:
+        """Every target (of ``keys``, or all) the round refused or failed to change, and why."""
+        found = [{"target": r.change.target.key, "result": "refused", "why": r.rule} for r in self.plan.refused]
+        found += [{"target": a.target.key, "result": "failed", "why": a.error}
+                  for a in [*self.actions, *self.reverts] if a.result == "failed"]
+        return [p for p in found if keys is None or p["target"] in keys]
 
 
 class WifiService:
