@@ -299,8 +299,10 @@ class LocalHttpServer:
             return
         scheme, _, presented = request.headers.get("authorization", "").partition(" ")
         expected = route.token.reveal().encode("utf-8")
-        # compare_digest on equal-length inputs is constant-time; a wrong scheme still does one compare
-        if not hmac.compare_digest(presented.strip().encode("utf-8"), expected) or scheme.lower() != "bearer":
+        given = presented.strip().encode("utf-8")
+        # compare_digest on equal-length inputs is constant-time; a wrong scheme still does one compare.
+        # An empty token (presented or expected) never matches: "Bearer " alone is no credential.
+        if not hmac.compare_digest(given, expected) or scheme.lower() != "bearer" or not given or not expected:
             raise _Reject(401, "a valid bearer token is required", (("WWW-Authenticate", 'Bearer realm="netwatt"'),))
 
     @staticmethod

@@ -23,6 +23,8 @@ CONTROLLER_TYPES = ("aireos", "ifmib", "poe", "openconfig", "c9800")
 SNMP_TYPES = ("aireos", "ifmib", "poe")
 BANDS = ("2.4", "5", "6", "dual")
 DEFAULT_MODES = ("on", "off", "unmanaged")
+TOKEN_SCHEMES = ("env:", "file:", "credential:")
+MIN_TOKEN_CHARS = 16
 # contradictions are searched over two whole years, so every weekday/month combination shows up
 _OVERLAP_FROM = datetime(2027, 1, 1)
 _OVERLAP_DAYS = 731
@@ -301,10 +303,18 @@ def _api(s: Section, env: dict[str, str], base_dir: Path | None) -> ApiSettings:
         raise s.error("listen", f"{listen!r}: the Wi-Fi API listens on the loopback only (127.0.0.1:PORT)")
     token = None
     if s.has("token"):
+        reference = s.text("token")
+        if not reference.startswith(TOKEN_SCHEMES):
+            raise s.error("token", "the bearer token switches radios: give a secret reference (env:NAME, "
+                          "file:PATH or credential:NAME), never the token itself nor plain:")
         try:
-            token = resolve_secret(s.text("token"), environ=env, base_dir=base_dir)
+            token = resolve_secret(reference, environ=env, base_dir=base_dir)
         except SecretError as exc:
             raise s.error("token", str(exc)) from None
+        if len(token.reveal()) < MIN_TOKEN_CHARS:
+            # the length only, never the value
+            raise s.error("token", f"{reference} resolves to {len(token.reveal())} characters; a bearer token "
+                          f"needs at least {MIN_TOKEN_CHARS} (e.g. openssl rand -hex 24)")
     s.finish()
     return ApiSettings(host, int(port_text), token)
 
