@@ -79,13 +79,14 @@ def build_outputs(config: Config) -> list[Output]:
     return [build_output(spec, config.agent) for spec in specs]
 
 
-def open_store(config: Config) -> Store:
+def open_store(config: Config, *, read_only: bool = False) -> Store:
+    """``read_only``: for commands that only look (status, report): never creates, moves or migrates."""
     sqlite = next((o.settings for o in config.outputs if o.type == "sqlite"), {})
     max_age = sqlite.get("max_age")
     return Store(Path(config.agent.state_directory),
                  max_points=int(sqlite.get("max_points", 5_000_000)),
                  max_age_s=parse_duration(max_age) if max_age is not None else 35 * 86400.0,
-                 buffer_limit=config.agent.metric_buffer_limit)
+                 buffer_limit=config.agent.metric_buffer_limit, read_only=read_only)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import Any
 
 from agent.emissions.compute import Emission
 from agent.emissions.factors import GridFactor, Signal
+from agent.store.sqlite import ensure_tables
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS grid_factor_cache (
@@ -42,7 +43,7 @@ CREATE TABLE IF NOT EXISTS device_models (
 
 def ensure_schema(db: sqlite3.Connection) -> None:
     """Never inside a transaction: executescript commits first."""
-    db.executescript(SCHEMA)
+    ensure_tables(db, SCHEMA)
 
 
 @dataclass(frozen=True, slots=True)

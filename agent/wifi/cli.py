@@ -61,7 +61,8 @@ def handle(args: argparse.Namespace, open_store: object) -> int:
     config = restrict(load_config(args.config), args.shard)
     _wifi_config(config)
     assert config.wifi is not None
-    store: Store = open_store(config)  # type: ignore[operator]
+    looking = args.wifi_command in ("status", "plan", "report")      # never create, move or migrate the store
+    store: Store = open_store(config, read_only=looking)  # type: ignore[operator]
     try:
         if args.wifi_command in ("on", "off"):
             config.wifi.group(args.group)          # unknown group: a usage error before anything happens

@@ -8,6 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from agent.store.sqlite import ensure_tables
 from agent.wifi.model import Target
 from agent.wifi.policy import IdleEntry, Request
 
@@ -98,7 +99,7 @@ def _bool(value: int | None) -> bool | None:
 class WifiStore:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
-        db.executescript(_SCHEMA)
+        ensure_tables(db, _SCHEMA)
 
     # -- audit -----------------------------------------------------------------------------------
 
