@@ -12,6 +12,7 @@ never create, move or migrate a store.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -342,7 +343,10 @@ class Store:
             self._enforce_bounds(db)
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            # SQLite may have rolled back already (a full disk does): never mask the real cause
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
             raise
         return count
 
