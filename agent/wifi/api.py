@@ -37,10 +37,13 @@ def add_routes(server: LocalHttpServer, service: WifiService) -> None:
             if group not in service.config.groups:
                 known = ", ".join(sorted(service.config.groups))
                 raise HttpError(404, f"no Wi-Fi group named {group!r} (groups: {known})")
+            duration = body.get("for", "1h")
+            if not isinstance(duration, str) or len(duration) > 32:
+                raise HttpError(400, 'for: a duration as text, e.g. "3h" or "90m"')
             try:
-                seconds = parse_duration(body.get("for", "1h"))
-            except ValueError as exc:
-                raise HttpError(400, f"for: {exc}") from None
+                seconds = parse_duration(duration)
+            except (ValueError, OverflowError) as exc:
+                raise HttpError(400, f"for: {str(exc)[:100]}") from None
             if not 0 < seconds <= 7 * 86400:
                 raise HttpError(400, "for: between 1s and 7d")
             now = service.clock()
