@@ -35,7 +35,7 @@ from agent.outputs.base import Output
 from agent.points.schema import agent_point
 from agent.poll import Poller
 from agent.power.readings import PollResult
-from agent.settings.config import Config, Device
+from agent.settings.config import Config, Device, OutputSpec
 from agent.settings.isolated import load_config_isolated
 from agent.shard import Shard, restrict
 from agent.snmp_client import snmp_client
@@ -79,7 +79,19 @@ def build_outputs(config: Config) -> list[Output]:
         return []
     # imported here so a store-only agent never loads the InfluxDB client libraries
     from agent.outputs.influxdb import build_output  # noqa: PLC0415
-    return [build_output(spec, config.agent) for spec in specs]
+    outputs = [build_output(spec, config.agent) for spec in specs]
+    # an output's name keys its spool cursor: two outputs writing to one place would share a cursor,
+    # and the one that works would move the failing one past its unsent points
+    first: dict[str, OutputSpec] = {}
+    for spec, output in zip(specs, outputs, strict=True):
+        identity = output.name.lower()
+        if identity in first:
+            other = first[identity]
+            line = other.key_lines.get("type")
+            raise spec.error("url", f"{spec.type} output writes where {other.path} (line {line}) already writes "
+                             f"({output.name}): one output per destination (their spool cursors would be one)")
+        first[identity] = spec
+    return outputs
 
 
 def open_store(config: Config, *, read_only: bool = False) -> Store:
