@@ -242,6 +242,8 @@ class Agent:
             await self.wifi.run_round()
         except WifiBusy as exc:     # the CLI or another process is applying: this round is skipped
             log.warning("wifi round skipped: %s", exc)
+        except sqlite3.Error as exc:    # the store (a full disk): the commit's own error says more
+            log.error("wifi round stopped: the store cannot be written: %s", exc)
         except Exception:      # a bad round is logged; the next one runs anyway
             log.exception("wifi round failed")
         finally:

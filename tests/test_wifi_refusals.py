@@ -108,3 +108,18 @@ def test_api_answers_403_to_a_refused_request(venue: tuple[Venue, NetSnmpd], tmp
             await close(svc, store, reader)
 
     asyncio.run(scenario())
+
+
+def test_cli_exits_1_when_the_controller_cannot_be_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "velodrome.yaml"
+    path.write_text(EXAMPLE.read_text().replace("127.0.0.1:1161", "127.0.0.1:9").replace(
+        "/var/lib/netwatt", str(tmp_path / "state")))
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(agent.wifi.cli, "now_utc", lambda: MONDAY)
+    assert main(["wifi", "-c", str(path), "--format", "json", "off", "--group", "bowl", "--for", "1h"]) == 1
+    out = capsys.readouterr().out
+    problems = json.loads(out[out.index("{"):])["problems"]
+    assert {p["result"] for p in problems} == {"unknown"}
+    assert len(problems) == 6

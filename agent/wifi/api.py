@@ -56,7 +56,8 @@ def add_routes(server: LocalHttpServer, service: WifiService) -> None:
                 raise HttpError(409, f"{exc}: request {request_row.id} is recorded, the next round applies "
                                      "it") from None
             problems = result.problems({t.key for t in service.config.groups[group].targets})
-            # a refusal by a guard rail is 403, a controller that failed 409; the request stays recorded
+            # a refusal by a guard rail is 403, a controller that failed (or could not be read) 409;
+            # the request stays recorded
             status = 200 if not problems else 403 if any(p["result"] == "refused" for p in problems) else 409
             return Response.json({"request": {"id": request_row.id, "group": group, "state": state,
                                               "until": request_row.until.isoformat()}, **result.to_json(),

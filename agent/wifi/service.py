@@ -49,6 +49,9 @@ class Round:
         found = [{"target": r.change.target.key, "result": "refused", "why": r.rule} for r in self.plan.refused]
         found += [{"target": a.target.key, "result": "failed", "why": a.error}
                   for a in [*self.actions, *self.reverts] if a.result == "failed"]
+        # a target the rules want switched whose state could not be read was not switched either
+        found += [{"target": i.key, "result": "unknown", "why": i.reason} for i in self.plan.items
+                  if i.verdict == "unknown" and i.desired is not None]
         return [p for p in found if keys is None or p["target"] in keys]
 
 
