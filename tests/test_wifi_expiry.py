@@ -245,3 +245,45 @@ def test_openconfig_request_expiry_restores_with_a_confirmed_commit(netconf_serv
             store.close()
 
     asyncio.run(scenario())
+
+
+def test_the_running_agent_restores_at_expiry(venue: tuple[Venue, NetSnmpd], tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """`netwatt wifi off --for 45s` from a shell while the agent runs: the agent's own round restores."""
+    from agent.daemon import Agent  # noqa: PLC0415
+    from tests.harness.ports import free_tcp_port  # noqa: PLC0415
+    v, server = venue
+    text = unmanaged_bowl(server, tmp_path / "state").replace("evaluate_every: 60s", "evaluate_every: 1s").replace(
+        "127.0.0.1:8470", f"127.0.0.1:{free_tcp_port()}")
+    path = tmp_path / "velodrome.yaml"
+    path.write_text(text)
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    clock = Clock(MONDAY)
+    monkeypatch.setattr(agent.wifi.cli, "now_utc", clock)
+    daemon = Agent(load(text), clock=clock)
+
+    async def until(condition: object, seconds: float) -> bool:
+        for _ in range(int(seconds * 5)):
+            if condition():  # type: ignore[operator]
+                return True
+            await asyncio.sleep(0.2)
+        return False
+
+    async def scenario() -> None:
+        task = asyncio.create_task(daemon.run(duration_s=90))
+        try:
+            await asyncio.sleep(2)                                  # a first round: unmanaged, nothing changes
+            assert all(bowl_state(v).values())
+            code = await asyncio.to_thread(main, ["wifi", "-c", str(path), "off", "--group", "bowl", "--for", "45s"])
+            assert code == 0
+            assert not any(bowl_state(v).values())
+            await asyncio.sleep(3)                                  # rounds while the request is in force
+            assert not any(bowl_state(v).values())
+            clock.now += timedelta(seconds=46)
+            assert await until(lambda: all(bowl_state(v).values()), 30), bowl_state(v)
+        finally:
+            daemon.stop()
+            await task
+
+    asyncio.run(scenario())
