@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-import agent.wifi.cli
 from agent.cli import main
 from agent.settings.config import Config, load_config_text
 from agent.store.sqlite import Store
@@ -24,7 +23,7 @@ from tests.harness.netconf_pool import NetconfServerPool
 from tests.harness.snmpd import NetSnmpd
 from tests.test_wifi_openconfig import config_for, running, seed, start
 from tests.test_wifi_snmp import ENV, EXAMPLE, Clock, close, service
-from tests.wifi_venue import Venue
+from tests.wifi_venue import Venue, cli_setup
 
 venue = test_wifi_snmp.venue            # the snmpd venue fixture
 BOWL = [(ap, slot) for ap in ("bowl-n-01", "bowl-n-02", "bowl-s-01") for slot in (0, 1)]
@@ -54,12 +53,8 @@ def test_cli_off_for_45s_on_an_unmanaged_group_is_restored_at_expiry(
     v.set_radio("bowl-s-01", 1, False)            # an admin's choice before the request: it stays off
     before = bowl_state(v)
     text = unmanaged_bowl(server, tmp_path / "state")
-    path = tmp_path / "velodrome.yaml"
-    path.write_text(text)
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
     clock = Clock(MONDAY)
-    monkeypatch.setattr(agent.wifi.cli, "now_utc", clock)
+    path = cli_setup(text, tmp_path, monkeypatch, ENV, clock)
     assert main(["wifi", "-c", str(path), "off", "--group", "bowl", "--for", "45s"]) == 0
     capsys.readouterr()
     assert not any(bowl_state(v).values())
@@ -255,12 +250,8 @@ def test_the_running_agent_restores_at_expiry(venue: tuple[Venue, NetSnmpd], tmp
     v, server = venue
     text = unmanaged_bowl(server, tmp_path / "state").replace("evaluate_every: 60s", "evaluate_every: 1s").replace(
         "127.0.0.1:8470", f"127.0.0.1:{free_tcp_port()}")
-    path = tmp_path / "velodrome.yaml"
-    path.write_text(text)
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
     clock = Clock(MONDAY)
-    monkeypatch.setattr(agent.wifi.cli, "now_utc", clock)
+    path = cli_setup(text, tmp_path, monkeypatch, ENV, clock)
     daemon = Agent(load(text), clock=clock)
 
     async def until(condition: object, seconds: float) -> bool:

@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pytest
 
-import agent.wifi.cli
 from agent.cli import main
 from agent.settings.config import load_config_text
 from tests import test_wifi_snmp
 from tests.harness.snmpd import NetSnmpd
 from tests.test_wifi_snmp import ENV, EXAMPLE, Clock, close, service
-from tests.wifi_venue import Venue
+from tests.wifi_venue import Venue, cli_setup
 
 venue = test_wifi_snmp.venue            # the snmpd venue fixture
 MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -36,11 +35,7 @@ def test_cli_exits_1_when_every_target_is_refused(venue: tuple[Venue, NetSnmpd],
                                                    monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     v, server = venue
-    path = tmp_path / "velodrome.yaml"
-    path.write_text(not_allowlisted(server, tmp_path / "state"))
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(agent.wifi.cli, "now_utc", lambda: MONDAY)
+    path = cli_setup(not_allowlisted(server, tmp_path / "state"), tmp_path, monkeypatch, ENV, lambda: MONDAY)
     assert main(["wifi", "-c", str(path), "--format", "json", "off", "--group", "concourse", "--for", "1h"]) == 1
     out = capsys.readouterr().out
     data = json.loads(out[out.index("{"):])
@@ -58,12 +53,9 @@ def test_cli_exits_0_when_the_group_is_done(venue: tuple[Venue, NetSnmpd], tmp_p
                                              monkeypatch: pytest.MonkeyPatch,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     v, server = venue
-    path = tmp_path / "velodrome.yaml"
-    path.write_text(EXAMPLE.read_text().replace("127.0.0.1:1161", server.endpoint).replace(
-        "/var/lib/netwatt", str(tmp_path / "state")))
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(agent.wifi.cli, "now_utc", lambda: MONDAY)
+    text = EXAMPLE.read_text().replace("127.0.0.1:1161", server.endpoint)
+    path = cli_setup(text.replace("/var/lib/netwatt", str(tmp_path / "state")), tmp_path, monkeypatch, ENV,
+                     lambda: MONDAY)
     assert main(["wifi", "-c", str(path), "--format", "json", "off", "--group", "bowl", "--for", "1h"]) == 0
     out = capsys.readouterr().out
     assert json.loads(out[out.index("{"):])["ok"] is True
@@ -112,12 +104,9 @@ def test_api_answers_403_to_a_refused_request(venue: tuple[Venue, NetSnmpd], tmp
 
 def test_cli_exits_1_when_the_controller_cannot_be_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    path = tmp_path / "velodrome.yaml"
-    path.write_text(EXAMPLE.read_text().replace("127.0.0.1:1161", "127.0.0.1:9").replace(
-        "/var/lib/netwatt", str(tmp_path / "state")))
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(agent.wifi.cli, "now_utc", lambda: MONDAY)
+    text = EXAMPLE.read_text().replace("127.0.0.1:1161", "127.0.0.1:9")
+    path = cli_setup(text.replace("/var/lib/netwatt", str(tmp_path / "state")), tmp_path, monkeypatch, ENV,
+                     lambda: MONDAY)
     assert main(["wifi", "-c", str(path), "--format", "json", "off", "--group", "bowl", "--for", "1h"]) == 1
     out = capsys.readouterr().out
     problems = json.loads(out[out.index("{"):])["problems"]

@@ -52,8 +52,12 @@ def venue_config(server: NetSnmpd, state: Path, *, address: str | None = None, e
     return load_config_text(text, file="velodrome.yaml", environ=ENV)
 
 
+# the injected clock's dates lie in the past on a later run: keep their points whatever today is
+KEEP_S = 20 * 365 * 86400.0
+
+
 def service(config: Config, clock: Clock) -> tuple[WifiService, Store, PysnmpClient]:
-    store = Store(Path(config.agent.state_directory))
+    store = Store(Path(config.agent.state_directory), max_age_s=KEEP_S)
     reader = PysnmpClient()
     return open_wifi(config, store, reader, clock=clock, settle_s=0.0, retry_delay_s=0.0), store, reader
 
@@ -301,6 +305,7 @@ def test_agent_runs_the_wifi_job_and_serves_the_api(venue: tuple[Venue, NetSnmpd
     port = free_tcp_port()
     text = EXAMPLE.read_text().replace("127.0.0.1:1161", server.endpoint).replace(
         "/var/lib/netwatt", str(tmp_path / "state")).replace("127.0.0.1:8470", f"127.0.0.1:{port}")
+    text += f"outputs:\n  - {{type: sqlite, max_age: {KEEP_S:.0f}s}}\n"
     config = load_config_text(text, file="velodrome.yaml", environ=ENV)
     agent = Agent(config, clock=lambda: datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
 
