@@ -365,8 +365,9 @@ class Agent:
         self._write_self_metrics()
         try:
             await self.forwarder.flush()        # committed points go on being forwarded
-        except sqlite3.Error as exc:
-            log.warning("forwarding paused: %s", exc)
+        except sqlite3.Error as exc:            # a batch could not be set aside: retried next flush
+            if self.store_problem is None:
+                log.warning("forwarding paused: %s", exc)
 
     def _write_self_metrics(self) -> None:
         point = agent_point(self.host, self.clock().replace(microsecond=0), self.self_metrics())

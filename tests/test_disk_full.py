@@ -18,7 +18,7 @@ import pytest
 from agent.lab import SnmpsimProcess, lab_config_text
 from agent.store.sqlite import Store
 from tests.agent_process import netwatt, start_agent, wait_for
-from tests.harness.influxd import InfluxServerPool
+from tests.harness.influxd import InfluxServer, InfluxServerPool
 from tests.harness.ports import free_tcp_port
 
 pytestmark = pytest.mark.integration
@@ -43,6 +43,11 @@ def healthz(port: int) -> tuple[int, dict[str, object]]:
         return exc.code, json.loads(exc.read())
     except urllib.error.URLError:          # not listening yet
         return 0, {}
+
+
+def count(influx: InfluxServer) -> int:
+    rows = influx.query("SELECT count(watts) FROM device_power", db="netwatt")
+    return int(rows[0]["count"]) if rows else 0
 
 
 def fill(folder: Path) -> Path:
@@ -71,8 +76,16 @@ def test_disk_full_keeps_the_polls_says_why_and_recovers(lab: SnmpsimProcess, in
     agent = start_agent(config, log)
     try:
         wait_for(lambda: healthz(port)[1].get("polls_committed", 0) > 20, 60, "first commits")  # type: ignore[operator]
+        wait_for(lambda: count(influx) > 0, 60, "first points in InfluxDB")
+        influx.stop()                          # points committed from now on wait in the spool
+        time.sleep(3)
         filler = fill(small_disk)
         wait_for(lambda: healthz(port)[1].get("store_problem") is not None, 60, "the store problem")
+        influx.start()
+        sent_before = count(influx)
+        # the spool's points, committed before the disk filled, are forwarded while it is full
+        wait_for(lambda: count(influx) > sent_before, 60, "forwarding with a full disk")
+        assert healthz(port)[1].get("store_problem") is not None
         status, body = healthz(port)
         assert status == 503
         assert "database or disk is full" in str(body["store_problem"])
@@ -80,8 +93,6 @@ def test_disk_full_keeps_the_polls_says_why_and_recovers(lab: SnmpsimProcess, in
         shown = netwatt("status", "-c", str(config), "--format", "json")
         assert shown.returncode == 0, shown.stderr
         assert "database or disk is full" in json.loads(shown.stdout)["store_problem"]["problem"]
-        forwarded = influx.query("SELECT count(watts) FROM device_power", db="netwatt")
-        assert forwarded[0]["count"] > 0                               # committed points reached InfluxDB
         time.sleep(3)                                                   # polls go on meanwhile, kept in memory
         kept = healthz(port)[1]
         filler.unlink()

@@ -210,6 +210,7 @@ class Store:
         self.max_age_s = max_age_s
         self.buffer_limit = buffer_limit
         self.read_only = read_only
+        self._acks_in_memory: dict[str, tuple[int, int]] = {}    # output -> (acked id, points) not yet written
         self.busy_timeout_s = BUSY_TIMEOUT_S if busy_timeout_s is None else busy_timeout_s
         self.missing = read_only and not self.path.exists()
         if self.missing:       # nothing written yet: an empty store in memory, nothing created on disk
@@ -405,18 +406,32 @@ class Store:
         acked = self.db.execute("SELECT acked_id FROM cursors WHERE output = ?", (output,)).fetchone()
         if acked is None:
             raise StoreError(f"output {output!r} is not registered")
+        after = max(acked[0], self._acks_in_memory.get(output, (0, 0))[0])
         rows = self.db.execute("SELECT id, line FROM points WHERE id > ? ORDER BY id LIMIT ?",
-                               (acked[0], limit)).fetchall()
+                               (after, limit)).fetchall()
         if not rows:
             return None
         return Batch(output, rows[0][0], rows[-1][0], [line for _, line in rows])
 
     def ack(self, batch: Batch) -> None:
-        """The output acknowledged the batch: it leaves that output's spool."""
-        self.db.execute("""UPDATE cursors SET acked_id = MAX(acked_id, ?), written = written + ?,
-                           last_error = '', last_success = ? WHERE output = ?""",
-                        (batch.last_id, len(batch.lines), time.time(), batch.output))
-        self._bump(self.db, "points_written", len(batch.lines))
+        """The output acknowledged the batch: it leaves that output's spool. If the store cannot be written
+        (a full disk), the acknowledgement is kept in memory and written with the next one, so forwarding
+        goes on past it meanwhile (a restart before then resends those points: harmless for InfluxDB)."""
+        held_id, held_count = self._acks_in_memory.pop(batch.output, (0, 0))
+        last_id, count = max(batch.last_id, held_id), len(batch.lines) + held_count
+        db = self.db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("""UPDATE cursors SET acked_id = MAX(acked_id, ?), written = written + ?,
+                          last_error = '', last_success = ? WHERE output = ?""",
+                       (last_id, count, time.time(), batch.output))
+            self._bump(db, "points_written", count)
+            db.execute("COMMIT")
+        except sqlite3.Error:
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            self._acks_in_memory[batch.output] = (last_id, count)
 
     def set_aside(self, batch: Batch, *, status: int | None, reason: str) -> None:
         """The output rejected the batch itself (bad line): keep it for a human, move on."""
@@ -436,7 +451,8 @@ class Store:
             raise
 
     def note_error(self, output: str, message: str) -> None:
-        self.db.execute("UPDATE cursors SET last_error = ? WHERE output = ?", (message[:300], output))
+        with contextlib.suppress(sqlite3.Error):     # best effort: the log says it too
+            self.db.execute("UPDATE cursors SET last_error = ? WHERE output = ?", (message[:300], output))
 
     # -- reading -------------------------------------------------------------------------------
 
