@@ -73,3 +73,22 @@ wifi:
     with pytest.raises(ConfigError) as error:
         load_config_text(text, environ={})
     assert "ifIndex 7 is a radio of access point ap1" in str(error.value)
+
+
+def test_a_critical_radio_makes_its_whole_ap_critical() -> None:
+    text = """version: 1
+credentials: {rw: {version: 2c, community: "plain:private"}}
+sites: {lab: {timezone: UTC}}
+devices: [{name: sw, address: "127.0.0.1:9", credential: rw}]
+wifi:
+  controllers: {radios: {type: ifmib, device: sw}, poe: {type: poe, device: sw}}
+  access_points:
+    - {name: ap1, controller: radios, radios: [{slot: 0, band: "2.4", if_index: 7, critical: true},
+        {slot: 1, band: "5", if_index: 8}], poe: {switch: sw, port: "1.1"}}
+  groups: {whole: {site: lab, scope: ap, aps: [ap1]}, radios: {site: lab, aps: [ap1]}}
+"""
+    config = load_config_text(text, environ={})
+    assert config.wifi is not None
+    [whole] = config.wifi.groups["whole"].targets
+    assert whole.critical                      # PoE off would switch the critical radio off too
+    assert [t.critical for t in config.wifi.groups["radios"].targets] == [True, False]

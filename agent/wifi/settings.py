@@ -424,7 +424,9 @@ def _targets(name: str, s: Section, scope: Scope, *, controllers: dict[str, Cont
             if owner is None:
                 raise s.error("aps", f"group {name}: no controller of type poe for switch {ap.poe.switch!r}"  # type: ignore[union-attr]
                               f" (access point {ap_name})")
-            targets.append(Target(owner, Scope.AP, ap=ap.name, critical=ap.critical))
+            # switching the whole AP switches its radios: a critical radio makes the AP critical
+            critical = ap.critical or any(r.critical for r in ap.radios)
+            targets.append(Target(owner, Scope.AP, ap=ap.name, critical=critical))
         else:
             if not ap.radios:
                 raise s.error("aps", f"group {name}: access point {ap_name} lists no radios")
