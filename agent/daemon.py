@@ -184,7 +184,7 @@ class Agent:
             self._pending.extend(results)
             self._commit()
             self._write_self_metrics()
-            await self.forwarder.flush(deadline=time.monotonic() + self.config.agent.shutdown_timeout_s)
+            await self._forward(deadline=time.monotonic() + self.config.agent.shutdown_timeout_s)
             return results
         finally:
             await self.close()
@@ -363,8 +363,12 @@ class Agent:
     async def _flush(self) -> None:
         self._commit()
         self._write_self_metrics()
+        await self._forward()
+
+    async def _forward(self, deadline: float | None = None) -> None:
+        """Committed points go on being forwarded, whatever the state of the store."""
         try:
-            await self.forwarder.flush()        # committed points go on being forwarded
+            await self.forwarder.flush(deadline=deadline)
         except sqlite3.Error as exc:            # a batch could not be set aside: retried next flush
             if self.store_problem is None:
                 log.warning("forwarding paused: %s", exc)
@@ -436,12 +440,8 @@ class Agent:
         committer.cancel()
         self._commit()
         self._write_self_metrics()
-        try:
-            await self.forwarder.flush(deadline=deadline)
-            left = sum(s.pending for s in self.store.output_statuses())
-        except sqlite3.Error as exc:
-            log.warning("forwarding at shutdown stopped: %s", exc)
-            left = 0
+        await self._forward(deadline=deadline)
+        left = sum(s.pending for s in self.store.output_statuses())
         if left:
             log.warning("stopping with %d points not yet forwarded: they stay in the spool for next start", left)
         if self._unsaved:
