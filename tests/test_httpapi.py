@@ -258,3 +258,14 @@ def test_route_registration_errors() -> None:
     with pytest.raises(RuntimeError, match="not started"):
         _ = srv.port
 
+
+
+async def test_headers_have_their_own_deadline() -> None:
+    srv = LocalHttpServer(limits=Limits(header_timeout_s=0.3, read_timeout_s=10))
+    srv.route("GET", "/plain", lambda _r: Response(200, "hello\n"))
+    async with srv:
+        started = time.monotonic()
+        reply = await raw(srv, b"GET /plain HTTP/1.1\r\nHost: 127.0.0.1\r\n", wait_s=5)   # headers never end
+        assert status_of(reply) == 408
+        assert b"request headers not received within 0.3s" in reply
+        assert time.monotonic() - started < 3

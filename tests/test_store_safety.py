@@ -155,3 +155,16 @@ def test_a_second_agent_on_one_state_directory_refuses_and_names_the_first(lab: 
         first.wait(timeout=30)
     again = netwatt("run", "--once", "-c", str(path), timeout=120)     # the first one gone: free again
     assert "already runs" not in again.stderr
+
+
+def test_wifi_status_and_plan_never_create_a_store(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parent.parent / "config" / "examples" / "velodrome.yaml"
+    state = tmp_path / "state"
+    path = tmp_path / "velodrome.yaml"
+    path.write_text(example.read_text().replace("127.0.0.1:1161", "127.0.0.1:9").replace("/var/lib/netwatt",
+                                                                                         str(state)))
+    env = {"NETWATT_WLC_COMMUNITY": "x", "NETWATT_WIFI_TOKEN": "t0ken-of-sixteen-chars"}
+    for action in ("status", "plan", "report"):
+        result = netwatt("wifi", "-c", str(path), action, env=env)
+        assert result.returncode == 0, result.stderr
+    assert not state.exists()
