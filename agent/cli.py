@@ -29,6 +29,7 @@ from agent.settings.dump import dump_config
 from agent.settings.isolated import load_config_isolated
 from agent.shard import Shard, auto_shard, parse_shard, restrict
 from agent.snmp_client import snmp_client
+from agent.store.runlock import RunLock
 from agent.supervise import Supervisor
 from agent.views.pollformat import PollSummary, poll_json
 from agent.views.status import status_json, status_table
@@ -285,20 +286,25 @@ def _shard_argument(text: str) -> Shard:
 def _run(args: argparse.Namespace) -> int:
     setup_logging(log_format=args.log_format, debug=args.debug)
     config = restrict(load_config_isolated(args.config), args.shard)
-    if args.once:
-        agent = Agent(config, config_path=Path(args.config), shard=args.shard)
-        results = asyncio.run(agent.run_once())
-        for undelivered in agent.undelivered:
-            print(f"netwatt: {undelivered}", file=sys.stderr)
-        return OK if all(r.ok for r in results) and not agent.undelivered else FAILURE
-    supervisor = Supervisor(Notifier.from_environ(), config.agent.http)
-    asyncio.run(Agent(config, config_path=Path(args.config), lifecycle=supervisor, shard=args.shard).run())
-    return OK
+    lock = RunLock(config.agent.state_directory)       # one agent per state directory
+    lock.acquire()
+    try:
+        if args.once:
+            agent = Agent(config, config_path=Path(args.config), shard=args.shard)
+            results = asyncio.run(agent.run_once())
+            for undelivered in agent.undelivered:
+                print(f"netwatt: {undelivered}", file=sys.stderr)
+            return OK if all(r.ok for r in results) and not agent.undelivered else FAILURE
+        supervisor = Supervisor(Notifier.from_environ(), config.agent.http)
+        asyncio.run(Agent(config, config_path=Path(args.config), lifecycle=supervisor, shard=args.shard).run())
+        return OK
+    finally:
+        lock.release()
 
 
 def _status(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    store = open_store(config)
+    store = open_store(config, read_only=True)
     try:
         if args.format == "json":
             print(json.dumps(status_json(store), indent=2))
@@ -311,7 +317,7 @@ def _status(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    store = open_store(config)
+    store = open_store(config, read_only=True)
     try:
         text = report_text(store, config, start=args.start, end=args.end, by=args.by, output_format=args.format,
                            timezone=args.timezone)

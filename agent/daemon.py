@@ -14,6 +14,7 @@ import contextlib
 import logging
 import signal
 import socket
+import sqlite3
 import time
 import zlib
 from collections.abc import Callable
@@ -35,17 +36,19 @@ from agent.outputs.base import Output
 from agent.points.schema import agent_point
 from agent.poll import Poller
 from agent.power.readings import PollResult
-from agent.settings.config import Config, Device
+from agent.settings.config import Config, Device, OutputSpec
 from agent.settings.isolated import load_config_isolated
 from agent.shard import Shard, restrict
 from agent.snmp_client import snmp_client
 from agent.store.forward import Forwarder
+from agent.store.problem import ProblemNote
 from agent.store.record import Recorder, stored
 from agent.store.sqlite import PollRecord, Store
 from agent.yamlfile.section import parse_duration
 
 log = logging.getLogger("netwatt.agent")
 COMMIT_EVERY_S = 0.5
+MAX_UNSAVED_POLLS = 20_000        # polls kept in memory while the store cannot be written
 
 
 def poll_job_options(device: Device, config: Config, *, now: datetime) -> dict[str, Any]:
@@ -77,16 +80,29 @@ def build_outputs(config: Config) -> list[Output]:
         return []
     # imported here so a store-only agent never loads the InfluxDB client libraries
     from agent.outputs.influxdb import build_output  # noqa: PLC0415
-    return [build_output(spec, config.agent) for spec in specs]
+    outputs = [build_output(spec, config.agent) for spec in specs]
+    # an output's name keys its spool cursor: two outputs writing to one place would share a cursor,
+    # and the one that works would move the failing one past its unsent points
+    first: dict[str, OutputSpec] = {}
+    for spec, output in zip(specs, outputs, strict=True):
+        identity = output.name.lower()
+        if identity in first:
+            other = first[identity]
+            line = other.key_lines.get("type")
+            raise spec.error("url", f"{spec.type} output writes where {other.path} (line {line}) already writes "
+                             f"({output.name}): one output per destination (their spool cursors would be one)")
+        first[identity] = spec
+    return outputs
 
 
-def open_store(config: Config, clock: Clock = wall_clock) -> Store:
+def open_store(config: Config, clock: Clock = wall_clock, *, read_only: bool = False) -> Store:
+    """``read_only``: for commands that only look (status, report): never creates, moves or migrates."""
     sqlite = next((o.settings for o in config.outputs if o.type == "sqlite"), {})
     max_age = sqlite.get("max_age")
     return Store(Path(config.agent.state_directory),
                  max_points=int(sqlite.get("max_points", 5_000_000)),
                  max_age_s=parse_duration(max_age) if max_age is not None else 35 * 86400.0,
-                 buffer_limit=config.agent.metric_buffer_limit, clock=clock)
+                 buffer_limit=config.agent.metric_buffer_limit, clock=clock, read_only=read_only)
 
 
 @dataclass
@@ -160,6 +176,11 @@ class Agent:
         self.stats = RunStats()
         self.host = config.agent.hostname or socket.gethostname()
         self._pending: list[PollResult] = []
+        self._unsaved: list[PollRecord] = []           # recorded, not yet committed (the store failed)
+        self._unsaved_results: list[PollResult] = []
+        self.store_problem: str | None = None          # why the store cannot be written, shown by /healthz
+        self.lost_polls = 0
+        self._problem_note = ProblemNote(config.agent.state_directory)
         self._running: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
         self._scheduler: AsyncIOScheduler | None = None
@@ -183,7 +204,7 @@ class Agent:
             self._commit()
             self._write_self_metrics()
             aside_before = {s.output: s.set_aside for s in self.store.output_statuses()}
-            await self.forwarder.flush(deadline=time.monotonic() + self.config.agent.shutdown_timeout_s)
+            await self._forward(deadline=time.monotonic() + self.config.agent.shutdown_timeout_s)
             self.undelivered = [
                 Undelivered(s.output, s.pending, s.set_aside - aside_before.get(s.output, 0), s.last_error)
                 for s in self.store.output_statuses()
@@ -246,6 +267,8 @@ class Agent:
             await self.wifi.run_round()
         except WifiBusy as exc:     # the CLI or another process is applying: this round is skipped
             log.warning("wifi round skipped: %s", exc)
+        except sqlite3.Error as exc:    # the store (a full disk): the commit's own error says more
+            log.error("wifi round stopped: the store cannot be written: %s", exc)
         except Exception:      # a bad round is logged; the next one runs anyway
             log.exception("wifi round failed")
         finally:
@@ -289,7 +312,8 @@ class Agent:
     def _on_skipped(self, event: JobSubmissionEvent) -> None:
         device = event.job_id.removeprefix("poll:")
         self.stats.skipped += 1
-        self.store.count_skipped(device)
+        with contextlib.suppress(sqlite3.Error):      # a full disk: the commit's error says so already
+            self.store.count_skipped(device)
         log.warning("device %s: poll skipped, the previous one is still running", device)
 
     def _note_availability(self, result: PollResult) -> None:
@@ -324,23 +348,63 @@ class Agent:
             self._commit()
 
     def _commit(self) -> None:
-        if not self._pending:
+        """Commit the polls done since the last commit. If the store cannot be written (a full disk), their
+        records stay in memory (bounded: the oldest go first, counted) and the next commit tries again:
+        the records are computed once, so a retry never counts energy twice."""
+        if not self._pending and not self._unsaved:
             return
         results, self._pending = self._pending, []
-        records: list[PollRecord] = [self.recorder.record(result) for result in results]
-        self.store.commit(records)
-        self.progress.note(len(results))
+        self._unsaved.extend(self.recorder.record(result) for result in results)
+        self._unsaved_results.extend(results)
+        try:
+            self.store.commit(self._unsaved)
+        except sqlite3.Error as exc:
+            self._store_failed(exc)
+            return
+        committed, self._unsaved, self._unsaved_results = self._unsaved_results, [], []
+        self._store_ok()
+        self.progress.note(len(committed))
         if self.on_commit is not None:
-            self.on_commit(results)
+            self.on_commit(committed)
+
+    def _store_failed(self, exc: sqlite3.Error) -> None:
+        if len(self._unsaved) > MAX_UNSAVED_POLLS:
+            lost = len(self._unsaved) - MAX_UNSAVED_POLLS
+            del self._unsaved[:lost], self._unsaved_results[:lost]
+            self.lost_polls += lost
+            log.error("store still not writable: dropped the %d oldest polls kept in memory", lost)
+        cause = f"cannot write the store {self.store.path}: {exc}"
+        if cause != self.store_problem:      # once per cause, not once per commit
+            log.error("%s; %d polls kept in memory and retried", cause, len(self._unsaved))
+        self.store_problem = cause
+        self._problem_note.set(cause, unsaved=len(self._unsaved))
+
+    def _store_ok(self) -> None:
+        if self.store_problem is not None:
+            log.warning("store writable again: the polls kept in memory are committed")
+            self.store_problem = None
+            self._problem_note.set(None)
 
     async def _flush(self) -> None:
         self._commit()
         self._write_self_metrics()
-        await self.forwarder.flush()
+        await self._forward()
+
+    async def _forward(self, deadline: float | None = None) -> None:
+        """Committed points go on being forwarded, whatever the state of the store."""
+        try:
+            await self.forwarder.flush(deadline=deadline)
+        except sqlite3.Error as exc:            # a batch could not be set aside: retried next flush
+            if self.store_problem is None:
+                log.warning("forwarding paused: %s", exc)
 
     def _write_self_metrics(self) -> None:
         point = agent_point(self.host, self.clock().replace(microsecond=0), self.self_metrics())
-        self.store.commit([], stored([point]))
+        try:
+            self.store.commit([], stored([point]))
+        except sqlite3.Error as exc:       # the polls' commit already said why
+            if self.store_problem is None:
+                self._store_failed(exc)
 
     def self_metrics(self) -> dict[str, float | int]:
         """The agent's own counters and gauges (the `agent` measurement, /metrics)."""
@@ -401,10 +465,13 @@ class Agent:
         committer.cancel()
         self._commit()
         self._write_self_metrics()
-        await self.forwarder.flush(deadline=deadline)
+        await self._forward(deadline=deadline)
         left = sum(s.pending for s in self.store.output_statuses())
         if left:
             log.warning("stopping with %d points not yet forwarded: they stay in the spool for next start", left)
+        if self._unsaved:
+            log.error("stopping with %d polls the store could not take (%s): they are lost", len(self._unsaved),
+                      self.store_problem)
         await self.close()
         log.info("netwatt stopped")
 
@@ -416,5 +483,6 @@ class Agent:
         await self.client.close()
         for output in self.outputs:
             await output.close()
+        self._problem_note.close()
         self.store.close()
 

@@ -55,6 +55,8 @@ def check_health(agent: Agent, now_s: float | None = None) -> Health:
     reasons: list[str] = []
     if (stalled := stall_reason(agent, now_s)) is not None:
         reasons.append(stalled)
+    if agent.store_problem is not None:
+        reasons.append(f"{agent.store_problem}; {len(agent._unsaved)} polls kept in memory, retried")
     outputs = []
     for status in agent.store.output_statuses():
         failures = agent.forwarder.backoff[status.output].failures if status.output in agent.forwarder.backoff else 0
@@ -74,6 +76,7 @@ def check_health(agent: Agent, now_s: float | None = None) -> Health:
         "unavailable_devices": sorted(agent.stats.unavailable)[:50],
         "unavailable_count": len(agent.stats.unavailable),
         "outputs": outputs,
+        "store_problem": agent.store_problem,
     }
     return Health(not reasons, reasons, report)
 

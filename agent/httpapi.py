@@ -4,8 +4,12 @@ It serves the agent's own endpoints (``/healthz``, ``/metrics``, the Wi-Fi API) 
 on, not the network: it refuses a non-loopback address unless the caller says so explicitly, and on
 loopback it answers only requests whose ``Host`` is a loopback name (a browser page cannot reach it
 through DNS rebinding). One request per connection (``Connection: close``); request line, headers
-and body are bounded and every read and write has a deadline, so a slow or hostile client costs one
-connection slot and nothing else.
+and body are bounded and every read and write has a deadline (the headers their own, shorter one), so
+a slow or hostile client costs one connection slot and nothing else. When every slot is taken, a new
+connection evicts the oldest one still waiting for its request (idle): idle sockets cannot lock out a
+real request. Only when every slot is answering a request is a newcomer refused, with 503, a
+``Retry-After`` and ``"overloaded": true`` (distinct from a 503 of ``/healthz`` meaning unhealthy).
+Malformed input (a non-ASCII Content-Length, JSON nested beyond reason, a number too large) is 400.
 
     server = LocalHttpServer(port=9469)
     server.route("GET", "/healthz", healthz)
@@ -70,8 +74,10 @@ class Request:
         """The body as JSON; a body that is not JSON is the client's error (400)."""
         try:
             return json.loads(self.body or b"null")
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise HttpError(400, f"body is not JSON: {exc}") from None
+        except RecursionError:
+            raise HttpError(400, "body is not usable JSON: nested too deeply") from None
+        except ValueError as exc:        # not JSON, not UTF-8, or a number beyond Python's digit limit
+            raise HttpError(400, f"body is not JSON: {str(exc)[:200]}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +108,7 @@ class Limits:
     max_headers: int = 64
     max_body: int = 1024 * 1024
     max_connections: int = 32
+    header_timeout_s: float = 5.0               # request line and headers must arrive within this
     read_timeout_s: float = 10.0                # the whole request must arrive within this
     handler_timeout_s: float = 60.0
     write_timeout_s: float = 10.0
@@ -131,6 +138,13 @@ class _Reject(HttpError):
         self.headers = headers
 
 
+@dataclass(eq=False)
+class _Connection:
+    writer: asyncio.StreamWriter
+    busy: bool = False          # its request has arrived and is being answered
+    evicted: bool = False       # closed to make room for a newer connection: nothing to answer
+
+
 class LocalHttpServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, allow_non_loopback: bool = False,
                  limits: Limits = Limits()) -> None:
@@ -143,7 +157,8 @@ class LocalHttpServer:
         self.limits = limits
         self._routes: dict[str, dict[str, Route]] = {}
         self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.Task[Any]] = set()
+        self._connections: dict[asyncio.Task[Any], _Connection] = {}      # oldest first
+        self.evicted = 0
 
     # -- routes ----------------------------------------------------------------------------------
 
@@ -200,30 +215,49 @@ class LocalHttpServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._connections.add(task)
+        connection = _Connection(writer)
+        self._connections[task] = connection
         try:
-            if len(self._connections) > self.limits.max_connections:
-                response = _error(503, "too many connections")
+            if len(self._connections) > self.limits.max_connections and not self._evict_idle(task):
+                response = _error(503, "overloaded: every connection is answering a request; retry shortly",
+                                  (("Retry-After", "1"),), overloaded=True)
             else:
-                response = await self._respond(reader)
-            await asyncio.wait_for(self._write(writer, response), self.limits.write_timeout_s)
+                response = await self._respond(reader, connection)
+            if not connection.evicted:
+                await asyncio.wait_for(self._write(writer, response), self.limits.write_timeout_s)
         except (TimeoutError, ConnectionError):
             pass
+        except asyncio.CancelledError:      # close(): a leaf task, ended quietly (asyncio would log it)
+            pass
         finally:
-            self._connections.discard(task)
+            self._connections.pop(task, None)
             writer.close()
             with contextlib.suppress(ConnectionError, TimeoutError):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
 
-    async def _respond(self, reader: asyncio.StreamReader) -> Response:
+    def _evict_idle(self, newcomer: asyncio.Task[Any]) -> bool:
+        """Close the oldest connection still waiting for its request; False when every one is busy."""
+        for task, connection in self._connections.items():
+            if task is not newcomer and not connection.busy and not connection.evicted:
+                connection.evicted = True
+                connection.writer.transport.abort()       # its read ends at once; nothing is written back
+                self._connections.pop(task)
+                self.evicted += 1
+                return True
+        return False
+
+    async def _respond(self, reader: asyncio.StreamReader, connection: _Connection) -> Response:
         try:
             request = await asyncio.wait_for(self._read(reader), self.limits.read_timeout_s)
         except _Reject as exc:
             return _error(exc.status, exc.message)
         except TimeoutError:
             return _error(408, "request not received in time")
-        except asyncio.IncompleteReadError:
+        except (asyncio.IncompleteReadError, ConnectionError):
             return _error(400, "incomplete request")
+        except (ValueError, UnicodeError):          # whatever else a malformed request trips over: 400
+            return _error(400, "malformed request")
+        connection.busy = True
         try:
             route = self._match(request)
             self._authorize(request, route)
@@ -245,9 +279,11 @@ class LocalHttpServer:
 
     async def _read(self, reader: asyncio.StreamReader) -> Request:
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.limits.header_timeout_s)
         except asyncio.LimitOverrunError:
             raise _Reject(431, "request header too large") from None
+        except TimeoutError:
+            raise _Reject(408, f"request headers not received within {self.limits.header_timeout_s:g}s") from None
         lines = head[:-4].decode("latin-1").split("\r\n")
         if len(lines[0]) > self.limits.max_request_line:
             raise _Reject(414, "request line too long")
@@ -274,7 +310,7 @@ class LocalHttpServer:
                        headers, body)
 
     async def _read_body(self, reader: asyncio.StreamReader, length_text: str) -> bytes:
-        if not length_text.isdigit():
+        if not (length_text.isascii() and length_text.isdigit()):       # "²".isdigit() is True
             raise _Reject(400, "bad Content-Length")
         length = int(length_text)
         if length > self.limits.max_body:
@@ -299,8 +335,10 @@ class LocalHttpServer:
             return
         scheme, _, presented = request.headers.get("authorization", "").partition(" ")
         expected = route.token.reveal().encode("utf-8")
-        # compare_digest on equal-length inputs is constant-time; a wrong scheme still does one compare
-        if not hmac.compare_digest(presented.strip().encode("utf-8"), expected) or scheme.lower() != "bearer":
+        given = presented.strip().encode("utf-8")
+        # compare_digest on equal-length inputs is constant-time; a wrong scheme still does one compare.
+        # An empty token (presented or expected) never matches: "Bearer " alone is no credential.
+        if not hmac.compare_digest(given, expected) or scheme.lower() != "bearer" or not given or not expected:
             raise _Reject(401, "a valid bearer token is required", (("WWW-Authenticate", 'Bearer realm="netwatt"'),))
 
     @staticmethod
@@ -315,5 +353,6 @@ class LocalHttpServer:
         await writer.drain()
 
 
-def _error(status: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> Response:
-    return Response.json({"error": message}, status, headers)
+def _error(status: int, message: str, headers: tuple[tuple[str, str], ...] = (), *,
+           overloaded: bool = False) -> Response:
+    return Response.json({"error": message, **({"overloaded": True} if overloaded else {})}, status, headers)

@@ -175,16 +175,46 @@ async def test_slow_client_times_out_and_others_are_served(server: LocalHttpServ
     assert status_of(reply) == 408
 
 
-async def test_connection_limit(server: LocalHttpServer) -> None:
+async def test_connection_limit_evicts_the_oldest_idle_and_says_overloaded(server: LocalHttpServer) -> None:
     idle = [await asyncio.open_connection(server.host, server.port) for _ in range(3)]
     await asyncio.sleep(0.05)
-    reply = await raw(server, b"GET /plain HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-    assert status_of(reply) == 503
+    status, _, _ = await fetch(server, "GET", "/plain")                   # room made: the oldest idle one goes
+    assert status == 200
+    assert server.evicted >= 1
+    assert await asyncio.wait_for(idle[0][0].read(), 3) == b""            # closed without an answer
     for _, writer in idle:
         writer.close()
-    await asyncio.sleep(0.6)                                              # their read deadline passes
-    status, _, _ = await fetch(server, "GET", "/plain")
-    assert status == 200
+    await asyncio.sleep(0.1)
+    # every slot answering a request: a newcomer is told "overloaded", distinct from "unhealthy"
+    busy = [asyncio.create_task(raw(server, b"GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", wait_s=3))
+            for _ in range(3)]
+    await asyncio.sleep(0.1)
+    reply = await raw(server, b"GET /plain HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    assert status_of(reply) == 503
+    assert b"Retry-After: 1" in reply
+    assert b'"overloaded": true' in reply
+    await asyncio.gather(*busy)
+
+
+async def test_malformed_input_is_400_never_a_traceback(server: LocalHttpServer,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    reply = await raw(server, b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \xb2\r\n\r\n")
+    assert status_of(reply) == 400
+    assert b"bad Content-Length" in reply
+    deep = b"[" * 100_000 + b"]" * 100_000
+    srv = LocalHttpServer(limits=Limits(max_body=300_000))
+    srv.route("POST", "/echo", echo)
+    async with srv:
+        reply = await raw(srv, b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n" % len(deep)
+                          + deep, wait_s=5)
+        assert status_of(reply) == 400
+        assert b"nested too deeply" in reply
+        huge = b'{"n": ' + b"9" * 5000 + b"}"
+        reply = await raw(srv, b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n" % len(huge)
+                          + huge, wait_s=5)
+        assert status_of(reply) == 400
+    assert "Traceback" not in caplog.text
+    assert not [r for r in caplog.records if r.exc_info]
 
 
 async def test_close_ends_open_connections_promptly() -> None:
@@ -228,3 +258,14 @@ def test_route_registration_errors() -> None:
     with pytest.raises(RuntimeError, match="not started"):
         _ = srv.port
 
+
+
+async def test_headers_have_their_own_deadline() -> None:
+    srv = LocalHttpServer(limits=Limits(header_timeout_s=0.3, read_timeout_s=10))
+    srv.route("GET", "/plain", lambda _r: Response(200, "hello\n"))
+    async with srv:
+        started = time.monotonic()
+        reply = await raw(srv, b"GET /plain HTTP/1.1\r\nHost: 127.0.0.1\r\n", wait_s=5)   # headers never end
+        assert status_of(reply) == 408
+        assert b"request headers not received within 0.3s" in reply
+        assert time.monotonic() - started < 3

@@ -122,7 +122,7 @@ def test_corrupt_database_is_set_aside_not_fatal(tmp_path: Path, caplog: pytest.
     aside = list(tmp_path.glob("netwatt.db.corrupt-*"))
     assert len(aside) == 1
     assert aside[0].read_bytes().startswith(b"this is not a database")
-    assert "is unreadable" in caplog.text
+    assert "is damaged (file is not a database)" in caplog.text
     assert "moved it to" in caplog.text
 
 

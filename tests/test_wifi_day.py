@@ -47,7 +47,7 @@ def test_one_simulated_day(tmp_path: Path, snmpd_factory: SnmpdFactory) -> None:
     text = EXAMPLE.read_text().replace("127.0.0.1:1161", server.endpoint).replace(
         "/var/lib/netwatt", str(tmp_path / "state")).replace("evaluate_every: 60s", "evaluate_every: 5m")
     config = load_config_text(text, file="velodrome.yaml",
-                              environ={"NETWATT_WLC_COMMUNITY": "private", "NETWATT_WIFI_TOKEN": "t0ken-for-tests"})
+                              environ={"NETWATT_WLC_COMMUNITY": "private", "NETWATT_WIFI_TOKEN": "t0ken-for-tests!"})
     assert config.wifi is not None
     start = datetime(2026, 10, 24, 22, 0, tzinfo=UTC)          # Sunday 00:00 in Marseille (CEST)
     end = datetime(2026, 10, 25, 23, 0, tzinfo=UTC)            # Monday 00:00 (CET): 25 hours

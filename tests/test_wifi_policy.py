@@ -17,7 +17,7 @@ from agent.wifi.policy import IdleEntry, Request, evaluate, group_rule, update_i
 from agent.wifi.settings import Guards
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "examples" / "velodrome.yaml"
-ENV = {"NETWATT_WLC_COMMUNITY": "private", "NETWATT_WIFI_TOKEN": "s3cret-token"}
+ENV = {"NETWATT_WLC_COMMUNITY": "private", "NETWATT_WIFI_TOKEN": "s3cret-token-for-tests"}
 PARIS = "Europe/Paris"
 
 

@@ -24,7 +24,7 @@ from tests.harness.v3 import V3User
 from tests.wifi_venue import BASE_MW, RADIO_MW, SSID_ADMIN, Venue
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "examples" / "velodrome.yaml"
-ENV = {"NETWATT_WLC_COMMUNITY": "private", "NETWATT_WIFI_TOKEN": "s3cret-token"}
+ENV = {"NETWATT_WLC_COMMUNITY": "private", "NETWATT_WIFI_TOKEN": "s3cret-token-for-tests"}
 APS = {"bowl-n-01": "00:3a:7d:10:00:01", "bowl-n-02": "00:3a:7d:10:00:02", "bowl-s-01": "00:3a:7d:10:00:03",
        "conc-01": "00:3a:7d:10:00:04", "conc-02": "00:3a:7d:10:00:05", "office-01": "00:3a:7d:10:00:06"}
 
@@ -50,6 +50,10 @@ def venue_config(server: NetSnmpd, state: Path, *, address: str | None = None, e
     text = EXAMPLE.read_text().replace("127.0.0.1:1161", address or server.endpoint)
     text = text.replace("/var/lib/netwatt", str(state)).replace("dead_man: 10m", "dead_man: 10m" + extra)
     return load_config_text(text, file="velodrome.yaml", environ=ENV)
+
+
+# the injected clock's dates lie in the past on a later run: keep their points whatever today is
+KEEP_S = 20 * 365 * 86400.0
 
 
 def service(config: Config, clock: Clock) -> tuple[WifiService, Store, PysnmpClient]:
@@ -263,15 +267,15 @@ def test_http_api_requires_the_token_and_applies_on_demand(venue: tuple[Venue, N
             assert status == 401
             status, _ = await asyncio.to_thread(call, f"{url}/on", {"group": "bowl", "for": "3h"}, "wrong")
             assert status == 401
-            status, body = await asyncio.to_thread(call, f"{url}/on", {"group": "nope"}, "s3cret-token")
+            status, body = await asyncio.to_thread(call, f"{url}/on", {"group": "nope"}, "s3cret-token-for-tests")
             assert status == 404
             assert "bowl" in str(body)
             status, body = await asyncio.to_thread(call, f"{url}/on", {"group": "bowl", "for": "3h", "who": "steward"},
-                                                   "s3cret-token")
+                                                   "s3cret-token-for-tests")
             assert status == 200, body
             assert v.radio_enabled("bowl-n-02", 1)
             assert all(a["who"] == "api:steward" for a in body["actions"])  # type: ignore[attr-defined]
-            status, body = await asyncio.to_thread(call, f"{url}/status", None, "s3cret-token")
+            status, body = await asyncio.to_thread(call, f"{url}/status", None, "s3cret-token-for-tests")
             assert status == 200
             assert body["requests"][0]["group"] == "bowl"  # type: ignore[index]
             clock.now += timedelta(hours=3)                  # expired: back to the group's rules (off)
@@ -280,7 +284,7 @@ def test_http_api_requires_the_token_and_applies_on_demand(venue: tuple[Venue, N
             # another process (the CLI) mid-round: the API records the request and answers 409 at once
             async with ApplyLock(tmp_path / "state").held(wait_s=0):
                 status, body = await asyncio.to_thread(call, f"{url}/on", {"group": "bowl", "for": "1h"},
-                                                       "s3cret-token")
+                                                       "s3cret-token-for-tests")
             assert status == 409
             assert "is applying Wi-Fi changes" in str(body)
             assert "is recorded, the next round applies it" in str(body)
@@ -301,12 +305,13 @@ def test_agent_runs_the_wifi_job_and_serves_the_api(venue: tuple[Venue, NetSnmpd
     port = free_tcp_port()
     text = EXAMPLE.read_text().replace("127.0.0.1:1161", server.endpoint).replace(
         "/var/lib/netwatt", str(tmp_path / "state")).replace("127.0.0.1:8470", f"127.0.0.1:{port}")
+    text += f"outputs:\n  - {{type: sqlite, max_age: {KEEP_S:.0f}s}}\n"
     config = load_config_text(text, file="velodrome.yaml", environ=ENV)
     agent = Agent(config, clock=lambda: datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
 
     def status() -> dict[str, object]:
         request = urllib.request.Request(f"http://127.0.0.1:{port}/wifi/status",
-                                         headers={"Authorization": "Bearer s3cret-token"})
+                                         headers={"Authorization": "Bearer s3cret-token-for-tests"})
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())  # type: ignore[no-any-return]
 
@@ -383,7 +388,7 @@ def test_cli_on_plan_status_and_bad_input(venue: tuple[Venue, NetSnmpd], tmp_pat
     assert main(["wifi", "-c", str(path), "--format", "json", "status"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["requests"][0]["who"] == "cli:steward"
-    assert "s3cret-token" not in json.dumps(status)
+    assert "s3cret-token-for-tests" not in json.dumps(status)
     assert main(["wifi", "-c", str(path), "report", "--days", "1", "--factor", "52"]) == 0
     assert "kwh_avoided" in capsys.readouterr().out
 

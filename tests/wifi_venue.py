@@ -96,3 +96,14 @@ class Venue:
         state = self._state()
         state[name] = value
         self._write(state)
+
+
+def cli_setup(text: str, folder: Path, monkeypatch: Any, env: dict[str, str], clock: Any) -> Path:
+    """The config file the CLI reads, its env references set and the CLI's clock injected."""
+    import agent.wifi.cli  # noqa: PLC0415
+    path = folder / "velodrome.yaml"
+    path.write_text(text)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(agent.wifi.cli, "wall_clock", clock)
+    return path

@@ -15,7 +15,7 @@ from typing import Any
 
 from agent.emissions.compute import Emission
 from agent.emissions.factors import GridFactor, Signal
-from agent.store.sqlite import create_once
+from agent.store.sqlite import create_once, ensure_tables
 
 WITHOUT_FACTOR = "energy_intervals_without_factor"      # store counter: intervals left without emissions
 
@@ -59,7 +59,7 @@ END;
 
 def ensure_schema(db: sqlite3.Connection) -> None:
     """Never inside a transaction: executescript commits first."""
-    db.executescript(SCHEMA)
+    ensure_tables(db, SCHEMA)
     create_once(db, "emission_totals", TOTALS)
 
 

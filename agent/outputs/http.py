@@ -29,9 +29,10 @@ import email.utils
 import gzip
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import urllib3
 from urllib3.exceptions import (
@@ -182,11 +183,30 @@ def encode_lines(lines: list[str], *, compress: bool) -> bytes:
     return gzip.compress(body, compresslevel=6) if compress else body
 
 
-def scrub(text: str, secrets: tuple[Secret | None, ...]) -> str:
-    for secret in secrets:
-        if secret is not None and secret.reveal():
-            text = text.replace(secret.reveal(), "***")
+def secret_forms(values: Iterable[str]) -> list[str]:
+    """Every form a sent secret can come back in: as sent, the credential part of an ``Authorization``
+    value (``Basic <base64>``, ``Bearer <token>``), percent-encoded, JSON-escaped. Longest first, so a
+    longer form is replaced before a shorter one inside it."""
+    forms: set[str] = set()
+    for value in values:
+        if not value:
+            continue
+        for part in (p.strip() for p in [value, *value.split(" ", 1)[1:]]):
+            if not part:
+                continue
+            escaped = json.dumps(part)[1:-1]
+            forms |= {part, quote(part, safe=""), escaped, escaped.replace("/", "\\/")}
+    return sorted(forms, key=len, reverse=True)
+
+
+def scrub_forms(text: str, forms: Sequence[str]) -> str:
+    for form in forms:
+        text = text.replace(form, "***")
     return text
+
+
+def scrub(text: str, secrets: tuple[Secret | None, ...]) -> str:
+    return scrub_forms(text, secret_forms(s.reveal() for s in secrets if s is not None))
 
 
 # --- response -> Outcome ------------------------------------------------------------------------------
@@ -214,7 +234,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, seconds)
 
 
-def server_message(body: bytes | str | None, headers: Mapping[str, str] | None = None) -> str:
+def server_message(body: bytes | str | None, headers: Mapping[str, str] | None = None, *,
+                   secrets: Sequence[str] = ()) -> str:
     """The server's own words, whichever InfluxDB spoke; at most MESSAGE_LIMIT characters.
 
     1.x: ``{"error": "..."}`` (and the X-Influxdb-Error header); 2.x: ``{"code": "...", "message": "..."}``;
@@ -222,6 +243,7 @@ def server_message(body: bytes | str | None, headers: Mapping[str, str] | None =
     error_message, or plain text.
     """
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
+    text = scrub_forms(text, secrets)          # before parsing and truncating: no half credential survives
     message = _json_message(text) if text.lstrip().startswith("{") else None
     if message is None:
         message = " ".join(text.split())
@@ -230,7 +252,7 @@ def server_message(body: bytes | str | None, headers: Mapping[str, str] | None =
             if headers.get(name):
                 message = headers[name]
                 break
-    return truncate(message)
+    return truncate(scrub_forms(message, secrets))
 
 
 def _json_message(text: str) -> str | None:
@@ -361,24 +383,28 @@ class Urllib3Output:
         headers = {"Content-Type": "text/plain; charset=utf-8", "User-Agent": USER_AGENT}
         if self.settings.gzip:
             headers["Content-Encoding"] = "gzip"
-        headers.update(self._headers())
+        credentials = self._headers()
+        headers.update(credentials)
+        # whatever was sent that is secret, in every form a server could echo it back
+        sent = secret_forms([*(s.reveal() for s in self._secrets if s is not None), *credentials.values()])
         try:
             response = pool.request("POST", self._write_url(), body=body, headers=headers,
                                     redirect=False, preload_content=True)
         except (HTTPError, OSError) as exc:
             return self._scrubbed(outcome_for_exception(exc, target=self.target,
-                                                        timeout_s=self.settings.timeout_s))
+                                                        timeout_s=self.settings.timeout_s), sent)
         status = response.status
-        message = "" if 200 <= status < 300 else server_message(response.data, response.headers)
-        return self._scrubbed(self._outcome(status, message, response.headers))
+        answer = {name: scrub_forms(value, sent) for name, value in response.headers.items()}
+        message = "" if 200 <= status < 300 else server_message(response.data, answer, secrets=sent)
+        return self._scrubbed(self._outcome(status, message, answer), sent)
 
     def _outcome(self, status: int, message: str, headers: Mapping[str, Any]) -> Outcome:
         return outcome_for_status(status, message, target=self.target,
                                   refusal_hint=self._refusal_hint(status),
                                   retry_after=headers.get("Retry-After"), location=headers.get("Location"))
 
-    def _scrubbed(self, outcome: Outcome) -> Outcome:
-        clean = scrub(outcome.message, self._secrets)
+    def _scrubbed(self, outcome: Outcome, sent: Sequence[str]) -> Outcome:
+        clean = scrub_forms(outcome.message, sent)
         if clean == outcome.message:
             return outcome
         return Outcome(outcome.verdict, clean, outcome.status, outcome.retry_after_s)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,12 +25,25 @@ def encode(points: Iterable[Point]) -> str:
     return "".join(point.line() + "\n" for point in points)
 
 
+# InfluxDB 1.x reads a backslash in a measurement, tag key or tag value literally, except before the
+# characters it escapes (comma, equals, space), where it is the escape: so a backslash is written as it
+# is (written doubled, it is stored doubled). A backslash at the end or before such a character cannot be
+# stored at all (a parse error, or a different value): it is dropped. Control characters (CR, LF, TAB,
+# ESC, ...) would end or garble the line: they are removed from names and tags.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_LOST_BACKSLASHES = re.compile(r"\\+(?=[,= ]|$)")
+
+
+def _clean(value: str) -> str:
+    return _LOST_BACKSLASHES.sub("", _CONTROL.sub("", value))
+
+
 def _escape_measurement(value: str) -> str:
-    return value.replace("\\", "\\\\").replace(",", "\\,").replace(" ", "\\ ").replace("\n", "\\n")
+    return _clean(value).replace(",", "\\,").replace(" ", "\\ ")
 
 
 def _escape_key(value: str) -> str:
-    return _escape_measurement(value).replace("=", "\\=")
+    return _clean(value).replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
 
 
 def _field(value: float | int | bool | str) -> str:

@@ -4,13 +4,18 @@ Every point is committed here first, together with the energy state that produce
 transaction: a crash (even SIGKILL) loses neither points nor energy and never counts energy twice.
 Each output has a cursor; a point leaves an output's spool only when that output acknowledged it.
 The store is bounded (points and age): the oldest points are dropped, counted, and reported.
-A database file SQLite cannot read is moved aside with a log line and a new one is started.
+Only a damaged file (SQLITE_CORRUPT, SQLITE_NOTADB, a failed integrity check) is moved aside, with a log
+line, and a new one started. A store another process holds is waited for (busy timeout), then reported
+with the holder's pid; it is never moved. Read-only opens (``status``, ``report``, ``wifi status|plan``)
+never create, move or migrate a store.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -92,9 +97,76 @@ class StoreError(NetwattError):
 
 
 def create_once(db: sqlite3.Connection, table: str, script: str) -> None:
-    """Run ``script`` (which creates ``table``) in one transaction unless ``table`` exists already."""
+    """Run ``script`` (which creates ``table``) in one transaction unless ``table`` exists already. A
+    read-only look at a store that has no such table yet leaves it absent (only the agent reads it)."""
     if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone() is None:
-        db.executescript(f"BEGIN IMMEDIATE;\n{script}\nCOMMIT;")
+        try:
+            db.executescript(f"BEGIN IMMEDIATE;\n{script}\nCOMMIT;")
+        except sqlite3.OperationalError as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_READONLY:
+                raise
+
+
+class _Damaged(sqlite3.DatabaseError):
+    """The integrity check found damage."""
+
+
+BUSY_TIMEOUT_S = 15.0
+_CORRUPT_CODES = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+
+
+def is_corrupt(exc: sqlite3.Error) -> bool:
+    """Only real damage: a busy, locked, read-only or unopenable file is not corrupt."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, _Damaged) or (code is not None and code & 0xFF in _CORRUPT_CODES)
+
+
+def ensure_tables(db: sqlite3.Connection, schema: str) -> None:
+    """``CREATE TABLE IF NOT EXISTS`` a feature's tables. On a read-only look at a store where that feature
+    never wrote, the tables are made empty and in memory (TEMP), so the look reads "nothing yet"."""
+    try:
+        db.executescript(schema)
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_READONLY:
+            raise
+        db.executescript(schema.replace("CREATE TABLE", "CREATE TEMP TABLE"))
+
+
+def lock_holders(path: Path) -> list[int]:
+    """Pids holding POSIX locks on the database or its WAL index (Linux /proc/locks), where it can tell."""
+    inodes = set()
+    for suffix in ("", "-shm", "-wal"):
+        try:
+            inodes.add(Path(f"{path}{suffix}").stat().st_ino)
+        except OSError:
+            continue
+    pids = set()
+    try:
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        fields = line.split()
+        if (len(fields) >= 6 and fields[5].count(":") == 2 and fields[4].isdigit()
+                and int(fields[5].rsplit(":", 1)[1]) in inodes and int(fields[4]) != os.getpid()):
+            pids.add(int(fields[4]))
+    return sorted(pids)
+
+
+def _holder_text(path: Path) -> str:
+    pids = lock_holders(path)
+    if not pids:
+        return "another process"
+    names = []
+    for pid in pids:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            command = ""
+        names.append(f"pid {pid}" + (f" ({command.strip()[:80]})" if command.strip() else ""))
+    return ", ".join(names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,35 +236,82 @@ def bump_counter(db: sqlite3.Connection, *, name: str, by: int) -> None:
 
 class Store:
     def __init__(self, state_directory: Path, *, max_points: int = 5_000_000, max_age_s: float = 35 * 86400,
-                 buffer_limit: int = 1_000_000, clock: Clock = wall_clock) -> None:
+                 buffer_limit: int = 1_000_000, clock: Clock = wall_clock, read_only: bool = False,
+                 busy_timeout_s: float | None = None) -> None:
         self.path = Path(state_directory) / DB_NAME
         self.clock = clock          # "now" for the age bound and the spool's timestamps (never the OS clock)
         self.max_points = max_points
         self.max_age_s = max_age_s
         self.buffer_limit = buffer_limit
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
+        self._acks_in_memory: dict[str, tuple[int, int]] = {}    # output -> (acked id, points) not yet written
+        self.busy_timeout_s = BUSY_TIMEOUT_S if busy_timeout_s is None else busy_timeout_s
+        self.missing = read_only and not self.path.exists()
+        if self.missing:       # nothing written yet: an empty store in memory, nothing created on disk
+            self.db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            self.db.executescript(_SCHEMA)
+            self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            return
+        if not read_only:
+            self._writable_directory()
         self.db = self._open()
 
     # -- opening, and surviving a damaged file ------------------------------------------------
 
+    def _writable_directory(self) -> None:
+        directory = self.path.parent
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the state directory {directory}: {exc.strerror}") from None
+        if not os.access(directory, os.W_OK | os.X_OK) or (self.path.exists() and not os.access(self.path, os.W_OK)):
+            raise StoreError(f"the state directory {directory} is not writable by this user (uid {os.getuid()}); "
+                             "fix its owner or mode, or set agent.state_directory")
+
     def _open(self) -> sqlite3.Connection:
         try:
             return self._connect()
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
+            if not is_corrupt(exc):
+                raise self._not_opened(exc) from None
+            if self.read_only:
+                raise StoreError(f"store {self.path} is damaged ({exc}); `netwatt run` moves it aside and starts "
+                                 "a new one") from None
             aside = self.path.with_name(f"{self.path.name}.corrupt-{self.clock():%Y%m%dT%H%M%S}")
-            log.error("store %s is unreadable (%s); moved it to %s and started a new one",
-                      self.path, exc, aside)
-            for suffix in ("", "-wal", "-shm"):
-                source = Path(f"{self.path}{suffix}")
-                if source.exists():
-                    source.rename(Path(f"{aside}{suffix}"))
-            return self._connect()
+            try:
+                for suffix in ("", "-wal", "-shm"):
+                    source = Path(f"{self.path}{suffix}")
+                    if source.exists():
+                        source.rename(Path(f"{aside}{suffix}"))
+            except OSError as move:
+                raise StoreError(f"store {self.path} is damaged ({exc}) and could not be moved aside: "
+                                 f"{move.strerror}") from None
+            log.error("store %s is damaged (%s); moved it to %s and started a new one", self.path, exc, aside)
+            try:
+                return self._connect()
+            except sqlite3.Error as again:
+                raise self._not_opened(again) from None
+
+    def _not_opened(self, exc: sqlite3.Error) -> StoreError:
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return StoreError(f"store {self.path} is locked by {_holder_text(self.path)} (waited "
+                              f"{self.busy_timeout_s:g}s); it is left as it is, try again")
+        return StoreError(f"cannot open store {self.path}: {exc}")
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        if self.read_only:
+            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                                 check_same_thread=False, timeout=self.busy_timeout_s)
+        else:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                 timeout=self.busy_timeout_s)
         try:
             if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-                raise sqlite3.DatabaseError("integrity check failed")
+                raise _Damaged("integrity check failed")
+            if self.read_only:
+                self._check_version(db)
+                return db
             db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode: a committed transaction survives a killed process; only an OS
             # crash may lose the last commits (FULL would fsync every poll round).
@@ -202,12 +321,22 @@ class Store:
             row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
                 db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif int(row[0]) != SCHEMA_VERSION:
-                raise StoreError(f"{self.path} has schema version {row[0]}; this netwatt uses {SCHEMA_VERSION}")
+            self._check_version(db)
         except BaseException:
             db.close()
             raise
         return db
+
+    def _check_version(self, db: sqlite3.Connection) -> None:
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            row = None
+        if row is None or int(row[0]) != SCHEMA_VERSION:
+            raise StoreError(f"{self.path} has schema version {row[0] if row else 'none'}; this netwatt uses "
+                             f"{SCHEMA_VERSION}")
 
     def close(self) -> None:
         self.db.close()
@@ -260,7 +389,10 @@ class Store:
             self._enforce_bounds(db)
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            # SQLite may have rolled back already (a full disk does): never mask the real cause
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
             raise
         return count
 
@@ -317,18 +449,32 @@ class Store:
         acked = self.db.execute("SELECT acked_id FROM cursors WHERE output = ?", (output,)).fetchone()
         if acked is None:
             raise StoreError(f"output {output!r} is not registered")
+        after = max(acked[0], self._acks_in_memory.get(output, (0, 0))[0])
         rows = self.db.execute("SELECT id, line FROM points WHERE id > ? ORDER BY id LIMIT ?",
-                               (acked[0], limit)).fetchall()
+                               (after, limit)).fetchall()
         if not rows:
             return None
         return Batch(output, rows[0][0], rows[-1][0], [line for _, line in rows])
 
     def ack(self, batch: Batch) -> None:
-        """The output acknowledged the batch: it leaves that output's spool."""
-        self.db.execute("""UPDATE cursors SET acked_id = MAX(acked_id, ?), written = written + ?,
-                           last_error = '', last_success = ? WHERE output = ?""",
-                        (batch.last_id, len(batch.lines), self._now(), batch.output))
-        self._bump(self.db, "points_written", len(batch.lines))
+        """The output acknowledged the batch: it leaves that output's spool. If the store cannot be written
+        (a full disk), the acknowledgement is kept in memory and written with the next one, so forwarding
+        goes on past it meanwhile (a restart before then resends those points: harmless for InfluxDB)."""
+        held_id, held_count = self._acks_in_memory.pop(batch.output, (0, 0))
+        last_id, count = max(batch.last_id, held_id), len(batch.lines) + held_count
+        db = self.db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("""UPDATE cursors SET acked_id = MAX(acked_id, ?), written = written + ?,
+                          last_error = '', last_success = ? WHERE output = ?""",
+                       (last_id, count, self._now(), batch.output))
+            self._bump(db, "points_written", count)
+            db.execute("COMMIT")
+        except sqlite3.Error:
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            self._acks_in_memory[batch.output] = (last_id, count)
 
     def set_aside(self, batch: Batch, *, status: int | None, reason: str) -> None:
         """The output rejected the batch itself (bad line): keep it for a human, move on."""
@@ -348,7 +494,8 @@ class Store:
             raise
 
     def note_error(self, output: str, message: str) -> None:
-        self.db.execute("UPDATE cursors SET last_error = ? WHERE output = ?", (message[:300], output))
+        with contextlib.suppress(sqlite3.Error):     # best effort: the log says it too
+            self.db.execute("UPDATE cursors SET last_error = ? WHERE output = ?", (message[:300], output))
 
     # -- reading -------------------------------------------------------------------------------
 

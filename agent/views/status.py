@@ -9,6 +9,7 @@ from typing import Any
 from agent.clock import wall_clock
 from agent.emissions.store import WITHOUT_FACTOR, FactorCache
 from agent.power.readings import PollResult
+from agent.store.problem import read_problem
 from agent.store.sqlite import Store
 from agent.views.tables import grid, number
 
@@ -22,6 +23,7 @@ def _age(epoch: float | None) -> str:
 
 def status_json(store: Store) -> dict[str, Any]:
     return {
+        "store_problem": read_problem(store.path.parent),
         "devices": [asdict(s) for s in store.device_statuses()],
         "outputs": [asdict(o) for o in store.output_statuses()],
         "counters": store.counters(),
@@ -38,7 +40,10 @@ def status_table(store: Store) -> str:
     outputs = [[o.output, str(o.pending), _age(o.oldest_pending), str(o.written), str(o.dropped),
                 str(o.set_aside), o.last_error[:60]] for o in store.output_statuses()]
     counters = store.counters()
+    problem = read_problem(store.path.parent)
     return "\n\n".join([
+        *([f"STORE PROBLEM: {problem['problem']} ({problem.get('unsaved_polls', 0)} polls kept in memory)"]
+          if problem else []),
         grid(["device", "last poll", "power W", "method", "basis", "error streak", "skipped", "last error"],
              devices),
         grid(["output", "unsent", "oldest unsent", "written", "dropped", "set aside", "last error"], outputs)

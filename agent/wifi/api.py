@@ -37,10 +37,13 @@ def add_routes(server: LocalHttpServer, service: WifiService) -> None:
             if group not in service.config.groups:
                 known = ", ".join(sorted(service.config.groups))
                 raise HttpError(404, f"no Wi-Fi group named {group!r} (groups: {known})")
+            duration = body.get("for", "1h")
+            if not isinstance(duration, str) or len(duration) > 32:
+                raise HttpError(400, 'for: a duration as text, e.g. "3h" or "90m"')
             try:
-                seconds = parse_duration(body.get("for", "1h"))
-            except ValueError as exc:
-                raise HttpError(400, f"for: {exc}") from None
+                seconds = parse_duration(duration)
+            except (ValueError, OverflowError) as exc:
+                raise HttpError(400, f"for: {str(exc)[:100]}") from None
             if not 0 < seconds <= 7 * 86400:
                 raise HttpError(400, "for: between 1s and 7d")
             now = service.clock()
@@ -52,8 +55,13 @@ def add_routes(server: LocalHttpServer, service: WifiService) -> None:
             except WifiBusy as exc:        # the request is stored: the agent's next round applies it
                 raise HttpError(409, f"{exc}: request {request_row.id} is recorded, the next round applies "
                                      "it") from None
+            problems = result.problems({t.key for t in service.config.groups[group].targets})
+            # a refusal by a guard rail is 403, a controller that failed (or could not be read) 409;
+            # the request stays recorded
+            status = 200 if not problems else 403 if any(p["result"] == "refused" for p in problems) else 409
             return Response.json({"request": {"id": request_row.id, "group": group, "state": state,
-                                              "until": request_row.until.isoformat()}, **result.to_json()})
+                                              "until": request_row.until.isoformat()}, **result.to_json(),
+                                  "ok": not problems, "problems": problems}, status)
         return handler
 
     server.route("GET", "/wifi/status", status, token=token)

@@ -57,7 +57,8 @@ def handle(args: argparse.Namespace, open_store: object) -> int:
     config = restrict(load_config(args.config), args.shard)
     _wifi_config(config)
     assert config.wifi is not None
-    store: Store = open_store(config)  # type: ignore[operator]
+    looking = args.wifi_command in ("status", "plan", "report")      # never create, move or migrate the store
+    store: Store = open_store(config, read_only=looking)  # type: ignore[operator]
     try:
         if args.wifi_command in ("on", "off"):
             config.wifi.group(args.group)          # unknown group: a usage error before anything happens
@@ -74,7 +75,7 @@ def handle(args: argparse.Namespace, open_store: object) -> int:
             if args.no_apply:
                 return OK
             try:
-                return asyncio.run(_round(config, store, args, apply=True))
+                return asyncio.run(_round(config, store, args, apply=True, group=args.group))
             except WifiBusy as exc:
                 raise WifiBusy(f"{exc}: the request is recorded, the running agent applies it at its next "
                                "round") from None
@@ -111,7 +112,9 @@ def _instant(text: str) -> datetime:
     return instant.astimezone(UTC)
 
 
-async def _round(config: Config, store: Store, args: argparse.Namespace, *, apply: bool | None) -> int:
+async def _round(config: Config, store: Store, args: argparse.Namespace, *, apply: bool | None,
+                 group: str | None = None) -> int:
+    """``group``: an on/off request's group, whose targets alone decide the exit status."""
     reader = PysnmpClient()
     at: datetime | None = getattr(args, "at", None)
 
@@ -130,9 +133,11 @@ async def _round(config: Config, store: Store, args: argparse.Namespace, *, appl
             print(json.dumps(plan.to_json(), indent=2) if args.format == "json" else _plan_table(plan.to_json()))
             return OK
         result = await service.run_round()
-        data = result.to_json()
+        keys = None if group is None else {t.key for t in config.wifi.group(group).targets}  # type: ignore[union-attr]
+        problems = result.problems(keys)
+        data = {**result.to_json(), "ok": not problems, "problems": problems}
         print(json.dumps(data, indent=2) if args.format == "json" else _plan_table(data))
-        return OK if all(a["result"] != "failed" for a in data["actions"]) else FAILURE  # type: ignore[attr-defined]
+        return OK if not problems else FAILURE       # a refusal is an error, not a quiet success
     finally:
         await service.close()
         await reader.close()
@@ -151,4 +156,6 @@ def _plan_table(data: dict[str, object]) -> str:
         lines.append(f"{a['action']} {a['target']}: {a['result']} {a['error']}".rstrip())
     for a in data.get("reverts", []):  # type: ignore[attr-defined]
         lines.append(f"dead-man revert {a['target']}: {a['result']} {a['error']}".rstrip())
+    for p in data.get("problems", []):  # type: ignore[attr-defined]
+        lines.append(f"NOT DONE {p['target']}: {p['result']}: {p['why']}")
     return "\n".join(lines)

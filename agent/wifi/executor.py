@@ -86,6 +86,9 @@ class Executor:
         started, now = time.monotonic(), self.clock()
         controller = self.controllers.get(target.controller)
         job = None
+        if change.request is not None and change.before is not None:
+            # what the request changed, committed before it is sent: restored when the request ends
+            self.store.remember_request_change(change.request, target.key, change.before)
         if not change.after:
             # the prior state and the revert job are committed before anything is sent
             self.store.remember_baseline(target.key, bool(change.before), now)

@@ -16,6 +16,7 @@ class Change:
     after: bool
     reason: str
     who: str = "policy"
+    request: int | None = None     # the on-demand request behind the change, if any
 
     @property
     def action(self) -> str:
@@ -35,7 +36,7 @@ def check_target(guards: Guards, target: Target) -> str | None:
     if target.scope is not Scope.SSID and guards.allow_aps is not None and target.ap not in guards.allow_aps:
         return f"access point {target.ap} is not in guards.allow_aps"
     if target.scope is Scope.SSID:
-        if target.ssid in guards.management_ssids:
+        if target.ssid in guards.management_ssids or target.key in guards.management_keys:
             return f"{target.ssid} is a management SSID"
         if guards.allow_ssids is not None and target.ssid not in guards.allow_ssids:
             return f"SSID {target.ssid} is not in guards.allow_ssids"

@@ -68,3 +68,4 @@ class Desired:
     enabled: bool | None          # None: leave as it is (unmanaged, or no rule applies)
     reason: str
     who: str = "policy"
+    request: int | None = None    # the on-demand request that wants this (its changes are restored at its end)

@@ -60,7 +60,7 @@ def make_plan(config: WifiConfig, desired: dict[str, list[Desired]], observed: d
             item.reason = "off before netwatt switched anything: the prior admin state is kept"
             continue
         item.verdict = "change"
-        proposed.append(Change(want.target, group, now, want.enabled, want.reason, want.who))
+        proposed.append(Change(want.target, group, now, want.enabled, want.reason, want.who, want.request))
     floors = {}
     for spec in config.groups.values():
         states = [observed[t.key].enabled for t in spec.targets if t.key in observed]

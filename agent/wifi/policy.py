@@ -68,11 +68,16 @@ def hold_idle_clocks(history: dict[str, IdleEntry], desired: list[Desired], now:
     return result
 
 
+def active_request(group: Group, now: datetime, requests: list[Request]) -> Request | None:
+    """The group's on-demand request in force now (the latest wins), if any."""
+    mine = [r for r in requests if r.group == group.name and r.active(now)]
+    return max(mine, key=lambda r: (r.created, r.id)) if mine else None
+
+
 def group_rule(group: Group, now: datetime, requests: list[Request]) -> tuple[str | None, str, str]:
     """(state, reason, who) the group's rules want now; state None: leave as it is."""
-    mine = [r for r in requests if r.group == group.name and r.active(now)]
-    if mine:
-        latest = max(mine, key=lambda r: (r.created, r.id))
+    latest = active_request(group, now, requests)
+    if latest is not None:
         return latest.state, f"on-demand {latest.state} until {latest.until:%Y-%m-%dT%H:%MZ}", latest.who
     in_force = [o for o in occurrences(group, now, now) if o[0] <= now < o[1]]
     if in_force:
@@ -87,6 +92,8 @@ def group_rule(group: Group, now: datetime, requests: list[Request]) -> tuple[st
 
 def evaluate(group: Group, now: datetime, *, requests: list[Request], idle: dict[str, IdleEntry]) -> list[Desired]:
     state, reason, who = group_rule(group, now, requests)
+    latest = active_request(group, now, requests)
+    request = latest.id if latest is not None else None
     wanted = None if state is None else state == "on"
     desired = []
     for target in group.targets:
@@ -101,7 +108,7 @@ def evaluate(group: Group, now: datetime, *, requests: list[Request], idle: dict
                     why = f"idle: awake again after {int(sleep.total_seconds() // 60)} min asleep, to look for clients"
                 elif quiet >= after:
                     enabled, why = False, f"idle: no clients for {int(quiet.total_seconds() // 60)} min"
-        desired.append(Desired(target, enabled, why, who))
+        desired.append(Desired(target, enabled, why, who, request))
     return desired
 
 

@@ -18,6 +18,7 @@ from agent.points.lineprotocol import Point
 from agent.wifi.adapters.base import Controller
 from agent.wifi.adapters.snmp import PoeMeter
 from agent.wifi.executor import Executor
+from agent.wifi.expiry import Restores, with_restores
 from agent.wifi.interlock import ApplyLock
 from agent.wifi.model import Desired, Observed
 from agent.wifi.planner import Plan, make_plan
@@ -40,8 +41,19 @@ class Round:
             return {"target": a.target.key, "action": a.action, "result": a.result, "reason": a.reason,
                     "who": a.who, "error": a.error, "power_before_w": a.power_before_w,
                     "power_after_w": a.power_after_w}
+        problems = self.problems()
         return {**self.plan.to_json(), "actions": [action(a) for a in self.actions],
-                "reverts": [action(a) for a in self.reverts]}
+                "reverts": [action(a) for a in self.reverts], "ok": not problems, "problems": problems}
+
+    def problems(self, keys: set[str] | None = None) -> list[dict[str, str]]:
+        """Every target (of ``keys``, or all) the round refused or failed to change, and why."""
+        found = [{"target": r.change.target.key, "result": "refused", "why": r.rule} for r in self.plan.refused]
+        found += [{"target": a.target.key, "result": "failed", "why": a.error}
+                  for a in [*self.actions, *self.reverts] if a.result == "failed"]
+        # a target the rules want switched whose state could not be read was not switched either
+        found += [{"target": i.key, "result": "unknown", "why": i.reason} for i in self.plan.items
+                  if i.verdict == "unknown" and i.desired is not None]
+        return [p for p in found if keys is None or p["target"] in keys]
 
 
 class WifiService:
@@ -97,9 +109,15 @@ class WifiService:
         return observed
 
     def desired(self, now: datetime) -> dict[str, list[Desired]]:
+        return self._desired(now).desired
+
+    def _desired(self, now: datetime) -> Restores:
+        """The rules' wishes, with the targets of ended on-demand requests going back to their prior state."""
         requests = self.store.requests(now)
         idle = self.store.idle()
-        return {name: evaluate(group, now, requests=requests, idle=idle) for name, group in self.config.groups.items()}
+        desired = {name: evaluate(group, now, requests=requests, idle=idle)
+                   for name, group in self.config.groups.items()}
+        return with_restores(desired, self.store.pending_restores(), requests, now)
 
     async def plan(self) -> tuple[Plan, dict[str, Observed], dict[str, list[Desired]]]:
         """Read, evaluate and plan; nothing is sent (``netwatt wifi plan``)."""
@@ -128,8 +146,11 @@ class WifiService:
         if apply:
             idle = update_idle(self.store.idle(), observed, now, max_gap_s=3 * self.config.evaluate_every_s)
             self.store.save_idle(idle)
-        desired = self.desired(now)
+        restores = self._desired(now)
+        desired = restores.desired
         if apply:
+            for record in restores.superseded:
+                self.store.settle_restore(record.request, record.target, "superseded")
             held = hold_idle_clocks(self.store.idle(), [d for wants in desired.values() for d in wants], now)
             self.store.save_idle(held)
         recent = self.store.changes_since(now - timedelta(minutes=1))
@@ -143,6 +164,11 @@ class WifiService:
         self._refusals_logged = refusals
         result.actions = await self.executor.execute(plan.changes)
         final = {a.target.key: a.after for a in result.actions}
+        for key, state in restores.wanted.items():
+            seen_now = final.get(key, observed[key].enabled if key in observed else None)
+            if seen_now is state:      # the prior state is back (or was never lost)
+                for record in restores.records[key]:
+                    self.store.settle_restore(record.request, key, "restored")
         wanted = {i.key: i.desired for i in plan.items}
         points = []
         for key, read in observed.items():

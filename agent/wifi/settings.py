@@ -23,6 +23,8 @@ CONTROLLER_TYPES = ("aireos", "ifmib", "poe", "openconfig", "c9800")
 SNMP_TYPES = ("aireos", "ifmib", "poe")
 BANDS = ("2.4", "5", "6", "dual")
 DEFAULT_MODES = ("on", "off", "unmanaged")
+TOKEN_SCHEMES = ("env:", "file:", "credential:")
+MIN_TOKEN_CHARS = 16
 # contradictions are searched over two whole years, so every weekday/month combination shows up
 _OVERLAP_FROM = datetime(2027, 1, 1)
 _OVERLAP_DAYS = 731
@@ -124,6 +126,7 @@ class Guards:
     max_changes_per_run: int = 20
     max_changes_per_minute: int = 30
     management_ssids: frozenset[str] = frozenset()
+    management_keys: frozenset[str] = frozenset()       # controller/ssid:NAME of every alias of those WLANs
     allow_controllers: frozenset[str] | None = None     # None: every controller of the section
     allow_aps: frozenset[str] | None = None
     allow_ssids: frozenset[str] | None = None
@@ -191,6 +194,8 @@ def parse_wifi(s: Section, *, devices: dict[str, Any], sites: dict[str, Any], en
         if ap.name in aps:
             first = aps[ap.name].line
             errors.append(a.error("name", f"access point {ap.name!r} is listed twice (first at line {first})"))
+        else:
+            errors.extend(_same_thing(a, ap, aps, controllers))
         aps[ap.name] = ap
     guards = _guards(s.section("guards", {}), controllers, aps)
     api = _api(s.section("api", {}), env, base_dir)
@@ -272,6 +277,53 @@ def _access_point(s: Section, controllers: dict[str, ControllerSpec], devices: d
     return ap
 
 
+def _mac(text: str) -> str:
+    return "".join(c for c in text.lower() if c in "0123456789abcdef")
+
+
+def _same_thing(s: Section, ap: AccessPoint, aps: dict[str, AccessPoint],
+                controllers: dict[str, ControllerSpec]) -> list[ConfigError]:
+    """Guards hold by what a thing is, not by what it is called: one AP (MAC, PoE port) under two names, or
+    one radio (slot, ifIndex) listed twice, would let a change reach a critical or unlisted thing by its
+    other name."""
+    errors = []
+    for other in aps.values():
+        same_controller = other.controller == ap.controller
+        if same_controller and ap.mac and _mac(ap.mac) == _mac(other.mac):
+            errors.append(s.error("mac", f"access point {ap.name}: MAC {ap.mac} is access point {other.name} "
+                                  f"(line {other.line}); one AP has one entry"))
+        if ap.poe is not None and other.poe is not None and (ap.poe.switch, ap.poe.port) == (
+                other.poe.switch, other.poe.port):
+            errors.append(s.error("poe", f"access point {ap.name}: PoE port {ap.poe.switch} {ap.poe.port} is "
+                                  f"already access point {other.name}'s (line {other.line})"))
+        if same_controller and controllers[ap.controller].type == "ifmib":
+            shared = sorted({r.if_index for r in ap.radios if r.if_index is not None}
+                            & {r.if_index for r in other.radios if r.if_index is not None})
+            if shared:
+                errors.append(s.error("radios", f"access point {ap.name}: ifIndex {shared[0]} "
+                                      f"is a radio of access point {other.name} (line {other.line})"))
+    slots = [r.slot for r in ap.radios]
+    if len(set(slots)) != len(slots):
+        twice = sorted({x for x in slots if slots.count(x) > 1})
+        errors.append(s.error("radios", f"access point {ap.name}: slot {twice[0]} is listed twice (a radio is "
+                              "its slot, whatever its band)"))
+    indexes = [r.if_index for r in ap.radios if r.if_index is not None]
+    if len(set(indexes)) != len(indexes):
+        errors.append(s.error("radios", f"access point {ap.name}: one ifIndex is listed for two radios"))
+    return errors
+
+
+def management_keys(names: frozenset[str], controllers: dict[str, ControllerSpec]) -> frozenset[str]:
+    """Every SSID target key that is a management SSID: by name, and on controllers that index WLANs,
+    every name (alias) of the management SSID's WLAN index."""
+    keys = set()
+    for spec in controllers.values():
+        indexes = {spec.wlans[n] for n in names if n in spec.wlans}
+        aliases = {n for n, index in spec.wlans.items() if index in indexes}
+        keys |= {f"{spec.name}/ssid:{n}" for n in names | aliases}
+    return frozenset(keys)
+
+
 def _guards(s: Section, controllers: dict[str, ControllerSpec], aps: dict[str, AccessPoint]) -> Guards:
     def allow(key: str, known: dict[str, Any] | None) -> frozenset[str] | None:
         if not s.has(key):
@@ -286,7 +338,8 @@ def _guards(s: Section, controllers: dict[str, ControllerSpec], aps: dict[str, A
     guards = Guards(
         max_changes_per_run=s.integer("max_changes_per_run", 20, minimum=1),
         max_changes_per_minute=s.integer("max_changes_per_minute", 30, minimum=1),
-        management_ssids=frozenset(s.text_list("management_ssids", [])),
+        management_ssids=(names := frozenset(s.text_list("management_ssids", []))),
+        management_keys=management_keys(names, controllers),
         allow_controllers=allow("allow_controllers", controllers),
         allow_aps=allow("allow_aps", aps),
         allow_ssids=allow("allow_ssids", None),
@@ -304,10 +357,18 @@ def _api(s: Section, env: dict[str, str], base_dir: Path | None) -> ApiSettings:
         raise s.error("listen", f"{listen!r}: the Wi-Fi API listens on the loopback only (127.0.0.1:PORT)")
     token = None
     if s.has("token"):
+        reference = s.text("token")
+        if not reference.startswith(TOKEN_SCHEMES):
+            raise s.error("token", "the bearer token switches radios: give a secret reference (env:NAME, "
+                          "file:PATH or credential:NAME), never the token itself nor plain:")
         try:
-            token = resolve_secret(s.text("token"), environ=env, base_dir=base_dir)
+            token = resolve_secret(reference, environ=env, base_dir=base_dir)
         except SecretError as exc:
             raise s.error("token", str(exc)) from None
+        if len(token.reveal()) < MIN_TOKEN_CHARS:
+            # the length only, never the value
+            raise s.error("token", f"{reference} resolves to {len(token.reveal())} characters; a bearer token "
+                          f"needs at least {MIN_TOKEN_CHARS} (e.g. openssl rand -hex 24)")
     s.finish()
     return ApiSettings(host, int(port_text), token)
 
@@ -348,9 +409,12 @@ def _targets(name: str, s: Section, scope: Scope, *, controllers: dict[str, Cont
         if controller not in controllers:
             raise s.error("controller", f"group {name}: unknown controller {controller!r}")
         for ssid in s.text_list("ssids"):
-            if ssid in guards.management_ssids:
-                raise s.error("ssids", f"group {name}: {ssid!r} is a management SSID, never switched")
-            targets.append(Target(controller, Scope.SSID, ssid=ssid))
+            target = Target(controller, Scope.SSID, ssid=ssid)
+            if ssid in guards.management_ssids or target.key in guards.management_keys:
+                index = controllers[controller].wlans.get(ssid)
+                what = f" (WLAN {index}, as {', '.join(sorted(guards.management_ssids))})" if index is not None else ""
+                raise s.error("ssids", f"group {name}: {ssid!r} is a management SSID{what}, never switched")
+            targets.append(target)
         return tuple(targets)
     for ap_name in s.text_list("aps"):
         ap = aps.get(ap_name)
@@ -364,7 +428,9 @@ def _targets(name: str, s: Section, scope: Scope, *, controllers: dict[str, Cont
             if owner is None:
                 raise s.error("aps", f"group {name}: no controller of type poe for switch {ap.poe.switch!r}"  # type: ignore[union-attr]
                               f" (access point {ap_name})")
-            targets.append(Target(owner, Scope.AP, ap=ap.name, critical=ap.critical))
+            # switching the whole AP switches its radios: a critical radio makes the AP critical
+            critical = ap.critical or any(r.critical for r in ap.radios)
+            targets.append(Target(owner, Scope.AP, ap=ap.name, critical=critical))
         else:
             if not ap.radios:
                 raise s.error("aps", f"group {name}: access point {ap_name} lists no radios")

@@ -19,6 +19,8 @@ def status_json(service: WifiService) -> dict[str, object]:
         "dead_man": [{"id": d.id, "target": d.target, "restore": d.restore, "due": d.due.isoformat(),
                       "attempts": d.attempts} for d in store.armed_deadmen()],
         "prior_states": store.baselines(),
+        "pending_restores": [{"request": p.request, "group": p.group, "target": p.target, "before": p.before}
+                             for p in store.pending_restores()],
         "recent_actions": store.actions(now - timedelta(days=1))[-50:],
     }
 

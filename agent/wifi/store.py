@@ -8,6 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from agent.store.sqlite import ensure_tables
 from agent.wifi.model import Target
 from agent.wifi.policy import IdleEntry, Request
 
@@ -29,6 +30,11 @@ CREATE TABLE IF NOT EXISTS wifi_baseline (target TEXT PRIMARY KEY, enabled INTEG
 CREATE TABLE IF NOT EXISTS wifi_requests (
     id INTEGER PRIMARY KEY AUTOINCREMENT, grp TEXT NOT NULL, state TEXT NOT NULL, created REAL NOT NULL,
     until REAL NOT NULL, who TEXT NOT NULL, note TEXT NOT NULL DEFAULT ''
+);
+-- what each on-demand request changed, and the state before it: restored when the request ends
+CREATE TABLE IF NOT EXISTS wifi_request_changes (
+    request INTEGER NOT NULL, target TEXT NOT NULL, before INTEGER NOT NULL, status TEXT NOT NULL,
+    PRIMARY KEY (request, target)
 );
 CREATE TABLE IF NOT EXISTS wifi_idle (target TEXT PRIMARY KEY, zero_since REAL, last_seen REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS wifi_state (
@@ -57,6 +63,17 @@ class ActionRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingRestore:
+    """A target an on-demand request changed, to be put back to ``before`` once the request has ended."""
+
+    request: int
+    group: str
+    target: str
+    before: bool
+    until: datetime        # the request's end
+
+
+@dataclass(frozen=True, slots=True)
 class DeadMan:
     id: int
     target: str
@@ -82,7 +99,7 @@ def _bool(value: int | None) -> bool | None:
 class WifiStore:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
-        db.executescript(_SCHEMA)
+        ensure_tables(db, _SCHEMA)
 
     # -- audit -----------------------------------------------------------------------------------
 
@@ -158,6 +175,22 @@ class WifiStore:
         rows = self.db.execute("SELECT id, grp, state, created, until, who, note FROM wifi_requests WHERE until > ? "
                                "ORDER BY id", (_ts(now),))
         return [Request(i, g, s, _dt(c), _dt(u), w, n) for i, g, s, c, u, w, n in rows]
+
+    def remember_request_change(self, request: int, key: str, before: bool) -> None:
+        """Committed before the change is sent: a crash right after the send still knows what to restore."""
+        self.db.execute("INSERT OR IGNORE INTO wifi_request_changes VALUES (?, ?, ?, 'pending')",
+                        (request, key, int(before)))
+
+    def pending_restores(self) -> list[PendingRestore]:
+        rows = self.db.execute(
+            "SELECT c.request, r.grp, c.target, c.before, r.until FROM wifi_request_changes c "
+            "JOIN wifi_requests r ON r.id = c.request WHERE c.status = 'pending' ORDER BY c.request, c.target")
+        return [PendingRestore(i, g, t, bool(b), _dt(u)) for i, g, t, b, u in rows]
+
+    def settle_restore(self, request: int, key: str, status: str) -> None:
+        """``restored`` (the prior state is back) or ``superseded`` (a rule of the group decides now)."""
+        self.db.execute("UPDATE wifi_request_changes SET status = ? WHERE request = ? AND target = ?",
+                        (status, request, key))
 
     # -- idle clocks and last state ----------------------------------------------------------------
 
