@@ -292,7 +292,8 @@ def test_report_command_writes_csv_and_table(agent_run: AgentRun, tmp_path: Path
     rows = list(csv.reader(out.read_text().splitlines()))
     assert rows[0][:3] == ["section", "role", "energy kWh"]
     assert rows[1][:2] == ["breakdown", "other"]
-    assert main(["report", "-c", str(config_file), "--from", "2026-03-03", "--to", "2026-03-02"]) == 2  # usage
+    # a bad report argument is bad usage: exit 2 (README, exit codes)
+    assert main(["report", "-c", str(config_file), "--from", "2026-03-03", "--to", "2026-03-02"]) == 2
 
 
 def lab_config_text_for(run: AgentRun) -> str:
