@@ -190,8 +190,9 @@ async def _run_polls(config: Config, names: Sequence[str],
         await client.close()
 
 
-async def _poll_recording(walk: Path) -> PollResult:
-    """Poll a recorded walk as if it were a device: profiles, scaling and verdicts, offline."""
+async def _poll_recording(walk: Path) -> tuple[PollResult, list[str]]:
+    """Poll a recorded walk as if it were a device: profiles, scaling and verdicts, offline.
+    Also returns the lines of the recording that could not be read (each named, then skipped)."""
     text = ("version: 1\ncredentials:\n  recording: {version: 2c, community: 'plain:recording'}\n"
             "devices:\n  - {name: recording, address: 127.0.0.1, credential: recording}\n")
     config = load_config_text(text, file="<recording>", environ={})
@@ -199,16 +200,21 @@ async def _poll_recording(walk: Path) -> PollResult:
         client = RecordedClient.from_files({"recording": walk})
     except (OSError, RecordingError) as exc:
         raise NetwattError(f"cannot read the recording: {exc}") from None
-    return await Poller(config, client).poll(config.devices["recording"])
+    skipped = [f"{walk}: {line} (skipped)" for line in client.skipped.get("recording", [])]
+    return await Poller(config, client).poll(config.devices["recording"]), skipped
 
 
 def _discover(args: argparse.Namespace) -> int:
+    skipped: list[str] = []
     if args.walk is not None:
-        result = asyncio.run(_poll_recording(args.walk))
+        result, skipped = asyncio.run(_poll_recording(args.walk))
     else:
         [result] = asyncio.run(_run_polls(load_config(args.config), [args.device]))
+    for line in skipped:
+        print(f"netwatt: {line}", file=sys.stderr)
     if args.format == "json":
-        print(json.dumps({**poll_json(result), "backend": result.backend}, indent=2))
+        extra = {"skipped_lines": skipped} if skipped else {}
+        print(json.dumps({**poll_json(result), "backend": result.backend, **extra}, indent=2))
     else:
         print(discover_table(result))
     return OK if result.ok else FAILURE
