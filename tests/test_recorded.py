@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from snmpsim.error import SnmpsimError
@@ -45,7 +46,7 @@ BAD = (
 )
 
 
-def _snmpsim_value(line: bytes) -> object:
+def _snmpsim_value(line: bytes) -> Any:
     _, parsed = SnmprecRecord().evaluate(line, nextFlag=True, exactMatch=True, setFlag=False)
     return parsed
 
