@@ -24,6 +24,7 @@ from agent.points.lineprotocol import encode
 from agent.points.schema import SCHEMA_VERSION, poll_points
 from agent.poll import Poller
 from agent.power.readings import PollResult
+from agent.power.survey import Survey
 from agent.report.command import refresh_factors, report_text, show_factor
 from agent.report.demo import emissions_summary
 from agent.sdnotify import Notifier
@@ -37,6 +38,7 @@ from agent.views.pollformat import PollSummary, poll_json
 from agent.views.status import DemoProgress, demo_table, status_json, status_table
 from agent.views.tables import discover_table, power_table
 from collectors.snmp.recorded import RecordedClient, RecordingError
+from collectors.snmp.types import parse_oid
 
 DEFAULT_CONFIG = "/etc/netwatt/netwatt.yaml"
 OK, FAILURE, USAGE = 0, 1, 2
@@ -191,8 +193,9 @@ async def _run_polls(config: Config, names: Sequence[str],
 
 
 async def _poll_recording(walk: Path) -> tuple[PollResult, list[str]]:
-    """Poll a recorded walk as if it were a device: profiles, scaling and verdicts, offline.
-    Also returns the lines of the recording that could not be read (each named, then skipped)."""
+    """Poll a recorded walk as if it were a device: profiles, scaling and verdicts, offline, plus
+    every power-like object of the recording no profile read. Also returns the lines of the
+    recording that could not be read (each named, then skipped)."""
     text = ("version: 1\ncredentials:\n  recording: {version: 2c, community: 'plain:recording'}\n"
             "devices:\n  - {name: recording, address: 127.0.0.1, credential: recording}\n")
     config = load_config_text(text, file="<recording>", environ={})
@@ -201,7 +204,27 @@ async def _poll_recording(walk: Path) -> tuple[PollResult, list[str]]:
     except (OSError, RecordingError) as exc:
         raise NetwattError(f"cannot read the recording: {exc}") from None
     skipped = [f"{walk}: {line} (skipped)" for line in client.skipped.get("recording", [])]
-    return await Poller(config, client).poll(config.devices["recording"]), skipped
+    result = await Poller(config, client).poll(config.devices["recording"])
+    survey = Survey.for_device(config.profiles.values(), result.info.profiles)
+    survey.add_unrecognised(result, client.recording("recording"))
+    return result, skipped
+
+
+async def _discover_device(config: Config, name: str) -> PollResult:
+    """Poll one device, then walk the power-like objects of its enterprise no profile read."""
+    device = config.device(name)
+    client = snmp_client(config)
+    try:
+        result = await Poller(config, client).poll(device)
+        if device.credential and result.info.sys_object_id:
+            survey = Survey.for_device(config.profiles.values(), result.info.profiles)
+            subtrees = survey.subtrees(parse_oid(result.info.sys_object_id), everything=False)
+            walk = await client.walk(config.snmp_target(device), subtrees)
+            survey.add_unrecognised(result, walk.varbinds)
+            result.errors += [f"survey: {e}" for e in walk.errors]
+        return result
+    finally:
+        await client.close()
 
 
 def _discover(args: argparse.Namespace) -> int:
@@ -209,7 +232,7 @@ def _discover(args: argparse.Namespace) -> int:
     if args.walk is not None:
         result, skipped = asyncio.run(_poll_recording(args.walk))
     else:
-        [result] = asyncio.run(_run_polls(load_config(args.config), [args.device]))
+        result = asyncio.run(_discover_device(load_config(args.config), args.device))
     for line in skipped:
         print(f"netwatt: {line}", file=sys.stderr)
     if args.format == "json":

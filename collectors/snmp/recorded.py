@@ -175,6 +175,10 @@ class RecordedClient:
         return cls({name: r.values for name, r in read.items()},
                    {name: r.skipped for name, r in read.items() if r.skipped})
 
+    def recording(self, name: str) -> dict[Oid, SnmpValue]:
+        """Every value of a recording (discover surveys a whole recording for power-like objects)."""
+        return self._recordings.get(name, {})
+
     async def walk(self, target: SnmpTarget, subtrees: Sequence[Oid]) -> WalkResult:
         started = time.perf_counter()
         recording, oids = self._recordings.get(target.name), self._sorted.get(target.name)
