@@ -17,6 +17,7 @@ from pathlib import Path
 from agent import __version__
 from agent.daemon import Agent, build_outputs, open_store
 from agent.datafiles import sample_config
+from agent.discover import discover_device, discover_recording
 from agent.errors import ConfigError, NetwattError
 from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
 from agent.logs import setup_logging
@@ -24,7 +25,6 @@ from agent.points.lineprotocol import encode
 from agent.points.schema import SCHEMA_VERSION, poll_points
 from agent.poll import Poller
 from agent.power.readings import PollResult
-from agent.power.survey import Survey
 from agent.report.command import refresh_factors, report_text, show_factor
 from agent.report.demo import emissions_summary
 from agent.sdnotify import Notifier
@@ -37,8 +37,6 @@ from agent.supervise import Supervisor
 from agent.views.pollformat import PollSummary, poll_json
 from agent.views.status import DemoProgress, demo_table, status_json, status_table
 from agent.views.tables import discover_table, power_table
-from collectors.snmp.recorded import RecordedClient, RecordingError
-from collectors.snmp.types import parse_oid
 
 DEFAULT_CONFIG = "/etc/netwatt/netwatt.yaml"
 OK, FAILURE, USAGE = 0, 1, 2
@@ -192,47 +190,12 @@ async def _run_polls(config: Config, names: Sequence[str],
         await client.close()
 
 
-async def _poll_recording(walk: Path) -> tuple[PollResult, list[str]]:
-    """Poll a recorded walk as if it were a device: profiles, scaling and verdicts, offline, plus
-    every power-like object of the recording no profile read. Also returns the lines of the
-    recording that could not be read (each named, then skipped)."""
-    text = ("version: 1\ncredentials:\n  recording: {version: 2c, community: 'plain:recording'}\n"
-            "devices:\n  - {name: recording, address: 127.0.0.1, credential: recording}\n")
-    config = load_config_text(text, file="<recording>", environ={})
-    try:
-        client = RecordedClient.from_files({"recording": walk})
-    except (OSError, RecordingError) as exc:
-        raise NetwattError(f"cannot read the recording: {exc}") from None
-    skipped = [f"{walk}: {line} (skipped)" for line in client.skipped.get("recording", [])]
-    result = await Poller(config, client).poll(config.devices["recording"])
-    survey = Survey.for_device(config.profiles.values(), result.info.profiles)
-    survey.add_unrecognised(result, client.recording("recording"))
-    return result, skipped
-
-
-async def _discover_device(config: Config, name: str) -> PollResult:
-    """Poll one device, then walk the power-like objects of its enterprise no profile read."""
-    device = config.device(name)
-    client = snmp_client(config)
-    try:
-        result = await Poller(config, client).poll(device)
-        if device.credential and result.info.sys_object_id:
-            survey = Survey.for_device(config.profiles.values(), result.info.profiles)
-            subtrees = survey.subtrees(parse_oid(result.info.sys_object_id), everything=False)
-            walk = await client.walk(config.snmp_target(device), subtrees)
-            survey.add_unrecognised(result, walk.varbinds)
-            result.errors += [f"survey: {e}" for e in walk.errors]
-        return result
-    finally:
-        await client.close()
-
-
 def _discover(args: argparse.Namespace) -> int:
     skipped: list[str] = []
     if args.walk is not None:
-        result, skipped = asyncio.run(_poll_recording(args.walk))
+        result, skipped = asyncio.run(discover_recording(args.walk))
     else:
-        result = asyncio.run(_discover_device(load_config(args.config), args.device))
+        result = asyncio.run(discover_device(load_config(args.config), args.device))
     for line in skipped:
         print(f"netwatt: {line}", file=sys.stderr)
     if args.format == "json":

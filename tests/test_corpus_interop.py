@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from pathlib import Path
 
 import pytest
 
@@ -18,9 +17,8 @@ from agent.power.profile_files import load_builtin_profiles
 from agent.power.readings import PollResult, Quantity, Status
 from agent.settings.config import Config, load_config_text
 from collectors.snmp.backends import BackendRouter
+from tests.corpus_coverage import CORPUS, coverage
 from tests.golden_cases import comparable
-
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "librenms"
 
 # device: (power_w, method, basis, the OIDs that make the total)
 TRUTH: dict[str, tuple[float | None, str, str | None, set[str]]] = {
@@ -128,7 +126,7 @@ def test_readings_equal_librenms(corpus_results: dict[str, PollResult], walk: st
 
 @pytest.mark.integration
 def test_traps_never_count(corpus_results: dict[str, PollResult]) -> None:
-    never = {"poe_budget", "capacity", "optic", "average", "poe_port", "poe_total"}
+    never = {"poe_budget", "budget", "capacity", "optic", "average", "poe_port", "poe_total", "rf_output"}
     for result in corpus_results.values():
         for reading in result.power.readings:
             if str(reading.kind) in never:
@@ -146,3 +144,15 @@ def test_both_backends_give_the_same_output(results_by_backend: dict[str, dict[s
         output.pop("requests")
         output.pop("time")
     assert gufo == pysnmp
+
+
+def test_discover_coverage_of_the_corpus_meets_the_goals() -> None:
+    """The acceptance suite's three ratios, measured offline with ``discover --walk`` on every
+    corpus walk and printed (``pytest -s``, or ``python -m tests.corpus_coverage``)."""
+    device_level = {walk for walk, truth in TRUTH.items() if truth[0] is not None}
+    cov = coverage(CORPUS.glob("*.snmprec"), device_level)
+    print("\n" + "\n".join(cov.lines()))
+    assert cov.sensors > 0
+    assert cov.seen >= 0.95 * cov.sensors, cov.misses
+    assert cov.agree >= 0.99 * cov.accepted, cov.misses
+    assert cov.devices_with_total >= 0.9 * cov.devices_with_power, cov.misses
