@@ -82,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     source = discover.add_mutually_exclusive_group(required=True)
     source.add_argument("--device", "-d", help="a device of the config")
     source.add_argument("--walk", type=Path, help="a recorded walk (.snmprec) instead of a live device")
+    discover.add_argument("--profile", type=Path, action="append", default=[],
+                          help="with --walk: also load this profile file (repeatable), to try a new one")
     discover.add_argument("--format", choices=("table", "json"), default="table")
     discover.set_defaults(handler=_discover)
 
@@ -193,7 +195,7 @@ async def _run_polls(config: Config, names: Sequence[str],
 def _discover(args: argparse.Namespace) -> int:
     skipped: list[str] = []
     if args.walk is not None:
-        result, skipped = asyncio.run(discover_recording(args.walk))
+        result, skipped = asyncio.run(discover_recording(args.walk, extra_profiles=args.profile))
     else:
         result = asyncio.run(discover_device(load_config(args.config), args.device))
     for line in skipped:

@@ -3,14 +3,17 @@ power-like object it answers that no profile read (``agent.power.survey``), each
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from agent.errors import NetwattError
 from agent.poll import Poller
+from agent.power.profile_files import load_builtin_profiles, parse_profile
 from agent.power.readings import PollResult
 from agent.power.survey import Survey
 from agent.settings.config import Config, load_config_text
 from agent.snmp_client import snmp_client
+from agent.yamlfile.load import load_yaml_file
 from collectors.snmp.recorded import RecordedClient, RecordingError
 from collectors.snmp.types import parse_oid
 
@@ -18,10 +21,15 @@ _RECORDING_CONFIG = ("version: 1\ncredentials:\n  recording: {version: 2c, commu
                      "devices:\n  - {name: recording, address: 127.0.0.1, credential: recording}\n")
 
 
-async def discover_recording(walk: Path) -> tuple[PollResult, list[str]]:
-    """Poll a recorded walk as if it were a device, offline, and survey the whole recording.
+async def discover_recording(walk: Path, *, extra_profiles: Sequence[Path] = ()) -> tuple[PollResult, list[str]]:
+    """Poll a recorded walk as if it were a device, offline, and survey the whole recording; with
+    ``extra_profiles`` (files being written) added to the shipped ones, same names replaced.
     Also returns the lines of the recording that could not be read (each named, then skipped)."""
-    config = load_config_text(_RECORDING_CONFIG, file="<recording>", environ={})
+    profiles = load_builtin_profiles()
+    for path in extra_profiles:
+        profile = parse_profile(load_yaml_file(path), file=str(path))
+        profiles[profile.name] = profile
+    config = load_config_text(_RECORDING_CONFIG, file="<recording>", environ={}, builtin_profiles=profiles)
     try:
         client = RecordedClient.from_files({"recording": walk})
     except (OSError, RecordingError) as exc:

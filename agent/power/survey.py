@@ -28,6 +28,7 @@ from agent.yamlfile.section import Section
 from collectors.snmp.types import Oid, SnmpValue, format_oid, parse_oid
 
 ENTERPRISES = parse_oid("1.3.6.1.4.1")
+NEVER_DRAW = {Kind.RF_OUTPUT, Kind.OPTIC}      # listed, but no profile would ever count them
 UNITS: dict[str, Quantity | None] = {
     "W": Quantity.POWER, "dW": Quantity.POWER, "cW": Quantity.POWER, "mW": Quantity.POWER,
     "uW": Quantity.POWER, "dBm": None, "V": Quantity.VOLTAGE, "dV": Quantity.VOLTAGE,
@@ -45,8 +46,10 @@ class KnownObject:
     note: str = ""
 
     def verdict(self) -> str:
-        looks = f"{self.kind}" + (f"; {self.note}" if self.note else "")
-        return f"add a profile ({self.name}, unit {self.unit}, looks like {looks})"
+        note = f"; {self.note}" if self.note else ""
+        if self.kind in NEVER_DRAW:
+            return f"never counted: {self.kind} ({self.name}, unit {self.unit}{note}), not electrical draw"
+        return f"add a profile ({self.name}, unit {self.unit}, looks like {self.kind}{note})"
 
 
 def catalogue_dir(configured: str = "") -> Path | None:
