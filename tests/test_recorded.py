@@ -12,7 +12,7 @@ from snmpsim.error import SnmpsimError
 from snmpsim.record.snmprec import SnmprecRecord
 
 from collectors.snmp.recorded import read_snmprec
-from collectors.snmp.types import EndOfMibView, parse_oid
+from collectors.snmp.types import NoSuchInstance, parse_oid
 from tests.agent_process import netwatt
 
 # Every value form snmpsim serves: plain, hex (x, odd length), escaped (e), Latin-1 bytes,
@@ -84,8 +84,12 @@ def test_bad_lines_are_named_and_skipped_like_snmpsim_refuses_them() -> None:
     assert len(recording.values) == len(GOOD.split(b"\n")) - 3
 
 
-def test_recorded_exceptions_are_kept_as_exceptions() -> None:
-    assert read_snmprec(b"1.3.6.1.2.1.1.1.0|130|\n").values == {parse_oid("1.3.6.1.2.1.1.1.0"): EndOfMibView}
+def test_recorded_exceptions_are_served_as_snmpsim_serves_them() -> None:
+    """noSuchInstance is answered for its OID; a recorded endOfMibView is stepped over on a walk."""
+    recording = read_snmprec(b"1.3.6.1.2.1.1.1.0|129|\n1.3.6.1.2.1.1.2.0|130|\n1.3.6.1.2.1.1.3.0|67|5\n")
+    assert recording.values == {parse_oid("1.3.6.1.2.1.1.1.0"): NoSuchInstance,
+                                parse_oid("1.3.6.1.2.1.1.3.0"): 5}
+    assert recording.skipped == []
 
 
 @pytest.mark.integration

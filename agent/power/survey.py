@@ -14,6 +14,7 @@ subtrees (``Survey.subtrees``) and hands the varbinds in.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from agent.power.readings import Kind, PollResult, Quantity, Reading, Status
 from agent.yamlfile.load import load_yaml_file
 from agent.yamlfile.section import Section
 from collectors.snmp.types import Oid, SnmpValue, format_oid, parse_oid
+from collectors.snmp.walk import outermost
 
 ENTERPRISES = parse_oid("1.3.6.1.4.1")
 NEVER_DRAW = {Kind.RF_OUTPUT, Kind.OPTIC}      # listed, but no profile would ever count them
@@ -108,6 +110,7 @@ class Survey:
     def add_unrecognised(self, result: PollResult, varbinds: Mapping[Oid, SnmpValue]) -> None:
         """Append what the device answered and this poll did not read, to a discover result."""
         covered = {r.address for r in result.power.readings}
+        varbinds = _under(varbinds, self.subtrees(None, everything=True))   # a whole recording: cut first
         for reading in normalise(self.profiles, varbinds):
             if reading.address in covered:
                 continue
@@ -140,6 +143,18 @@ def unrecognised(known: Sequence[KnownObject], varbinds: Mapping[Oid, SnmpValue]
             address=address, raw=_json_raw(raw), scale=1.0, profile="catalogue",
             metric=entry.name, status=Status.UNRECOGNISED, reason=entry.verdict(),
         ))
+    return found
+
+
+def _under(varbinds: Mapping[Oid, SnmpValue], trees: Sequence[Oid]) -> dict[Oid, SnmpValue]:
+    """The varbinds inside any of ``trees``, found by bisection (a recording may hold 500,000)."""
+    keys = sorted(varbinds)
+    found: dict[Oid, SnmpValue] = {}
+    for tree in outermost(trees):
+        position = bisect.bisect_left(keys, tree)
+        while position < len(keys) and keys[position][: len(tree)] == tree:
+            found[keys[position]] = varbinds[keys[position]]
+            position += 1
     return found
 
 

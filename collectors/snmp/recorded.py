@@ -67,7 +67,9 @@ def read_snmprec(data: bytes) -> Recording:
             oid_text, tag, value_text = line.split("|", 2)
             if not oid_text or not tag:
                 raise ValueError("empty OID or type")
-            values[parse_oid(oid_text)] = _value(tag, value_text)
+            value = _value(tag, value_text)
+            if value is not EndOfMibView:       # snmpsim steps over it to the next line when walking
+                values[parse_oid(oid_text)] = value
         except ValueError as exc:
             skipped.append(SkippedLine(number, str(exc) if "|" in line else "not OID|TYPE|VALUE"))
     return Recording(dict(sorted(values.items())), skipped)
