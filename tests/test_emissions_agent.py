@@ -9,7 +9,7 @@ import csv
 import json
 import re
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -66,15 +66,6 @@ models:
 """
 
 
-# Lab walks that report neither device power nor PoE (optics only, RF output only): no estimate,
-# so no energy and no emissions, by design (never a 0 or a guess).
-NO_POWER = {"ciena_3926", "vigintos_fm"}
-
-
-def powered(devices: Iterable[str]) -> set[str]:
-    return set(devices) - NO_POWER
-
-
 @dataclass
 class AgentRun:
     config: Config
@@ -115,8 +106,7 @@ def test_every_emissions_point_carries_its_factor_provenance(agent_run: AgentRun
         energy = {d: i for d, i in store.energy_intervals() if DAY[0] <= i.start_s < DAY[1]}
     finally:
         store.close()
-    assert len(points) == 2 * len(powered(agent_run.config.devices))  # location + market per device
-    assert not NO_POWER & set(energy)
+    assert len(points) == 2 * len(agent_run.config.devices)           # location + market per device
     for point in points:
         tags, fields = parse_line(point.line)
         assert set(tags) >= {"site", "device", "grid_zone", "scope2_method", "factor_source", "factor_basis",
@@ -167,7 +157,7 @@ def test_devices_without_power_are_estimated_and_labelled(agent_run: AgentRun) -
 def test_emissions_points_reach_influxdb(agent_run: AgentRun) -> None:
     rows = agent_run.influx.query(
         f"SELECT gco2e, factor_g_per_kwh FROM emissions WHERE time >= {int(DAY[0])}s GROUP BY *", db="netwatt")
-    assert len(rows) == 2 * len(powered(agent_run.config.devices))
+    assert len(rows) == 2 * len(agent_run.config.devices)
     asr = [r for r in rows if r["tags"]["device"] == "cisco_asr9901"]
     assert {r["tags"]["scope2_method"] for r in asr} == {"location", "market"}
     location = next(r for r in asr if r["tags"]["scope2_method"] == "location")
@@ -339,7 +329,7 @@ def test_the_agent_uses_live_factors_and_records_the_fallback_when_the_provider_
         store.close()
     day_one = [(tags, fields) for time, tags, fields in points if time == int(ukci_day.timestamp())]
     day_two = [(tags, fields) for time, tags, fields in points if time == int(ukci_day.timestamp()) + 86400]
-    assert len(day_one) == len(day_two) == len(powered(config.devices))   # one closed interval per device and day
+    assert len(day_one) == len(day_two) == len(config.devices)      # one closed interval per device and day
     for tags, fields in day_one:                                     # the live regional forecast, half-hourly
         assert (tags["factor_source"], tags["factor_granularity"]) == ("ukci-region-13", "half_hourly")
         assert fields["factor_forecast"] == "true"
