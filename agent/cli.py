@@ -16,6 +16,7 @@ from pathlib import Path
 from agent import __version__
 from agent.daemon import Agent, build_outputs, open_store
 from agent.datafiles import sample_config
+from agent.discover import discover_device, discover_recording
 from agent.errors import ConfigError, ConfigErrors, NetwattError, UsageError
 from agent.logs import setup_logging
 from agent.points.lineprotocol import encode
@@ -24,7 +25,7 @@ from agent.poll import Poller
 from agent.power.readings import PollResult
 from agent.report.command import refresh_factors, report_text, show_factor, zones_listing
 from agent.sdnotify import Notifier
-from agent.settings.config import Config, load_config, load_config_text
+from agent.settings.config import Config, load_config
 from agent.settings.dump import dump_config
 from agent.settings.isolated import load_config_isolated
 from agent.shard import Shard, auto_shard, parse_shard, restrict
@@ -34,7 +35,6 @@ from agent.supervise import Supervisor
 from agent.views.pollformat import PollSummary, poll_json
 from agent.views.status import status_json, status_table
 from agent.views.tables import discover_table, power_table
-from collectors.snmp.recorded import RecordedClient, RecordingError
 
 DEFAULT_CONFIG = "/etc/netwatt/netwatt.yaml"
 OK, FAILURE, USAGE = 0, 1, 2
@@ -97,6 +97,8 @@ def _parser() -> argparse.ArgumentParser:
     source = discover.add_mutually_exclusive_group(required=True)
     source.add_argument("--device", "-d", help="a device of the config")
     source.add_argument("--walk", type=Path, help="a recorded walk (.snmprec) instead of a live device")
+    discover.add_argument("--profile", type=Path, action="append", default=[],
+                          help="with --walk: also load this profile file (repeatable), to try a new one")
     discover.add_argument("--format", choices=("table", "json"), default="table")
     discover.set_defaults(handler=_discover)
 
@@ -213,25 +215,17 @@ async def _run_polls(config: Config, names: Sequence[str],
         await client.close()
 
 
-async def _poll_recording(walk: Path) -> PollResult:
-    """Poll a recorded walk as if it were a device: profiles, scaling and verdicts, offline."""
-    text = ("version: 1\ncredentials:\n  recording: {version: 2c, community: 'plain:recording'}\n"
-            "devices:\n  - {name: recording, address: 127.0.0.1, credential: recording}\n")
-    config = load_config_text(text, file="<recording>", environ={})
-    try:
-        client = RecordedClient.from_files({"recording": walk})
-    except (OSError, RecordingError) as exc:
-        raise NetwattError(f"cannot read the recording: {exc}") from None
-    return await Poller(config, client).poll(config.devices["recording"])
-
-
 def _discover(args: argparse.Namespace) -> int:
+    skipped: list[str] = []
     if args.walk is not None:
-        result = asyncio.run(_poll_recording(args.walk))
+        result, skipped = asyncio.run(discover_recording(args.walk, extra_profiles=args.profile))
     else:
-        [result] = asyncio.run(_run_polls(load_config(args.config), [args.device]))
+        result = asyncio.run(discover_device(load_config(args.config), args.device))
+    for line in skipped:
+        print(f"netwatt: {line}", file=sys.stderr)
     if args.format == "json":
-        print(json.dumps({**poll_json(result), "backend": result.backend}, indent=2))
+        extra = {"skipped_lines": skipped} if skipped else {}
+        print(json.dumps({**poll_json(result), "backend": result.backend, **extra}, indent=2))
     else:
         print(discover_table(result))
     return OK if result.ok else FAILURE

@@ -18,6 +18,7 @@ from agent.power.readings import PollResult, Quantity, Status
 from agent.settings.config import Config, load_config_text
 from collectors.snmp.backends import BackendRouter
 from tests.corpus import CORPUS, absent_note, corpus_present, corpus_required
+from tests.corpus_coverage import coverage
 from tests.golden_cases import comparable
 
 if not corpus_present():
@@ -130,7 +131,7 @@ def test_readings_equal_librenms(corpus_results: dict[str, PollResult], walk: st
 
 @pytest.mark.integration
 def test_traps_never_count(corpus_results: dict[str, PollResult]) -> None:
-    never = {"poe_budget", "capacity", "optic", "average", "poe_port", "poe_total"}
+    never = {"poe_budget", "budget", "capacity", "optic", "average", "poe_port", "poe_total", "rf_output"}
     for result in corpus_results.values():
         for reading in result.power.readings:
             if str(reading.kind) in never:
@@ -148,3 +149,15 @@ def test_both_backends_give_the_same_output(results_by_backend: dict[str, dict[s
         output.pop("requests")
         output.pop("time")
     assert gufo == pysnmp
+
+
+def test_discover_coverage_of_the_corpus_meets_the_goals() -> None:
+    """The acceptance suite's three ratios, measured offline with ``discover --walk`` on every
+    corpus walk and printed (``pytest -s``, or ``python -m tests.corpus_coverage``)."""
+    device_level = {walk for walk, truth in TRUTH.items() if truth[0] is not None}
+    cov = coverage(CORPUS.glob("*.snmprec"), device_level)
+    print("\n" + "\n".join(cov.lines()))
+    assert cov.sensors > 0
+    assert cov.seen >= 0.95 * cov.sensors, cov.misses
+    assert cov.agree >= 0.99 * cov.accepted, cov.misses
+    assert cov.devices_with_total >= 0.9 * cov.devices_with_power, cov.misses

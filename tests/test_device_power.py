@@ -115,7 +115,7 @@ def test_status_negative_and_wrong_type_are_rejected_with_reasons() -> None:
     assert power == 90.0
     assert by_address(readings, f"{SENSOR}.4.2").reason == "sensor status 2 is not ok"
     assert by_address(readings, f"{SENSOR}.4.3").reason == "negative power -5 W"
-    assert by_address(readings, f"{SENSOR}.4.4").reason == "expected an integer, got OCTET STRING 'garbage'"
+    assert by_address(readings, f"{SENSOR}.4.4").reason == "expected a number, got OCTET STRING 'garbage'"
 
 
 def test_voltage_times_current_is_derived_when_no_watts_exist() -> None:

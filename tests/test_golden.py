@@ -61,11 +61,12 @@ def test_readme_device_matrix_is_current() -> None:
     assert match.group(1) == matrix_markdown(), "run `python -m tests.regen_golden`"
 
 
-# -- the same cases over UDP: the bundled lab (snmpsim) read by each SNMP backend -----------------
+# -- the same cases over UDP: every case's walk (the bundled lab's and the profile cases' own, in
+# their folders) served by one real snmpsim, read by each SNMP backend ---------------------------
 
 def _over_the_wire(lab: SnmpsimProcess, backend: str) -> dict[str, PollResult]:
     lines = ["version: 1", "credentials:"]
-    lines += [f"  c-{c.name}: {{version: 2c, community: 'plain:{c.walk.stem}'}}" for c in SNMP_CASES]
+    lines += [f"  c-{c.name}: {{version: 2c, community: 'plain:{c.name}'}}" for c in SNMP_CASES]
     lines += ["devices:"]
     lines += [f"  - {{name: {c.name}, address: '{lab.host}:{lab.port}', credential: c-{c.name}, timeout: 5s}}"
               for c in SNMP_CASES]
@@ -82,8 +83,12 @@ def _over_the_wire(lab: SnmpsimProcess, backend: str) -> dict[str, PollResult]:
 
 
 @pytest.fixture(scope="module")
-def wire_results(lab: SnmpsimProcess) -> dict[str, dict[str, PollResult]]:
-    return {backend: _over_the_wire(lab, backend) for backend in ("pysnmp", "gufo")}
+def wire_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, PollResult]]:
+    walks = tmp_path_factory.mktemp("golden-walks")
+    for case in SNMP_CASES:             # the community of a walk is its file name (copied: snmpsim
+        (walks / f"{case.name}.snmprec").write_bytes(case.walk.read_bytes())   # resolves symlinks)
+    with SnmpsimProcess(walks, cache_dir=tmp_path_factory.mktemp("golden-cache")) as server:
+        return {backend: _over_the_wire(server, backend) for backend in ("pysnmp", "gufo")}
 
 
 def _without_requests(output: dict[str, Any]) -> dict[str, Any]:

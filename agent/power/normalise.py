@@ -238,9 +238,9 @@ def _json_raw(raw: SnmpValue) -> Any:
 
 def _scale(reading: Reading, metric: Metric, row: _Row, varbinds: Mapping[Oid, SnmpValue]) -> None:
     """Fill value and scale, or reject the reading with the reason."""
-    raw = row.raw
-    if not isinstance(raw, int):
-        reading.reject(f"expected an integer, got {_type_name(raw)} {_json_raw(raw)!r}")
+    raw = _number(row.raw)
+    if raw is None:
+        reading.reject(f"expected a number, got {_type_name(row.raw)} {_json_raw(row.raw)!r}")
         return
     if metric.status_column:
         status = as_int(row.cells.get(metric.status_column))
@@ -274,6 +274,20 @@ def _row_factor(metric: Metric, row: _Row, varbinds: Mapping[Oid, SnmpValue], qu
         factor *= multiplier_factor(row.cells.get(metric.exponent_column) if metric.exponent_column
                                     else varbinds.get(metric.exponent_oid or ()))
     return factor
+
+
+def _number(raw: SnmpValue) -> int | float | None:
+    """An integer, or a DisplayString holding a decimal number (some vendors, e.g. Moxa, send
+    "12.5"); anything else is not a reading."""
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, bytes):
+        try:
+            value = float(text(raw))
+        except ValueError:
+            return None
+        return value if math.isfinite(value) else None
+    return None
 
 
 def _type_name(raw: SnmpValue) -> str:

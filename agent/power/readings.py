@@ -19,6 +19,8 @@ class Kind(StrEnum):
     POE_TOTAL = "poe_total"       # measured PoE delivered by a PSE or the whole switch
     POE_BUDGET = "poe_budget"     # PoE allocation or budget: planning figures, not draw
     CAPACITY = "capacity"         # ratings and maxima: never draw
+    BUDGET = "budget"             # power allocated or provisioned (not PoE): planning figures, not draw
+    RF_OUTPUT = "rf_output"       # radio transmitter output power: radiated, not drawn from the mains
     AVERAGE = "average"           # a device-computed average: not an instantaneous sample
     OPTIC = "optic"               # transceiver optical power: not electrical draw
     OTHER = "other"
@@ -44,6 +46,7 @@ class Status(StrEnum):
     OK = "ok"
     REJECTED = "rejected"     # failed a plausibility check; ``reason`` says which
     DUPLICATE = "duplicate"   # the same physical thing reported again by another MIB
+    UNRECOGNISED = "unrecognised"   # looks like power, no profile reads it here (discover only)
 
 
 @dataclass(slots=True)
