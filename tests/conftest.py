@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -108,3 +109,23 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(absent_note())
     if under_faketime():
         terminalreporter.write_line(f"libfaketime {os.environ.get('FAKETIME', '')}: tests marked real_clock not run")
+
+
+_EXIT_STATUS: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _EXIT_STATUS.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Under libfaketime a pool thread left in a timed wait (ncclient or paramiko waiting on a NETCONF peer
+    a test made stop answering) never wakes, and Python would wait for it forever at exit. Once everything
+    is reported and the harness's servers are stopped, leave without joining such threads."""
+    if under_faketime() and _EXIT_STATUS:
+        from tests.harness.process import _kill_leftovers  # noqa: PLC0415
+        _kill_leftovers()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS[-1])

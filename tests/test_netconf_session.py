@@ -235,9 +235,6 @@ async def test_connection_refused_is_unreachable() -> None:
     assert f"device gone1: cannot reach 127.0.0.1:{port}" in str(error)
 
 
-# a peer that stops answering leaves a pool thread in ncclient's/paramiko's timed wait, which libfaketime
-# never wakes (the process could not exit 400 days ahead); no date logic here
-@pytest.mark.real_clock
 async def test_server_gone_mid_session(netconf_servers: NetconfServerPool) -> None:
     server = netconf_servers.netconfd()
     async with open_session(target(server, name="dying1", timeout_s=5)) as nc:
@@ -288,9 +285,6 @@ class _SilentListener:
             conn.close()
 
 
-# a peer that stops answering leaves a pool thread in ncclient's/paramiko's timed wait, which libfaketime
-# never wakes (the process could not exit 400 days ahead); no date logic here
-@pytest.mark.real_clock
 async def test_hanging_device_delays_neither_others_nor_the_loop(netconf_servers: NetconfServerPool) -> None:
     good = netconf_servers.canned(MINIMAL)
     silent = _SilentListener()
@@ -378,9 +372,6 @@ async def test_waiting_for_a_pool_thread_is_not_the_devices_timeout(netconf_serv
     assert time.monotonic() - started > 1.8          # they really queued behind each other
 
 
-# a peer that stops answering leaves a pool thread in ncclient's/paramiko's timed wait, which libfaketime
-# never wakes (the process could not exit 400 days ahead); no date logic here
-@pytest.mark.real_clock
 async def test_sessions_are_closed_whatever_happens(netconfd: NetconfdServer) -> None:
     """After an rpc-error, a caller's own exception and a refused request, netconfd lists no
     session of ours: the transport was closed in every case."""
