@@ -110,8 +110,10 @@ def _http(h: HttpSettings) -> dict[str, Any]:
 
 
 def _wifi(w: WifiConfig) -> dict[str, Any]:
+    # management_keys is derived from management_ssids (every alias of their WLANs), not a key of the file
+    guards = {k: v for k, v in _plain(w.guards).items() if k != "management_keys"}
     return {"evaluate_every": _duration(w.evaluate_every_s), "controllers": _plain(w.controllers),
-            "access_points": [_plain(a) for a in w.access_points.values()], "guards": _plain(w.guards),
+            "access_points": [_plain(a) for a in w.access_points.values()], "guards": guards,
             "api": _plain(w.api), "estimates": dict(w.estimates_w), "groups": _plain(w.groups)}
 
 
