@@ -96,17 +96,38 @@ class StoreError(NetwattError):
     pass
 
 
+def _table_exists(db: sqlite3.Connection, table: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone() is not None
+
+
+def _statements(script: str) -> list[str]:
+    """The script's statements one by one (a trigger's body holds semicolons of its own)."""
+    statements, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    return statements
+
+
 def create_once(db: sqlite3.Connection, table: str, script: str) -> None:
-    """Run ``script`` (which creates ``table``) in one transaction unless ``table`` exists already. A
-    read-only look at a store that has no such table yet leaves it absent (only the agent reads it)."""
-    if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone() is None:
-        try:
-            db.executescript(f"BEGIN IMMEDIATE;\n{script}\nCOMMIT;")
-        except sqlite3.OperationalError as exc:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_READONLY:
-                raise
+    """Run ``script`` (which creates ``table``) in one transaction unless ``table`` exists already; the
+    check is inside the write transaction, so two processes opening a new store never both create it.
+    A read-only look at a store that has no such table yet leaves it absent (only the agent reads it)."""
+    if _table_exists(db, table):
+        return
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        if not _table_exists(db, table):
+            for statement in _statements(script):
+                db.execute(statement)
+        db.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_READONLY:
+            raise
 
 
 class _Damaged(sqlite3.DatabaseError):
