@@ -183,7 +183,7 @@ def _selected(metric: Metric, row: _Row) -> bool:
             value = text(value)
         if value not in accepted:
             return False
-    return True
+    return all(pattern.search(text(row.cells.get(column))) for column, pattern in metric.where_match.items())
 
 
 def _row_entity(metric: Metric, row: _Row) -> int | None:

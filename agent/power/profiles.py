@@ -51,6 +51,7 @@ class Metric:
     value_column: int = 0
     columns: dict[str, int] = field(default_factory=dict)
     where: dict[str, frozenset[int | str]] = field(default_factory=dict)
+    where_match: dict[str, re.Pattern[str]] = field(default_factory=dict)   # column text searched by a regex
     quantity: Quantity | None = Quantity.POWER
     quantity_column: str = ""
     quantity_map: dict[int, Quantity] = field(default_factory=dict)
@@ -166,7 +167,7 @@ def _parse_metric(s: Section) -> Metric:
         raise s.error("oid", "a metric has exactly one of 'oid' (a scalar) or 'table' (a table entry)")
     columns = _columns(s)
     value_column = s.integer("value", 0 if scalar is not None else None, minimum=0)
-    where = _where(s, columns)
+    where, where_match = _where(s, columns)
     quantity: Quantity | None = Quantity.POWER
     quantity_column = ""
     quantity_map: dict[int, Quantity] = {}
@@ -210,7 +211,7 @@ def _parse_metric(s: Section) -> Metric:
         _check_template(s, template_key, template, columns)
     return Metric(
         name=name, scalar=scalar, table=table, value_column=value_column, columns=columns, where=where,
-        quantity=quantity, quantity_column=quantity_column, quantity_map=quantity_map,
+        where_match=where_match, quantity=quantity, quantity_column=quantity_column, quantity_map=quantity_map,
         scaling=scaling, factor=factor * unit_factor, exponent_column=exponent_column,
         exponent_oid=exponent_oid, unit_column=unit_column, status_column=status_column, status_ok=status_ok,
         sentinels=sentinels, kind=kind,
@@ -300,19 +301,30 @@ def _columns(s: Section) -> dict[str, int]:
     return columns
 
 
-def _where(s: Section, columns: dict[str, int]) -> dict[str, frozenset[int | str]]:
+def _where(s: Section, columns: dict[str, int]) -> tuple[dict[str, frozenset[int | str]], dict[str, re.Pattern[str]]]:
+    """Row filters: a column's value is one of a list, or (``{match: REGEX}``) its text matches a regex
+    (tables with no type column, where only a row's name says what it measures)."""
     if not s.has("where"):
         s.raw("where", None)
-        return {}
+        return {}, {}
     section = s.section("where")
     where: dict[str, frozenset[int | str]] = {}
+    where_match: dict[str, re.Pattern[str]] = {}
     for column in list(section.data):
         _column_ref_value(section, column, column, columns)
+        if isinstance(section.data[column], dict):
+            test = section.section(column)
+            try:
+                where_match[column] = re.compile(test.text("match"))
+            except re.error as exc:
+                raise test.error("match", f"bad regular expression: {exc}") from None
+            test.finish()
+            continue
         values = section.raw(column)
         items = values if isinstance(values, list) else [values]
         where[column] = frozenset(v if isinstance(v, int | str) else str(v) for v in items)
     section.finish()
-    return where
+    return where, where_match
 
 
 def _column_ref(s: Section, key: str, columns: dict[str, int]) -> str:
