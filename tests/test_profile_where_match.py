@@ -3,6 +3,8 @@ column, such as FortiGate's fgHwSensorTable, where only a sensor's name says wha
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from agent.errors import ConfigError
@@ -58,3 +60,14 @@ def test_where_match_errors_name_file_line_and_key(where: str, message: str, key
     assert caught.value.line == 8
     assert caught.value.key.startswith(key)
     assert message in caught.value.message
+
+
+def test_netconf_profiles_refuse_where_match_by_name() -> None:
+    source = (Path(__file__).resolve().parent.parent / "config/profiles/cisco_xe_environment.yaml").read_text()
+    assert "where: {sensor: [power]}" in source
+    text = source.replace("where: {sensor: [power]}", "where: {sensor: {match: power}}", 1)
+    with pytest.raises(ConfigError) as caught:
+        parse_profile(load_yaml_text(text, "xe.yaml"), file="xe.yaml")
+    assert caught.value.key == "metrics[0].where.sensor"
+    assert caught.value.line is not None
+    assert "'match' (a regex) is for SNMP profiles" in caught.value.message

@@ -54,6 +54,8 @@ def _parse_metric(s: Section, namespaces: dict[str, str]) -> Metric:
         for column in list(section.data):
             _column(section, str(column), str(column), columns)
             values = section.raw(str(column))
+            if isinstance(values, dict):
+                raise section.error(str(column), "a list of values: 'match' (a regex) is for SNMP profiles")
             where[str(column)] = frozenset(str(v).lower() for v in (values if isinstance(values, list) else [values]))
         section.finish()
     quantity = _enum(s, "quantity", Quantity, s.text("quantity", "power"))
