@@ -158,7 +158,8 @@ def _metric_readings(profile: Profile, metric: Metric, varbinds: Mapping[Oid, Sn
         component = _render(metric.component, fields) or (owner.label if specific_owner and owner else label)
         classes = {e.physical_class for e in entities.chain(entity_index)}
         classes |= {e.physical_class for e in entities.chain(_row_entity(metric, row))}
-        kind = metric.kind or _classify(metric, f"{label} | {component}", classes, quantity)
+        kind = metric.kind or _signed_kind(metric, row.raw) or _classify(
+            metric, f"{label} | {component}", classes, quantity)
         reading = Reading(
             component=component, kind=kind, quantity=quantity, value=None,
             source="snmp", address=format_oid(row.value_oid), raw=_json_raw(row.raw), scale=1.0,
@@ -200,6 +201,16 @@ def _entity_index(metric: Metric, row: _Row) -> int | None:
         if referenced:
             return referenced
     return _row_entity(metric, row)
+
+
+def _signed_kind(metric: Metric, raw: SnmpValue) -> Kind | None:
+    """The kind the raw value's sign names (``sign:`` in the profile), e.g. drawn < 0 < supplied."""
+    if not metric.sign_kinds:
+        return None
+    number = _number(raw)
+    if not number:                    # 0 (neither supplied nor drawn) or not a number: unsigned
+        return Kind.OTHER
+    return metric.sign_kinds["negative" if number < 0 else "positive"]
 
 
 def _classify(metric: Metric, label: str, classes: set[int], quantity: Quantity) -> Kind:
@@ -255,7 +266,7 @@ def _scale(reading: Reading, metric: Metric, row: _Row, varbinds: Mapping[Oid, S
     except UnknownUnit as exc:
         reading.reject(str(exc))
         return
-    value = raw * factor
+    value = (abs(raw) if metric.sign_kinds else raw) * factor
     if not math.isfinite(value):
         reading.reject("value is not a finite number")
         return
@@ -268,12 +279,31 @@ def _row_factor(metric: Metric, row: _Row, varbinds: Mapping[Oid, SnmpValue], qu
     factor = 1.0
     if metric.unit_column:
         factor *= unit_of(text(row.cells.get(metric.unit_column)), quantity)
+    if metric.unit_oid is not None:
+        factor *= unit_of(_shared_unit(metric.unit_oid, row.index, varbinds), quantity)
     if metric.scaling == "entity_sensor":
         factor *= entity_sensor_factor(row.cells.get("scale"), row.cells.get("precision"))
     elif metric.scaling == "exponent":
         factor *= multiplier_factor(row.cells.get(metric.exponent_column) if metric.exponent_column
                                     else varbinds.get(metric.exponent_oid or ()))
     return factor
+
+
+def _shared_unit(column: Oid, index: Oid, varbinds: Mapping[Oid, SnmpValue]) -> str:
+    """The unit text a column of another table gives a row: the instance at the row's own index,
+    else the one value all its instances share (CISCO-ENTITY-FRU-CONTROL-MIB cefcPowerUnits of the
+    power group); absent or ambiguous is an unknown unit, never a guess."""
+    own = varbinds.get((*column, *index))
+    if own is not None:
+        return text(own)
+    names = sorted({text(value) for oid, value in varbinds.items()
+                    if oid[:len(column)] == column and len(oid) > len(column)})
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise UnknownUnit(f"unknown unit: {format_oid(column)} (the object naming the unit) not answered")
+    raise UnknownUnit(f"unknown unit: {format_oid(column)} names several units {names}; "
+                      "which one applies to this row is not known")
 
 
 def _number(raw: SnmpValue) -> int | float | None:

@@ -60,6 +60,8 @@ class Metric:
     exponent_column: str = ""             # scaling: exponent, per row
     exponent_oid: Oid | None = None       # scaling: exponent, one scalar for the metric
     unit_column: str = ""                 # a column naming each row's unit (agent.power.units)
+    unit_oid: Oid | None = None           # a column of another table naming the unit of every row
+    sign_kinds: dict[str, Kind] = field(default_factory=dict)   # "negative"/"positive" -> kind
     status_column: str = ""
     status_ok: frozenset[int | str] = frozenset()
     sentinels: frozenset[int] = frozenset()
@@ -88,7 +90,8 @@ class Metric:
         assert self.table is not None
         wanted = {self.value_column, *self.columns.values()}
         return [(*self.table, column) for column in sorted(wanted)] + (
-            [self.exponent_oid[:-1]] if self.exponent_oid is not None else [])
+            [self.exponent_oid[:-1]] if self.exponent_oid is not None else []) + (
+            [self.unit_oid] if self.unit_oid is not None else [])
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +185,8 @@ def _parse_metric(s: Section) -> Metric:
         quantity = _enum(s, "quantity", Quantity, s.text("quantity", "power"))
     scaling_section = s.section("scale", {"factor": 1})
     scaling, factor, exponent_column, exponent_oid = _scaling(scaling_section, columns)
-    unit_factor, unit_column = parse_unit(s, columns, quantity)
+    unit_oid = _unit_oid(s, quantity)
+    unit_factor, unit_column = (1.0, "") if unit_oid is not None else parse_unit(s, columns, quantity)
     status_column, status_ok = "", frozenset[int]()
     if s.has("status"):
         st = s.section("status")
@@ -196,8 +200,9 @@ def _parse_metric(s: Section) -> Metric:
         kind = _enum(s, "kind", Kind, s.text("kind"))
     if s.has("classify"):
         rules = tuple(_parse_rule(r) for r in s.sections("classify"))
-    if (kind is None) == (not rules):
-        raise s.error("kind", "a metric has exactly one of 'kind' or 'classify' (rules)")
+    sign_kinds = _sign_kinds(s)
+    if sum((kind is not None, bool(rules), bool(sign_kinds))) != 1:
+        raise s.error("kind", "a metric has exactly one of 'kind', 'classify' (rules) or 'sign' (kinds)")
     component = s.text("component", "")
     label = s.text("label", "")
     entity = s.text("entity", "")
@@ -213,8 +218,8 @@ def _parse_metric(s: Section) -> Metric:
         name=name, scalar=scalar, table=table, value_column=value_column, columns=columns, where=where,
         where_match=where_match, quantity=quantity, quantity_column=quantity_column, quantity_map=quantity_map,
         scaling=scaling, factor=factor * unit_factor, exponent_column=exponent_column,
-        exponent_oid=exponent_oid, unit_column=unit_column, status_column=status_column, status_ok=status_ok,
-        sentinels=sentinels, kind=kind,
+        exponent_oid=exponent_oid, unit_column=unit_column, unit_oid=unit_oid, sign_kinds=sign_kinds,
+        status_column=status_column, status_ok=status_ok, sentinels=sentinels, kind=kind,
         classify=rules, component=component, label=label, entity=entity,
         capacity_column=capacity_column,
     )
@@ -238,6 +243,30 @@ def parse_unit(s: Section, columns: Collection[str], quantity: Quantity | None) 
     except UnknownUnit as exc:
         raise s.error("unit", f"{exc} (e.g. watts, milliwatts, deciwatts, kilowatts, volts, "
                       "millivolts, amperes, milliamperes; config/profiles/README.md: Units)") from None
+
+
+def _unit_oid(s: Section, quantity: Quantity | None) -> Oid | None:
+    """``unit: {oid: COLUMN}``: every row's unit is named by a column of another table (the one
+    value its instances share, or the instance at the row's own index); checked per reading."""
+    if not (s.has("unit") and isinstance(s.data["unit"], dict) and "oid" in s.data["unit"]):
+        return None
+    section = s.section("unit")
+    oid = _oid(section, "oid", section.text("oid"))
+    section.finish()
+    if quantity is None:
+        raise s.error("unit", "a unit read from another object needs a fixed quantity")
+    return oid
+
+
+def _sign_kinds(s: Section) -> dict[str, Kind]:
+    """``sign: {negative: module, positive: psu_output}``: the raw value's sign says what it is
+    (CISCO-ENTITY-FRU-CONTROL-MIB: drawn < 0 < supplied); the value is its magnitude."""
+    if not s.has("sign"):
+        return {}
+    section = s.section("sign")
+    kinds = {side: _enum(section, side, Kind, section.text(side)) for side in ("negative", "positive")}
+    section.finish()
+    return kinds
 
 
 def _scaling(s: Section, columns: dict[str, int]) -> tuple[Scaling, float, str, Oid | None]:

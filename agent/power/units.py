@@ -37,6 +37,10 @@ _SYMBOLS = {f"{symbol}{base}": (quantity, 10.0 ** exponent)
 _SYMBOLS.update({f"µ{base}": (quantity, 1e-6) for base, quantity in BASES.values()})
 _LONGEST_PREFIX_FIRST = sorted(PREFIXES.items(), key=lambda item: -len(item[0]))
 _SEPARATORS = re.compile(r"[\s_\-]+")
+# CISCO-ENTITY-FRU-CONTROL-MIB cefcPowerUnits: "CentiAmps @ 12V", "centiAmpsAt12V", "milliAmps12v",
+# "Amps @ 50": amounts of current on a supply rail of that voltage, i.e. power.
+_AT_VOLTAGE = re.compile(
+    r"(?i)^(?P<current>[a-z]*amp(?:ere)?s?)\s*(?:@|at)?\s*(?P<volts>\d+(?:\.\d+)?)\s*(?:v|volts?)?$")
 
 
 class UnknownUnit(ValueError):
@@ -44,10 +48,16 @@ class UnknownUnit(ValueError):
 
 
 def unit(name: str) -> tuple[Quantity, float]:
-    """``milliwatts``, ``milli-watts``, ``mW``, ``Watts``, ``volts-dc``, ``dA`` -> (quantity, factor)."""
+    """``milliwatts``, ``milli-watts``, ``mW``, ``Watts``, ``volts-dc``, ``dA`` -> (quantity, factor);
+    a current at a stated voltage (``CentiAmps @ 12V``) is power: amperes x volts."""
     text = name.strip()
     if text in _SYMBOLS:                      # symbols are case-sensitive: mW is not MW
         return _SYMBOLS[text]
+    at_voltage = _AT_VOLTAGE.match(text)
+    if at_voltage:
+        current, amperes = unit(at_voltage["current"])
+        if current is Quantity.CURRENT:
+            return Quantity.POWER, amperes * float(at_voltage["volts"])
     word = _SEPARATORS.sub("", text.lower())
     for prefix, (_, exponent) in _LONGEST_PREFIX_FIRST:
         if not word.startswith(prefix):
