@@ -86,7 +86,8 @@ def parse_snmprec(text: str, *, source: str = "<snmprec>") -> dict[Oid, SnmpValu
 
 def _value(tag: str, text: str) -> SnmpValue:
     if ":" in tag:       # 'TYPE:module': a value that a snmpsim variation module serves
-        return _variation_value(*tag.split(":", 1), text)
+        base_tag, module = tag.split(":", 1)
+        return _variation_value(base_tag, module, text)
     base, encoding = (tag[:-1], tag[-1]) if tag[-1:] in ("x", "e") else (tag, "")
     if base in _INTEGER_TAGS and not encoding:
         return _integer(base, text)
