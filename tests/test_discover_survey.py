@@ -13,9 +13,12 @@ import pytest
 
 from agent.discover import discover_recording
 from agent.lab import SnmpsimProcess
+from agent.poll import Poller
 from agent.power.profile_files import load_builtin_profiles
 from agent.power.readings import Kind, Status
 from agent.power.survey import Survey, builtin_catalogue
+from agent.settings.config import load_config_text
+from collectors.snmp.recorded import RecordedClient
 from tests.agent_process import netwatt
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,3 +107,55 @@ def test_survey_of_a_live_device_stays_in_its_enterprise() -> None:
     assert all(t[:7] == (1, 3, 6, 1, 4, 1, 2011) or t[:6] != (1, 3, 6, 1, 4, 1) for t in trees)
     assert any(t[:7] == (1, 3, 6, 1, 4, 1, 2011) for t in trees)
     assert len(survey.subtrees(None, everything=True)) > len(trees)
+
+
+def _poll_recording_pinned(walk: Path, pinned: list[str]) -> Any:
+    """discover's survey of a recording whose device is pinned to ``pinned`` profiles."""
+    profiles = load_builtin_profiles()
+    config = load_config_text(
+        "version: 1\ncredentials:\n  recording: {version: 2c, community: 'plain:recording'}\n"
+        f"devices:\n  - {{name: recording, address: 127.0.0.1, credential: recording, profiles: {pinned}}}\n",
+        file="<test>", environ={}, builtin_profiles=profiles)
+    client = RecordedClient.from_files({"recording": walk})
+    result = asyncio.run(Poller(config, client).poll(config.devices["recording"]))
+    survey = Survey.for_device(config.profiles.values(), result.info.profiles)
+    survey.add_unrecognised(result, client.recording("recording"))
+    return result
+
+
+def test_entity_sensor_rows_of_a_device_pinned_without_it_are_listed_with_the_fix() -> None:
+    """Arista reports its PSU watts in ENTITY-SENSOR; pinned to another profile, discover still
+    lists every watts row, unrecognised, with 'add entity_sensor' (none counted)."""
+    walk = ROOT / "config" / "lab" / "arista_7050.snmprec"
+    watts_rows = [line.split("|")[0] for line in walk.read_text().splitlines()
+                  if line.startswith("1.3.6.1.2.1.99.1.1.1.1.") and line.endswith("|6")]
+    assert len(watts_rows) == 6
+    result = _poll_recording_pinned(walk, ["power_ethernet"])
+    rows = {r.address: r for r in result.power.readings}
+    for type_oid in watts_rows:
+        value_oid = type_oid.replace("1.3.6.1.2.1.99.1.1.1.1.", "1.3.6.1.2.1.99.1.1.1.4.", 1)
+        row = rows[value_oid]
+        assert (row.status, row.counted, row.profile) == (Status.UNRECOGNISED, False, "entity_sensor")
+        assert "add entity_sensor to them" in row.reason
+    assert result.power.power_w is None
+
+
+def test_entity_sensor_watts_filed_under_another_type_are_caught_by_their_units(tmp_path: Path) -> None:
+    """No MIB names in the walk: a row of type other(1) whose units text says watts is listed as
+    'unrecognised: add a profile' with its OID; a celsius row of the same type is not."""
+    walk = tmp_path / "vendor.snmprec"
+    walk.write_text(
+        "1.3.6.1.2.1.1.1.0|4|some switch\n1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.99999.3\n"
+        "1.3.6.1.2.1.99.1.1.1.1.7|2|1\n1.3.6.1.2.1.99.1.1.1.4.7|2|1234\n1.3.6.1.2.1.99.1.1.1.6.7|4|Watts\n"
+        "1.3.6.1.2.1.99.1.1.1.1.8|2|1\n1.3.6.1.2.1.99.1.1.1.4.8|2|41\n1.3.6.1.2.1.99.1.1.1.6.8|4|Celsius\n"
+        "1.3.6.1.2.1.99.1.1.1.1.9|2|2\n1.3.6.1.2.1.99.1.1.1.4.9|2|350\n1.3.6.1.2.1.99.1.1.1.6.9|4|mW\n")
+    result, skipped = asyncio.run(discover_recording(walk))
+    assert skipped == []
+    rows = {r.address: r for r in result.power.readings}
+    watts = rows["1.3.6.1.2.1.99.1.1.1.4.7"]
+    assert (watts.status, watts.raw, watts.value, watts.counted) == (Status.UNRECOGNISED, 1234, None, False)
+    assert watts.reason.startswith("add a profile (ENTITY-SENSOR row of type 1")
+    assert "'Watts'" in watts.reason
+    assert "1.3.6.1.2.1.99.1.1.1.4.8" not in rows
+    assert rows["1.3.6.1.2.1.99.1.1.1.4.9"].raw == 350
+    assert result.power.power_w is None

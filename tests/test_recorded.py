@@ -108,3 +108,29 @@ def test_discover_walk_reads_a_recording_with_broken_lines(tmp_path: Path) -> No
     out = json.loads(result.stdout)
     assert out["power_w"] == pytest.approx(90.43)
     assert [s.split(": ", 1)[1].split(":")[0] for s in out["skipped_lines"]] == ["line 3", "line 5"]
+
+
+def test_variation_module_lines_give_the_value_snmpsim_first_serves() -> None:
+    """A ``TYPE:module`` line whose settings hold the value (writecache/delay/error/notification
+    value= or hexvalue=, numeric initial=) is read; one whose value is computed or fetched when
+    served (sql, redis, subprocess, multiplex, numeric without initial) is named and skipped."""
+    recording = read_snmprec(
+        b"1.3.6.1.2.1.1.5.0|4:writecache|value=sw1\n"
+        b"1.3.6.1.2.1.1.6.0|4:delay|hexvalue=6c6162,,wait=100\n"           # ',,' separates: a value may hold ','
+        b"1.3.6.1.2.1.99.1.1.1.4.1|2:delay|value=-1250,wait=500\n"
+        b"1.3.6.1.2.1.99.1.1.1.4.2|2:numeric|initial=421.9,rate=0.1,max=900\n"
+        b"1.3.6.1.2.1.99.1.1.1.4.3|66:error|op=set,status=authorizationError,value=7\n"
+        b"1.3.6.1.2.1.99.1.1.1.4.4|2:sql|snmprec\n"
+        b"1.3.6.1.2.1.99.1.1.1.4.5|2:numeric|min=1,max=9\n"
+        b"1.3.6.1.2.1.99.1.1.1.4.6|66:writecache|value=-3\n")
+    assert recording.values == {
+        parse_oid("1.3.6.1.2.1.1.5.0"): b"sw1",
+        parse_oid("1.3.6.1.2.1.1.6.0"): b"lab",
+        parse_oid("1.3.6.1.2.1.99.1.1.1.4.1"): -1250,
+        parse_oid("1.3.6.1.2.1.99.1.1.1.4.2"): 421,
+        parse_oid("1.3.6.1.2.1.99.1.1.1.4.3"): 7,
+    }
+    assert [s.number for s in recording.skipped] == [6, 7, 8]
+    assert "variation module 'sql'" in str(recording.skipped[0])
+    assert "variation module 'numeric'" in str(recording.skipped[1])
+    assert "out of range" in str(recording.skipped[2])

@@ -9,6 +9,7 @@ known: no estimate (the device stays ``unknown``). An estimate never replaces a 
 
 from __future__ import annotations
 
+import fnmatch
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,14 +32,31 @@ class PowerModel:
     source: str
 
 
+WILDCARDS = set("*?[")
+
+
+def specificity(pattern: str) -> int:
+    """How much of a model name a row's pattern pins down: its characters that are not wildcards."""
+    return sum(1 for char in pattern if char not in WILDCARDS)
+
+
 @dataclass(frozen=True, slots=True)
 class PowerModels:
     default_psu_efficiency: float
     default_source: str
-    models: dict[str, PowerModel] = field(default_factory=dict)
+    models: dict[str, PowerModel] = field(default_factory=dict)     # lower-case model or pattern -> row
 
     def get(self, model: str) -> PowerModel | None:
-        return self.models.get(model.strip().lower()) if model else None
+        """The row of a model: an exact name first, else the most specific family pattern that
+        matches ("C9300-48P*" before "C9300-*"; shell wildcards, case-insensitive)."""
+        name = model.strip().lower()
+        if not name:
+            return None
+        exact = self.models.get(name)
+        if exact is not None:
+            return exact
+        families = [key for key in self.models if WILDCARDS & set(key) and fnmatch.fnmatchcase(name, key)]
+        return self.models[max(families, key=specificity)] if families else None
 
 
 def models_dir(configured: str = "") -> Path:
@@ -62,6 +80,10 @@ def load_power_models(path: Path) -> PowerModels:
             raise s.error("psu_efficiency", "an efficiency is at most 1")
         if not row.source.strip():
             raise s.error("source", "every row names its source (datasheet URL and date)")
+        if row.typical_w is not None and row.max_w is not None and row.typical_w > row.max_w:
+            raise s.error("typical_w", f"typical {row.typical_w:g} W is above max_w {row.max_w:g} W")
+        if row.model.lower() in models:
+            raise s.error("model", f"{row.model} has a row already")
         s.finish()
         models[row.model.lower()] = row
     top.finish()

@@ -5,7 +5,12 @@ Two sources name the power-like objects netwatt knows without a MIB compiler:
 - every vendor profile the device's sysObjectID did not select: its readings, scaled as the
   profile says, with the verdict "profile X reads this but does not match this device";
 - the catalogue (``config/power_objects/catalogue.yaml``): vendor objects (OID -> MIB name, unit,
-  kind) that no shipped profile reads: "add a profile", with the OID and raw value.
+  kind) that no shipped profile reads: "add a profile", with the OID and raw value;
+- ENTITY-SENSOR rows (RFC 3433) that say watts in their units text but not in their type (a vendor
+  that files power under other(1)): found by their values alone, no MIB names needed.
+
+A generic profile (ENTITY-SENSOR, POWER-ETHERNET, ...) that a device's pinned ``profiles:`` leave
+out is surveyed too: its rows are listed with "add it to the device's profiles".
 
 Only objects that no reading of this poll already covers are added, as ``unrecognised`` readings:
 never counted, listed so that a user can extend coverage in minutes. Pure: the caller walks the
@@ -15,6 +20,7 @@ subtrees (``Survey.subtrees``) and hands the varbinds in.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +36,10 @@ from collectors.snmp.types import Oid, SnmpValue, format_oid, parse_oid
 from collectors.snmp.walk import outermost
 
 ENTERPRISES = parse_oid("1.3.6.1.4.1")
+ENT_SENSOR_ENTRY = parse_oid("1.3.6.1.2.1.99.1.1.1")    # ENTITY-SENSOR-MIB::entPhySensorEntry
+ENT_SENSOR_TYPE, ENT_SENSOR_VALUE, ENT_SENSOR_UNITS = 1, 4, 6   # entPhySensorType/Value/UnitsDisplay
+ENT_SENSOR_ELECTRICAL = {3, 4, 5, 6}   # voltsAC, voltsDC, amperes, watts: what entity_sensor reads
+WATTS_TEXT = re.compile(r"(?i)^\s*[kmµu]?w\s*$|watt")   # "W", "mW", "kW", "Watts", "milliwatts"
 NEVER_DRAW = {Kind.RF_OUTPUT, Kind.OPTIC}      # listed, but no profile would ever count them
 UNITS: dict[str, Quantity | None] = {
     "W": Quantity.POWER, "dW": Quantity.POWER, "cW": Quantity.POWER, "mW": Quantity.POWER,
@@ -95,13 +105,13 @@ class Survey:
     @classmethod
     def for_device(cls, profiles: Iterable[Profile], selected: Iterable[str]) -> Survey:
         chosen = set(selected)
-        return cls(builtin_catalogue(), [p for p in profiles if p.protocol == "snmp" and not p.generic
-                                         and p.name not in chosen])
+        return cls(builtin_catalogue(), [p for p in profiles if p.protocol == "snmp" and p.name not in chosen])
 
     def subtrees(self, sys_object_id: Oid | None, *, everything: bool) -> list[Oid]:
         """What to walk: everything (a recording costs nothing), or on a live device the objects
         under its own enterprise plus those outside any enterprise."""
         trees = [k.oid for k in self.catalogue] + [t for p in self.profiles for t in p.subtrees()]
+        trees += [(*ENT_SENSOR_ENTRY, column) for column in (ENT_SENSOR_TYPE, ENT_SENSOR_VALUE, ENT_SENSOR_UNITS)]
         if not everything:
             enterprise = _enterprise(sys_object_id)
             trees = [t for t in trees if _enterprise(t) in (None, enterprise)]
@@ -111,15 +121,24 @@ class Survey:
         """Append what the device answered and this poll did not read, to a discover result."""
         covered = {r.address for r in result.power.readings}
         varbinds = _under(varbinds, self.subtrees(None, everything=True))   # a whole recording: cut first
+        generic = {p.name for p in self.profiles if p.generic}
         for reading in normalise(self.profiles, varbinds):
             if reading.address in covered:
                 continue
             covered.add(reading.address)
-            reading.reject(f"profile {reading.profile} reads this but does not match sysObjectID "
-                           f"{result.info.sys_object_id or '?'}: add it to the profile's match or "
-                           f"pin profiles: [{reading.profile}]", Status.UNRECOGNISED)
+            if reading.profile in generic:
+                why = (f"profile {reading.profile} (a standard MIB) reads this but the device's profiles: "
+                       f"leave it out: add {reading.profile} to them")
+            else:
+                why = (f"profile {reading.profile} reads this but does not match sysObjectID "
+                       f"{result.info.sys_object_id or '?'}: add it to the profile's match or "
+                       f"pin profiles: [{reading.profile}]")
+            reading.reject(why, Status.UNRECOGNISED)
             result.power.readings.append(reading)
-        result.power.readings.extend(unrecognised(self.catalogue, varbinds, covered))
+        found = unrecognised(self.catalogue, varbinds, covered)
+        covered |= {r.address for r in found}
+        found += entity_sensor_watts_by_text(varbinds, covered)
+        result.power.readings.extend(found)
 
 
 def unrecognised(known: Sequence[KnownObject], varbinds: Mapping[Oid, SnmpValue],
@@ -143,6 +162,34 @@ def unrecognised(known: Sequence[KnownObject], varbinds: Mapping[Oid, SnmpValue]
             address=address, raw=_json_raw(raw), scale=1.0, profile="catalogue",
             metric=entry.name, status=Status.UNRECOGNISED, reason=entry.verdict(),
         ))
+    return found
+
+
+def entity_sensor_watts_by_text(varbinds: Mapping[Oid, SnmpValue], covered: Iterable[str]) -> list[Reading]:
+    """ENTITY-SENSOR rows whose type is not electrical (other, unknown, ...) but whose units text
+    says watts: power filed under the wrong type, which no profile reads. Listed, never counted."""
+    seen = set(covered)
+    found: list[Reading] = []
+    type_column = (*ENT_SENSOR_ENTRY, ENT_SENSOR_TYPE)
+    for oid, sensor_type in varbinds.items():
+        if oid[: len(type_column)] != type_column or not isinstance(sensor_type, int):
+            continue
+        index = oid[len(type_column):]
+        units = varbinds.get((*ENT_SENSOR_ENTRY, ENT_SENSOR_UNITS, *index))
+        value_oid = (*ENT_SENSOR_ENTRY, ENT_SENSOR_VALUE, *index)
+        address = format_oid(value_oid)
+        if (sensor_type in ENT_SENSOR_ELECTRICAL or not isinstance(units, bytes) or address in seen
+                or value_oid not in varbinds or not WATTS_TEXT.search(units.decode("latin-1"))):
+            continue
+        seen.add(address)
+        label = units.decode("latin-1").strip()
+        found.append(Reading(
+            component=f"entPhySensorValue {format_oid(index)}", kind=Kind.OTHER, quantity=Quantity.POWER,
+            value=None, source="snmp", address=address, raw=_json_raw(varbinds[value_oid]), scale=1.0,
+            profile="heuristic", metric="ENTITY-SENSOR-MIB::entPhySensorValue", status=Status.UNRECOGNISED,
+            reason=(f"add a profile (ENTITY-SENSOR row of type {sensor_type}, not watts(6), "
+                    f"whose units display says {label!r}: looks like power; scale by entPhySensorScale "
+                    "and entPhySensorPrecision of the same row)")))
     return found
 
 

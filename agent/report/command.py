@@ -49,8 +49,10 @@ def report_text(store: Store, config: Config, *, start: str, end: str | None, by
         raise UsageError(f"--by must be one of {', '.join(GROUPINGS)}")
     directory = models_dir(config.emissions.models_dir)
     footprints = load_footprints(directory / "embodied.yaml")
-    power = {m: (row.typical_w, f"datasheet typical ({row.source})")
-             for m, row in load_power_models(directory / "power.yaml").models.items() if row.typical_w is not None}
+    power_models = load_power_models(directory / "power.yaml")
+    planned = {r.new_model.lower(): power_models.get(r.new_model) for r in config.emissions.replacements}
+    power = {m: (row.typical_w, f"datasheet typical ({row.source})")       # family rows match by pattern
+             for m, row in planned.items() if row is not None and row.typical_w is not None}
     # the fleet's own measurements of the model win over its datasheet
     power.update({m: (w, "mean measured input of the fleet's units") for m, w in
                   fleet_power_by_model(store.db, start_s, end_s).items()})

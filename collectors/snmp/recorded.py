@@ -29,6 +29,7 @@ from collectors.snmp.walk import BulkWalk
 _INTEGER_TAGS = {"2", "65", "66", "67", "70"}     # Integer32, Counter32, Gauge32, TimeTicks, Counter64
 _UNSIGNED_TAGS = {"65": 2**32, "66": 2**32, "67": 2**32, "70": 2**64}
 _OCTET_TAGS = {"4", "68"}                          # OCTET STRING, Opaque
+_STATIC_VALUE_MODULES = {"writecache", "delay", "error", "notification"}   # settings carry value=
 _ESCAPES = {"\\": 92, "'": 39, '"': 34, "a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11}
 
 
@@ -84,8 +85,9 @@ def parse_snmprec(text: str, *, source: str = "<snmprec>") -> dict[Oid, SnmpValu
 
 
 def _value(tag: str, text: str) -> SnmpValue:
-    if ":" in tag:       # 'TYPE:module': a value computed by a snmpsim variation module
-        raise ValueError(f"type {tag!r} needs the snmpsim variation module {tag.split(':', 1)[1]!r}")
+    if ":" in tag:       # 'TYPE:module': a value that a snmpsim variation module serves
+        base_tag, module = tag.split(":", 1)
+        return _variation_value(base_tag, module, text)
     base, encoding = (tag[:-1], tag[-1]) if tag[-1:] in ("x", "e") else (tag, "")
     if base in _INTEGER_TAGS and not encoding:
         return _integer(base, text)
@@ -105,6 +107,43 @@ def _value(tag: str, text: str) -> SnmpValue:
     if base in ("128", "129", "130") and not encoding:     # recorded SNMPv2 exceptions
         return {"128": NoSuchObject, "129": NoSuchInstance, "130": EndOfMibView}[base]
     raise ValueError(f"unsupported snmprec type {tag!r}")
+
+
+def _variation_value(tag: str, module: str, text: str) -> SnmpValue:
+    """The value snmpsim first answers for a variation-module line, where its settings hold one:
+    ``value=``/``hexvalue=`` (writecache, delay, error, notification) or ``initial=`` (numeric,
+    which then moves with time). Modules that compute or fetch the value (sql, redis, subprocess,
+    multiplex) have none to read offline."""
+    settings = _variation_settings(text)
+    if module in _STATIC_VALUE_MODULES:
+        if "hexvalue" in settings:
+            return _value(tag + "x", settings["hexvalue"])
+        if "value" in settings:
+            return _value(tag, settings["value"])
+    if module == "numeric" and "initial" in settings and tag in _INTEGER_TAGS:
+        try:
+            return _integer(tag, str(int(float(settings["initial"]))))
+        except ValueError:
+            raise ValueError(f"numeric initial={settings['initial']!r} is not a number") from None
+    raise ValueError(f"type {tag}:{module} needs the snmpsim variation module {module!r} "
+                     "(no value= or initial= to read offline)")
+
+
+def _variation_settings(text: str) -> dict[str, str]:
+    """``key=value,key=value`` as snmpsim splits it (a longer run of the separator, ',,' or ',,,',
+    lets a value hold a single one)."""
+    settings: dict[str, str] = {}
+    for item in _snmpsim_split(text, ","):
+        key, _, value = item.partition("=")
+        settings[key.strip()] = value
+    return settings
+
+
+def _snmpsim_split(text: str, separator: str) -> list[str]:
+    for run in (3, 2, 1):
+        if separator * run in text:
+            return text.split(separator * run)
+    return [text]
 
 
 def _integer(tag: str, text: str) -> int:
