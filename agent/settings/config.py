@@ -31,7 +31,7 @@ from agent.settings.netconf import (
     parse_netconf_block,
     parse_ssh_credential,
 )
-from agent.settings.secrets import Secret, SecretError, resolve_secret
+from agent.settings.secrets import Secret, secret_at
 from agent.wifi.settings import WifiConfig, parse_wifi
 from agent.yamlfile.load import load_yaml_file, load_yaml_text
 from agent.yamlfile.section import Section
@@ -299,21 +299,13 @@ def _agent(s: Section, env: dict[str, str]) -> AgentSettings:
     return settings
 
 
-def _secret(s: Section, key: str, env: dict[str, str], base_dir: Path | None) -> Secret:
-    reference = s.text(key)
-    try:
-        return resolve_secret(reference, environ=env, base_dir=base_dir)
-    except SecretError as exc:
-        raise s.error(key, str(exc)) from None
-
-
 def _credential(name: str, s: Section, env: dict[str, str], base_dir: Path | None) -> Credential:
     _check_name(s, name)
     version = s.choice("version", ("1", "2c", "3"))
     if version == "1":
         raise s.error("version", "SNMPv1 has no GETBULK and no 64-bit counters; use 2c or 3")
     if version == "2c":
-        credential = Credential(name, "2c", community=_secret(s, "community", env, base_dir))
+        credential = Credential(name, "2c", community=secret_at(s, "community", environ=env, base_dir=base_dir))
         s.finish()
         return credential
     username = s.text("username")
@@ -323,8 +315,8 @@ def _credential(name: str, s: Section, env: dict[str, str], base_dir: Path | Non
         raise s.error("priv_protocol", "privacy needs authentication: set auth_protocol too")
     if priv_protocol and (unavailable := missing_cipher(priv_protocol)):
         raise s.error("priv_protocol", unavailable)
-    auth_password = _secret(s, "auth_password", env, base_dir) if auth_protocol else None
-    priv_password = _secret(s, "priv_password", env, base_dir) if priv_protocol else None
+    auth_password = secret_at(s, "auth_password", environ=env, base_dir=base_dir) if auth_protocol else None
+    priv_password = secret_at(s, "priv_password", environ=env, base_dir=base_dir) if priv_protocol else None
     for key, secret in (("auth_password", auth_password), ("priv_password", priv_password)):
         if secret is not None and len(secret.reveal()) < 8:
             s.report(s.error(key, "SNMPv3 passphrases must be at least 8 characters (RFC 3414)"))
@@ -487,7 +479,8 @@ def _output(s: Section, env: dict[str, str], base_dir: Path | None) -> OutputSpe
         if not s.has(key):
             s.raw(key, None)
             continue
-        settings[key] = _secret(s, key, env, base_dir) if key in secrets.get(kind, ()) else s.raw(key)
+        secret = key in secrets.get(kind, ())
+        settings[key] = secret_at(s, key, environ=env, base_dir=base_dir) if secret else s.raw(key)
         check = _OUTPUT_NUMBERS.get(key)
         if check is not None:       # checked here so a bad number is refused by check-config, not a crash at run
             check(s, key)

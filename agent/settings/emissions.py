@@ -13,7 +13,7 @@ from pathlib import Path
 
 from agent.emissions.factors import Basis, FactorError, factor_problem, to_g_per_kwh
 from agent.errors import ConfigError
-from agent.settings.secrets import Secret, SecretError, resolve_secret
+from agent.settings.secrets import Secret, secret_at
 from agent.yamlfile.section import Section
 
 PROVIDER_TYPES = ("uk_carbon_intensity", "electricity_maps", "watttime", "entsoe")
@@ -162,13 +162,7 @@ def _provider(s: Section, env: dict[str, str], base_dir: Path | None) -> Provide
         raise s.error("zones", "map at least one grid_zone to the provider's zone id")
 
     def secret(key: str) -> Secret | None:
-        if not s.has(key):
-            s.raw(key, None)
-            return None
-        try:
-            return resolve_secret(s.text(key), environ=env, base_dir=base_dir)
-        except SecretError as exc:
-            raise s.error(key, str(exc)) from None
+        return secret_at(s, key, environ=env, base_dir=base_dir) if s.has(key) else None
 
     spec = ProviderSpec(kind, zones, url=s.text("url", ""), token=secret("token"),
                         username=s.text("username", ""), password=secret("password"),

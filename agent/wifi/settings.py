@@ -14,7 +14,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from agent.errors import ConfigError, ConfigErrors
-from agent.settings.secrets import Secret, SecretError, resolve_secret
+from agent.settings.secrets import Secret, secret_at
 from agent.wifi.cron import Cron, parse_cron
 from agent.wifi.model import Scope, Target
 from agent.yamlfile.section import Section
@@ -226,12 +226,7 @@ def _controller(name: str, s: Section, devices: dict[str, Any], env: dict[str, s
         raise s.error("device", f"controller {name}: a {kind} controller is reached through a device of the "
                       "config (its address and SNMP credential)")
     device = devices.get(device_name)
-    password = None
-    if s.has("password"):
-        try:
-            password = resolve_secret(s.text("password"), environ=env, base_dir=base_dir)
-        except SecretError as exc:
-            raise s.error("password", str(exc)) from None
+    password = secret_at(s, "password", environ=env, base_dir=base_dir) if s.has("password") else None
     wlans_section = s.section("wlans", {})
     wlans = {str(k): wlans_section.integer(str(k), minimum=0) for k in list(wlans_section.data)}
     wlans_section.finish()
@@ -361,10 +356,7 @@ def _api(s: Section, env: dict[str, str], base_dir: Path | None) -> ApiSettings:
         if not reference.startswith(TOKEN_SCHEMES):
             raise s.error("token", "the bearer token switches radios: give a secret reference (env:NAME, "
                           "file:PATH or credential:NAME), never the token itself nor plain:")
-        try:
-            token = resolve_secret(reference, environ=env, base_dir=base_dir)
-        except SecretError as exc:
-            raise s.error("token", str(exc)) from None
+        token = secret_at(s, "token", environ=env, base_dir=base_dir)
         if len(token.reveal()) < MIN_TOKEN_CHARS:
             # the length only, never the value
             raise s.error("token", f"{reference} resolves to {len(token.reveal())} characters; a bearer token "
