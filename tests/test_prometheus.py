@@ -221,7 +221,7 @@ def test_emission_counters_match_the_store(scraped: Scraped, scope2: str) -> Non
 # -- config and staleness, without servers --------------------------------------------------------------
 
 
-def _config(extra: str = "", http: str = "{listen: '127.0.0.1:0', metrics: {devices: true}}") -> str:
+def _config(extra: str = "", http: str = "{listen: '127.0.0.1:9469', metrics: {devices: true}}") -> str:
     return ("version: 1\nagent: {interval: 10s, http: " + http + ", state_directory: STATE}\n"
             "credentials: {c: {version: 2c, community: 'plain:public'}}\n"
             "sites: {lab: {timezone: UTC, grid_zone: FR}}\n"

@@ -7,9 +7,7 @@ by one and all their problems are reported together.
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +20,7 @@ from agent.emissions.zones import zone_table
 from agent.errors import ConfigError, ConfigErrors
 from agent.power.profile_files import load_builtin_profiles, parse_profile
 from agent.power.profiles import Profile
+from agent.settings.address import join_host_port, split_host_port
 from agent.settings.emissions import EmissionsSettings, parse_emissions
 from agent.settings.http import HttpSettings, parse_http
 from agent.settings.netconf import (
@@ -44,7 +43,6 @@ PRIV_PROTOCOLS = ("DES", "3DES", "AES", "AES128", "AES192", "AES256", "AES192C",
 ROLES = ("router", "switch", "wlc", "firewall", "access_point", "other")
 OUTPUT_TYPES = ("sqlite", "influxdb_v1", "influxdb_v2", "influxdb_v3")
 SNMP_BACKENDS = ("auto", "gufo", "pysnmp")     # collectors.snmp.backends
-_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?")      # one DNS label (RFC 1123)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +119,7 @@ class Device:
 
     @property
     def address(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        return join_host_port(self.host, self.port)
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,42 +416,10 @@ def _profiles_of(s: Section, device: str, profiles: dict[str, Profile]) -> tuple
 
 
 def _address(s: Section) -> tuple[str, int]:
-    text = s.text("address").strip()
-    host, port = text, 161
-    bracketed = re.fullmatch(r"\[([^\]]*)\](?::(\d+))?", text)
-    if bracketed:
-        host, port = bracketed.group(1), int(bracketed.group(2) or 161)
-        if ":" not in host:
-            raise s.error("address", f"{text!r}: only an IPv6 address goes in [brackets]")
-    elif text.count(":") == 1:
-        host, port_text = text.rsplit(":", 1)
-        if not port_text.isdigit() or len(port_text) > 5:
-            raise s.error("address", f"{text!r}: port must be a number from 1 to 65535")
-        port = int(port_text)
-    if not 0 < port < 65536:
-        raise s.error("address", f"{text!r}: port {port} is out of range (1..65535)")
-    problem = host_problem(host)
-    if problem:
-        raise s.error("address", f"{text!r}: {problem}")
-    return host, port
-
-
-def host_problem(host: str) -> str:
-    """Why ``host`` is neither an IP address nor a DNS host name ("" when it is one)."""
     try:
-        ipaddress.ip_address(host)
-        return ""
-    except ValueError:
-        pass
-    if ":" in host:
-        return f"{host!r} is not a valid IPv6 address"
-    if re.fullmatch(r"[0-9.]+", host):
-        return f"{host!r} is not a valid IPv4 address (four numbers 0..255)"
-    labels = host.rstrip(".").split(".")
-    if (len(host) > 253 or not all(_LABEL.fullmatch(label) for label in labels)
-            or labels[-1].isdigit()):
-        return f"{host!r} is not an IP address or host name"
-    return ""
+        return split_host_port(s.text("address").strip(), default_port=161)
+    except ValueError as exc:
+        raise s.error("address", str(exc)) from None
 
 
 _OUTPUT_NUMBERS: dict[str, Callable[[Section, str], object]] = {

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from agent.settings.address import join_host_port
 from agent.settings.config import Config, Credential, Device, OutputSpec, Site
 from agent.settings.emissions import Contract, OperatorFactor, Target
 from agent.settings.http import HttpSettings
@@ -128,7 +129,7 @@ def _group(g: Group) -> dict[str, Any]:
 
 
 def _api(a: ApiSettings) -> dict[str, Any]:
-    return {"listen": f"{a.host}:{a.port}", **({"token": str(a.token)} if a.token is not None else {})}
+    return {"listen": join_host_port(a.host, a.port), **({"token": str(a.token)} if a.token is not None else {})}
 
 
 _SPECIAL: dict[type, Any] = {Device: _device, Credential: _named, SshCredential: _named, Site: _named,

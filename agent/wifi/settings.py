@@ -14,6 +14,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from agent.errors import ConfigError, ConfigErrors
+from agent.settings.address import is_loopback, parse_listen
 from agent.settings.secrets import Secret, secret_at
 from agent.wifi.cron import Cron, parse_cron
 from agent.wifi.model import Scope, Target
@@ -346,10 +347,10 @@ def _guards(s: Section, controllers: dict[str, ControllerSpec], aps: dict[str, A
 
 
 def _api(s: Section, env: dict[str, str], base_dir: Path | None) -> ApiSettings:
-    listen = s.text("listen", "127.0.0.1:8470")
-    host, _, port_text = listen.rpartition(":")
-    if host not in ("127.0.0.1", "::1", "localhost") or not port_text.isdigit() or not 0 <= int(port_text[:6]) < 65536:
-        raise s.error("listen", f"{listen!r}: the Wi-Fi API listens on the loopback only (127.0.0.1:PORT)")
+    host, port = parse_listen(s, "listen", "127.0.0.1:8470")
+    if not is_loopback(host):
+        raise s.error("listen", f"{host} is not a loopback address: the Wi-Fi API listens on the loopback only "
+                      "(e.g. 127.0.0.1:8470 or [::1]:8470)")
     token = None
     if s.has("token"):
         reference = s.text("token")
@@ -362,7 +363,7 @@ def _api(s: Section, env: dict[str, str], base_dir: Path | None) -> ApiSettings:
             raise s.error("token", f"{reference} resolves to {len(token.reveal())} characters; a bearer token "
                           f"needs at least {MIN_TOKEN_CHARS} (e.g. openssl rand -hex 24)")
     s.finish()
-    return ApiSettings(host, int(port_text), token)
+    return ApiSettings(host, port, token)
 
 
 def _group(name: str, s: Section, *, controllers: dict[str, ControllerSpec], aps: dict[str, AccessPoint],
