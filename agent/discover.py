@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from agent.config.load import Config, load_config_text
 from agent.errors import NetwattError
 from agent.poll import Poller
 from agent.power.profile_files import load_builtin_profiles, parse_profile
 from agent.power.readings import PollResult
 from agent.power.survey import Survey
-from agent.settings.config import Config, load_config_text
 from agent.snmp_client import snmp_client
 from agent.yamlfile.load import load_yaml_file
 from collectors.snmp.recorded import RecordedClient, RecordingError

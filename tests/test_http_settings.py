@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from agent.config.load import load_config_text
 from agent.errors import ConfigError
-from agent.settings.config import load_config_text
 from agent.settings.http import HttpSettings
 
 BASE = "version: 1\nagent:\n  interval: 10s\n"

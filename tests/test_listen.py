@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from agent.config.load import load_config_text
 from agent.errors import ConfigError
 from agent.httpapi import LocalHttpServer, Response
-from agent.settings.config import load_config_text
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "examples" / "velodrome.yaml"
 ENV = {"NETWATT_WLC_COMMUNITY": "x", "NETWATT_WIFI_TOKEN": "k7Qz-9wXv-3mPa-8rTe"}

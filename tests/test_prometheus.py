@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from agent.config.load import load_config_text
 from agent.daemon import Agent
 from agent.emissions.store import emissions_between
 from agent.errors import ConfigError
 from agent.lab import SnmpsimProcess, lab_config_text
-from agent.settings.config import load_config_text
 from agent.store.sqlite import PollRecord, Store
 from agent.views.prometheus import JOULES_PER_WH, device_metrics_text
 from tests.agent_process import netwatt, start_agent, wait_for

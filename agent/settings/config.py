@@ -1,27 +1,25 @@
-"""The netwatt configuration file: inventory (credentials, sites, devices), agent settings, outputs.
+"""The inventory of the netwatt configuration file: agent settings, credentials, profiles, sites,
+devices and outputs, the part every feature reads.
 
-``load_config`` reads and checks everything at once: unknown keys, wrong types, dangling
-references and unresolvable secrets are errors naming file, line and key. Devices are checked one
-by one and all their problems are reported together.
+``parse_inventory`` checks those sections of the file, collecting every error (unknown keys, wrong
+types, dangling references, unresolvable secrets) with file, line and key. Devices are checked one by
+one and all their problems are reported together. The features' own sections (``wifi:``,
+``emissions:``) are parsed by the features; the whole ``Config`` is assembled above them
+(agent/config/load.py).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from agent.emissions.bundled import BundledFactors
-from agent.emissions.factors import FactorError
-from agent.emissions.zones import zone_table
-from agent.errors import ConfigError, ConfigErrors
+from agent.errors import ConfigError
 from agent.power.profile_files import load_builtin_profiles, parse_profile
 from agent.power.profiles import Profile
 from agent.settings.address import join_host_port, split_host_port
-from agent.settings.emissions import EmissionsSettings, parse_emissions
 from agent.settings.http import HttpSettings, parse_http
 from agent.settings.netconf import (
     NetconfSettings,
@@ -31,8 +29,6 @@ from agent.settings.netconf import (
     parse_ssh_credential,
 )
 from agent.settings.secrets import Secret, secret_at
-from agent.wifi.settings import WifiConfig, parse_wifi
-from agent.yamlfile.load import load_yaml_file, load_yaml_text
 from agent.yamlfile.section import Section
 from collectors.snmp.ciphers import missing_cipher
 from collectors.snmp.types import SnmpTarget, SnmpV2cAuth, SnmpV3Auth
@@ -137,7 +133,9 @@ class OutputSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class Config:
+class Inventory:
+    """What netwatt polls and where it writes: every feature reads this, none owns it."""
+
     file: str
     agent: AgentSettings
     credentials: dict[str, Credential]
@@ -146,8 +144,6 @@ class Config:
     devices: dict[str, Device]
     outputs: tuple[OutputSpec, ...]
     ssh_credentials: dict[str, SshCredential] = field(default_factory=dict)
-    wifi: WifiConfig | None = None
-    emissions: EmissionsSettings = field(default_factory=EmissionsSettings)
 
     def device(self, name: str) -> Device:
         try:
@@ -166,24 +162,8 @@ class Config:
         )
 
 
-def load_config(path: Path | str, *, environ: dict[str, str] | None = None,
-                builtin_profiles: dict[str, Profile] | None = None) -> Config:
-    path = Path(path)
-    return parse_config(load_yaml_file(path), file=str(path), environ=environ,
-                        builtin_profiles=builtin_profiles, base_dir=path.parent)
-
-
-def load_config_text(text: str, *, file: str = "<text>", environ: dict[str, str] | None = None,
-                     builtin_profiles: dict[str, Profile] | None = None) -> Config:
-    return parse_config(load_yaml_text(text, file), file=file, environ=environ,
-                        builtin_profiles=builtin_profiles)
-
-
-def parse_config(data: Any, *, file: str, environ: dict[str, str] | None = None,
-                 builtin_profiles: dict[str, Profile] | None = None,
-                 base_dir: Path | None = None) -> Config:
-    """Check everything in one pass: each section, device and field on its own, all errors raised together."""
-    env = dict(os.environ) if environ is None else environ
+def top_section(data: Any, file: str) -> Section:
+    """The file's top mapping, collecting errors, once its version is one this netwatt reads."""
     if data is None:
         raise ConfigError("the file is empty", file=file)
     top = Section(data, "", file=file, line=1, sink=[])
@@ -191,6 +171,14 @@ def parse_config(data: Any, *, file: str, environ: dict[str, str] | None = None,
     if version != CONFIG_VERSION:
         raise top.error("version", f"config version {version} is not supported (this netwatt reads "
                         f"version {CONFIG_VERSION})")
+    return top
+
+
+def parse_inventory(top: Section, *, env: dict[str, str], builtin_profiles: dict[str, Profile] | None = None,
+                    base_dir: Path | None = None) -> tuple[Inventory, dict[str, Section]]:
+    """The inventory's sections of ``top``, each section, device and field checked on its own; errors are
+    collected in ``top``. Also the sites' sections, for later checks that name a site's line."""
+    file = top.file
     agent = top.attempt(AgentSettings(), lambda: _agent(top.section("agent", {}), env))
     credentials: dict[str, Credential] = {}
     ssh_credentials: dict[str, SshCredential] = {}
@@ -225,16 +213,8 @@ def parse_config(data: Any, *, file: str, environ: dict[str, str] | None = None,
         devices[device.name] = device
     outputs = tuple(o for s in top.sections("outputs") if (o := top.attempt(None, _output, s, env, base_dir))
                     ) or (OutputSpec("sqlite", {}),)
-    wifi = None
-    if top.has("wifi"):
-        wifi = top.attempt(None, lambda: parse_wifi(top.section("wifi"), devices=devices, sites=sites, env=env,
-                                                    base_dir=base_dir))
-    emissions = top.attempt(EmissionsSettings(), lambda: parse_emissions(
-        top.section("emissions", {}), env=env, base_dir=base_dir, sites=set(sites), devices=set(devices)))
-    top.attempt(None, _check_grid_zones, sites, site_sections, emissions)
-    top.finish()
-    top.raise_collected()
-    return Config(file, agent, credentials, profiles, sites, devices, outputs, ssh_credentials, wifi, emissions)
+    inventory = Inventory(file, agent, credentials, profiles, sites, devices, outputs, ssh_credentials)
+    return inventory, site_sections
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,23 +231,6 @@ class _References:
 def _ssh_credential(name: str, s: Section, env: dict[str, str], base_dir: Path | None) -> SshCredential:
     _check_name(s, name)
     return parse_ssh_credential(name, s, env, base_dir)
-
-
-def _check_grid_zones(sites: dict[str, Site], sections: dict[str, Section], emissions: EmissionsSettings) -> None:
-    """A zone without a factor would leave the site's energy without emissions: refused here, not found at run."""
-    zoned = {name: site.grid_zone for name, site in sites.items() if site.grid_zone}
-    if not zoned:
-        return
-    try:
-        bundled = BundledFactors(Path(emissions.factors_dir) if emissions.factors_dir else None)
-    except (FactorError, OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read the grid factor tables: {exc}", file=sections[next(iter(zoned))].file,
-                          key="emissions.factors_dir") from None
-    table = zone_table(bundled, frozenset(z for p in emissions.providers if p.type != "watttime" for z in p.zones))
-    errors = [sections[name].error("grid_zone", f"site {name}: {problem}") for name, zone in zoned.items()
-              if (problem := table.problem(zone)) and not emissions.site(name).own_factor_always]
-    if errors:
-        raise ConfigErrors(errors)
 
 
 def _agent(s: Section, env: dict[str, str]) -> AgentSettings:

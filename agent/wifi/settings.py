@@ -10,15 +10,18 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from agent.errors import ConfigError, ConfigErrors
-from agent.settings.address import is_loopback, parse_listen
+from agent.settings.address import is_loopback, join_host_port, parse_listen
+from agent.settings.config import AgentSettings, Device, Site
+from agent.settings.dump import Shown, duration, named, plain
 from agent.settings.secrets import Secret, secret_at
 from agent.wifi.cron import Cron, parse_cron
 from agent.wifi.model import Scope, Target
 from agent.yamlfile.section import Section
+from collectors.snmp.types import SnmpTarget
 
 CONTROLLER_TYPES = ("aireos", "ifmib", "poe", "openconfig", "c9800")
 SNMP_TYPES = ("aireos", "ifmib", "poe")
@@ -180,7 +183,26 @@ class WifiConfig:
         return list(seen.values())
 
 
-def parse_wifi(s: Section, *, devices: dict[str, Any], sites: dict[str, Any], env: dict[str, str],
+class ConfigWithWifi(Protocol):
+    """What the Wi-Fi feature reads of the whole config: its own section and the inventory (the devices it
+    reaches controllers and PoE switches through); the assembled ``Config`` of agent/config/load.py is one."""
+
+    @property
+    def file(self) -> str: ...
+
+    @property
+    def agent(self) -> AgentSettings: ...
+
+    @property
+    def devices(self) -> dict[str, Device]: ...
+
+    @property
+    def wifi(self) -> WifiConfig | None: ...
+
+    def snmp_target(self, device: Device) -> SnmpTarget: ...
+
+
+def parse_wifi(s: Section, *, devices: dict[str, Device], sites: dict[str, Site], env: dict[str, str],
                base_dir: Path | None) -> WifiConfig:
     errors: list[ConfigError] = []
     controllers = {name: controller for name, c in s.named_sections("controllers")
@@ -509,3 +531,37 @@ def _check_contradictions(group: Group, s: Section) -> None:
                 f"(line {rules.get(clash)})", file=s.file, line=rules.get(rule, s.line), key=f"{s.path}")
         if state not in latest_end or latest_end[state][0] < end:
             latest_end[state] = (end, rule)
+
+
+def dump_wifi(w: WifiConfig) -> dict[str, Any]:
+    """The section as ``check-config --show`` prints it, in the file's keys."""
+    # management_keys is derived from management_ssids (every alias of their WLANs), not a key of the file
+    guards = {k: v for k, v in plain(w.guards, _SHOWN).items() if k != "management_keys"}
+    return {"evaluate_every": duration(w.evaluate_every_s), "controllers": plain(w.controllers, _SHOWN),
+            "access_points": [plain(a, _SHOWN) for a in w.access_points.values()], "guards": guards,
+            "api": plain(w.api, _SHOWN), "estimates": dict(w.estimates_w), "groups": plain(w.groups, _SHOWN)}
+
+
+def _group_shown(g: Group) -> dict[str, Any]:
+    out = {k: v for k, v in named(g, _SHOWN).items() if k not in ("timezone", "targets")}    # timezone: the site's
+    if g.scope is Scope.SSID:
+        out["controller"] = g.targets[0].controller if g.targets else ""
+        out["ssids"] = [t.ssid for t in g.targets]
+    else:
+        out["aps"] = list(dict.fromkeys(t.ap for t in g.targets))
+    return out
+
+
+def _api_shown(a: ApiSettings) -> dict[str, Any]:
+    return {"listen": join_host_port(a.host, a.port), **({"token": str(a.token)} if a.token is not None else {})}
+
+
+def _controller_shown(c: ControllerSpec) -> dict[str, Any]:
+    return named(c, _SHOWN)
+
+
+def _cron_shown(c: Cron) -> str:
+    return c.text
+
+
+_SHOWN: Shown = {Group: _group_shown, ApiSettings: _api_shown, ControllerSpec: _controller_shown, Cron: _cron_shown}
