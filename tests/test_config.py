@@ -266,7 +266,7 @@ def _fleet_file(tmp_path: Path, devices: int, *, broken_line: bool = False) -> P
 
 
 def test_a_large_config_is_parsed_in_a_child_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The agent's memory: a big file's YAML garbage stays in a throwaway process (agent/settings/isolated.py)."""
+    """The agent's memory: a big file's YAML garbage stays in a throwaway process (agent/config/isolated.py)."""
     from agent.config import isolated  # noqa: PLC0415
     monkeypatch.setenv("FLEET_COMMUNITY", "s3cret-community")
     path = _fleet_file(tmp_path, 3000)
