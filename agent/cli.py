@@ -14,6 +14,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from agent import __version__
+from agent.config.dump import dump_config
+from agent.config.isolated import load_config_isolated
+from agent.config.load import Config, load_config
 from agent.daemon import Agent, build_outputs, open_store
 from agent.datafiles import sample_config
 from agent.discover import discover_device, discover_recording
@@ -25,9 +28,6 @@ from agent.poll import Poller
 from agent.power.readings import PollResult
 from agent.report.command import refresh_factors, report_text, show_factor, zones_listing
 from agent.sdnotify import Notifier
-from agent.settings.config import Config, load_config
-from agent.settings.dump import dump_config
-from agent.settings.isolated import load_config_isolated
 from agent.shard import Shard, auto_shard, parse_shard, restrict
 from agent.snmp_client import snmp_client
 from agent.store.runlock import RunLock
@@ -336,7 +336,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _wifi(args: argparse.Namespace) -> int:
     from agent.wifi.cli import handle  # noqa: PLC0415  (the Wi-Fi code loads only for `wifi`)
-    return handle(args, open_store)
+    return handle(args, restrict(load_config(args.config), args.shard), open_store)
 
 
 if __name__ == "__main__":

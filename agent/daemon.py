@@ -28,6 +28,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from agent.clock import Clock, wall_clock
+from agent.config.isolated import load_config_isolated
+from agent.config.load import Config
 from agent.emissions.engine import EmissionsEngine
 from agent.emissions.fetch import FactorFetcher
 from agent.emissions.store import FactorCache
@@ -36,8 +38,7 @@ from agent.outputs.base import Output
 from agent.points.schema import agent_point
 from agent.poll import Poller
 from agent.power.readings import PollResult
-from agent.settings.config import Config, Device, OutputSpec
-from agent.settings.isolated import load_config_isolated
+from agent.settings.config import Device, OutputSpec
 from agent.shard import Shard, restrict
 from agent.snmp_client import snmp_client
 from agent.store.forward import Forwarder

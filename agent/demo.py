@@ -19,10 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from agent.clock import wall_clock
+from agent.config.load import load_config_text
 from agent.daemon import Agent, open_store
 from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
 from agent.report.demo import emissions_summary
-from agent.settings.config import load_config_text
 from agent.views.status import DemoProgress, demo_table
 
 INTERVAL_S = 2

@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from agent.config.load import load_config_text
 from agent.errors import NetwattError
 from agent.poll import Poller
 from agent.power.profile_files import load_builtin_profiles, parse_profile
 from agent.power.readings import PollResult
 from agent.power.survey import Survey
-from agent.settings.config import Config, load_config_text
+from agent.settings.config import Inventory
 from agent.snmp_client import snmp_client
 from agent.yamlfile.load import load_yaml_file
 from collectors.snmp.recorded import RecordedClient, RecordingError
@@ -41,7 +42,7 @@ async def discover_recording(walk: Path, *, extra_profiles: Sequence[Path] = ())
     return result, skipped
 
 
-async def discover_device(config: Config, name: str) -> PollResult:
+async def discover_device(config: Inventory, name: str) -> PollResult:
     """Poll one device, then walk the power-like objects of its enterprise that no profile read."""
     device = config.device(name)
     client = snmp_client(config)

@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import hmac
 import inspect
-import ipaddress
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -36,12 +35,12 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from agent.errors import NetwattError
+from agent.settings.address import is_loopback
 from agent.settings.secrets import Secret
 
 log = logging.getLogger("netwatt.http")
 
 Handler = Callable[["Request"], "Response | Awaitable[Response]"]
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
 
 
 class UnsafeBindError(NetwattError):
@@ -112,15 +111,6 @@ class Limits:
     read_timeout_s: float = 10.0                # the whole request must arrive within this
     handler_timeout_s: float = 60.0
     write_timeout_s: float = 10.0
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _host_name(host_header: str) -> str:

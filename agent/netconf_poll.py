@@ -14,7 +14,7 @@ from lxml import etree
 from agent.power.profiles import Profile
 from agent.power.readings import Reading
 from agent.power.yang_normalise import normalise_yang, plan
-from agent.settings.config import Config, Device
+from agent.settings.config import Device, Inventory
 from agent.settings.netconf import netconf_target
 from collectors.errors import CollectError, ErrorKind
 from collectors.netconf import (
@@ -44,14 +44,14 @@ class NetconfOutcome:
     vendor: str = ""
 
 
-def device_target(config: Config, device: Device) -> NetconfTarget:
+def device_target(config: Inventory, device: Device) -> NetconfTarget:
     settings = device.netconf
     assert settings is not None
     credential = config.ssh_credentials[settings.credential]
     return netconf_target(device.name, device.host, settings, credential, config.agent.state_directory)
 
 
-def select_netconf_profiles(config: Config, device: Device, announced: set[str]) -> list[Profile]:
+def select_netconf_profiles(config: Inventory, device: Device, announced: set[str]) -> list[Profile]:
     """Pinned profiles, or every NETCONF profile one of whose capabilities (or module namespaces)
     the device announced."""
     assert device.netconf is not None
@@ -63,7 +63,7 @@ def select_netconf_profiles(config: Config, device: Device, announced: set[str])
 
 
 class NetconfPoller:
-    def __init__(self, config: Config, pool: NetconfPool | None = None) -> None:
+    def __init__(self, config: Inventory, pool: NetconfPool | None = None) -> None:
         self.config = config
         self.pool = pool
         self._modules: dict[str, tuple[float, frozenset[str]]] = {}   # device -> (read at, namespaces)

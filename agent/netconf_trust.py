@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from agent.errors import ConfigError, NetwattError
-from agent.settings.config import Config
+from agent.settings.config import Inventory
 from agent.settings.netconf import known_hosts_path
 from collectors.netconf import fetch_host_key, record_host_key
 from collectors.netconf.hostkeys import known_fingerprints
 
 
-def trust_device(config: Config, name: str, *, assume_yes: bool, ask: Callable[[str], str],
+def trust_device(config: Inventory, name: str, *, assume_yes: bool, ask: Callable[[str], str],
                  say: Callable[[str], None]) -> bool:
     """True when the key is (now) trusted; False when the user declined."""
     device = config.device(name)

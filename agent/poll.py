@@ -20,7 +20,7 @@ from agent.power.merge import merge_protocols
 from agent.power.normalise import EntityTable, normalise, text
 from agent.power.profiles import Profile, select_profiles
 from agent.power.readings import DeviceInfo, DevicePower, Method, PollResult, Reading
-from agent.settings.config import Config, Device
+from agent.settings.config import Device, Inventory
 from collectors.snmp.types import Oid, SnmpClient, format_oid, parse_oid
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ class _Identity:
 
 
 class Poller:
-    def __init__(self, config: Config, client: SnmpClient, *,
+    def __init__(self, config: Inventory, client: SnmpClient, *,
                  clock: Clock = wall_clock) -> None:
         self.config = config
         self.client = client

@@ -20,7 +20,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from agent.settings.config import Config
+from agent.config.load import Config
 
 _SHARD = re.compile(r"^\s*(\d+)\s*[/-]\s*(\d+)\s*$")
 _JUMP_MULTIPLIER = 2862933555777941757

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import resource
 
-from agent.settings.config import Config
+from agent.settings.config import Inventory
 from collectors.snmp.backends import BackendRouter
 
 log = logging.getLogger("netwatt.agent")
@@ -26,7 +26,7 @@ def raise_open_files_limit() -> int:
     return soft if soft != resource.RLIM_INFINITY else 1 << 20
 
 
-def snmp_client(config: Config) -> BackendRouter:
+def snmp_client(config: Inventory) -> BackendRouter:
     """Every in-flight gufo walk holds one socket: keep the in-flight bound under the descriptor limit."""
     max_in_flight = config.agent.max_in_flight
     usable = raise_open_files_limit() - RESERVED_FDS

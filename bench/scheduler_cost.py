@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from agent.config.load import load_config_text
 from agent.daemon import poll_job_options
-from agent.settings.config import load_config_text
 
 
 class Timed:

@@ -20,10 +20,10 @@ from typing import Any
 
 import yaml
 
+from agent.config.load import load_config_text
 from agent.poll import Poller
 from agent.power.profile_files import load_builtin_profiles
 from agent.power.readings import PollResult
-from agent.settings.config import load_config_text
 from agent.views.pollformat import poll_json
 from collectors.snmp.recorded import RecordedClient
 from tests.harness.netconf_canned import CannedNetconfServer

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from agent.config.load import load_config_text
 from agent.errors import ConfigError
 from agent.lab import SnmpsimProcess, lab_config_text
-from agent.settings.config import load_config_text
 from tests.agent_process import netwatt
 
 BASE = "version: 1\ncredentials:\n  c: {version: 2c, community: 'plain:x'}\n"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from agent.config.dump import dump_config
+from agent.config.load import load_config, load_config_text
 from agent.errors import ConfigError, ConfigErrors
 from agent.power.profile_files import load_builtin_profiles
-from agent.settings.config import load_config, load_config_text
-from agent.settings.dump import dump_config
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config" / "netwatt.example.yaml"
@@ -266,8 +266,8 @@ def _fleet_file(tmp_path: Path, devices: int, *, broken_line: bool = False) -> P
 
 
 def test_a_large_config_is_parsed_in_a_child_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The agent's memory: a big file's YAML garbage stays in a throwaway process (agent/settings/isolated.py)."""
-    from agent.settings import isolated  # noqa: PLC0415
+    """The agent's memory: a big file's YAML garbage stays in a throwaway process (agent/config/isolated.py)."""
+    from agent.config import isolated  # noqa: PLC0415
     monkeypatch.setenv("FLEET_COMMUNITY", "s3cret-community")
     path = _fleet_file(tmp_path, 3000)
     here = load_config(path)
@@ -281,7 +281,7 @@ def test_a_large_config_is_parsed_in_a_child_process(tmp_path: Path, monkeypatch
 
 def test_isolated_parsing_reports_errors_and_skips_small_files(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from agent.settings import isolated  # noqa: PLC0415
+    from agent.config import isolated  # noqa: PLC0415
     monkeypatch.setenv("FLEET_COMMUNITY", "x")
     broken = _fleet_file(tmp_path, 3000, broken_line=True)
     with pytest.raises(ConfigErrors) as caught:      # the same message as an in-process parse

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from agent.config.load import load_config_text
 from agent.errors import ConfigErrors
 from agent.power.profile_files import load_builtin_profiles
-from agent.settings.config import load_config_text
 from tests.agent_process import ROOT, netwatt
 
 PROFILES = load_builtin_profiles()

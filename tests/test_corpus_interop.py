@@ -11,11 +11,11 @@ import re
 
 import pytest
 
+from agent.config.load import Config, load_config_text
 from agent.lab import SnmpsimProcess
 from agent.poll import Poller
 from agent.power.profile_files import load_builtin_profiles
 from agent.power.readings import PollResult, Quantity, Status
-from agent.settings.config import Config, load_config_text
 from collectors.snmp.backends import BackendRouter
 from tests.corpus import CORPUS, absent_note, corpus_present, corpus_required
 from tests.corpus_coverage import coverage

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 
+from agent.config.load import load_config, load_config_text
 from agent.daemon import Agent, poll_job_options
 from agent.lab import SnmpsimProcess, lab_config_text
 from agent.power.profile_files import load_builtin_profiles
 from agent.power.readings import DeviceInfo, DevicePower, Method, PollResult
-from agent.settings.config import load_config, load_config_text
 from agent.store.sqlite import Store
 
 PROFILES = load_builtin_profiles()

@@ -21,12 +21,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.print_page_options import PrintOptions
 
 from agent.cli import main
+from agent.config.load import Config, load_config_text
 from agent.daemon import Agent
 from agent.emissions.store import emissions_between
 from agent.lab import SnmpsimProcess, lab_config_text
 from agent.power.profile_files import load_builtin_profiles
 from agent.report.command import report_text
-from agent.settings.config import Config, load_config_text
 from agent.store.sqlite import Store
 from tests.harness.influxd import InfluxServer, InfluxServerPool
 from tests.harness.line_protocol import parse_line

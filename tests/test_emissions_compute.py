@@ -17,9 +17,9 @@ from agent.emissions.factors import (
     to_g_per_kwh,
     year_bounds,
 )
+from agent.emissions.settings import Contract, OperatorFactor, SiteEmissions
 from agent.energy import EnergyState, Sample, integrate
 from agent.power.readings import Method
-from agent.settings.emissions import Contract, OperatorFactor, SiteEmissions
 
 
 def at(y: int, mo: int, d: int, h: int = 0, mi: int = 0) -> float:

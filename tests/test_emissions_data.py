@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from agent.cli import main
+from agent.config.dump import dump_config
+from agent.config.load import load_config_text
 from agent.emissions.bundled import BundledFactors, factors_dir, read_rows
 from agent.emissions.embodied import Footprint, load_footprints
 from agent.emissions.factors import FactorError
@@ -16,8 +18,6 @@ from agent.emissions.refresh import refresh
 from agent.errors import ConfigError
 from agent.power.estimate import Calibration, PowerModel, PowerModels, estimate, load_power_models, models_dir
 from agent.power.readings import DevicePower, Kind, Method, Quantity, Reading
-from agent.settings.config import load_config_text
-from agent.settings.dump import dump_config
 
 FIXTURES = Path(__file__).parent / "fixtures" / "grid_factors"
 MARCH_2024 = float(calendar.timegm((2024, 3, 1, 0, 0, 0)))

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from agent.config.load import load_config_text
 from agent.emissions.bundled import BundledFactors
 from agent.emissions.compute import location_based
 from agent.emissions.factors import Granularity, Signal
 from agent.emissions.fetch import FactorFetcher
 from agent.emissions.resolve import Resolver
+from agent.emissions.settings import EmissionsSettings
 from agent.emissions.store import FactorCache
-from agent.settings.config import load_config_text
-from agent.settings.emissions import EmissionsSettings
 from agent.store.sqlite import Store
 from agent.views.status import status_json, status_table
 from tests.harness.recorded_http import FIXTURES, RecordedApi

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from agent.config.load import load_config_text
 from agent.emissions.compute import Emission, FactorUse, Scope2
 from agent.emissions.factors import Basis, Granularity, GridFactor, year_bounds
 from agent.emissions.store import EmissionRow, ensure_schema, insert_emissions
 from agent.report.data import build
 from agent.report.render import as_csv, as_table
 from agent.report.sections import Section, build_sections, register_section
-from agent.settings.config import load_config_text
 from agent.store.sqlite import Store
 
 CONFIG = load_config_text(

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from agent.config.load import Config, load_config_text
 from agent.daemon import Agent
 from agent.emissions.store import WITHOUT_FACTOR, emissions_between
 from agent.lab import SnmpsimProcess
 from agent.power.profile_files import load_builtin_profiles
 from agent.report.command import report_text
-from agent.settings.config import Config, load_config_text
 from agent.store.sqlite import Store
 from agent.views.status import status_json, status_table
 

@@ -12,7 +12,7 @@ from tests.agent_process import ROOT
 
 PROBE = """
 import json, logging, resource
-from agent.settings.config import load_config_text
+from agent.config.load import load_config_text
 from agent.snmp_client import snmp_client
 logging.basicConfig(level=logging.INFO, format="%(message)s")
 config = load_config_text("version: 1\\nagent: {max_in_flight: 100000}\\n", environ={})

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from agent.config.load import load_config_text
 from agent.lab import SnmpsimProcess
 from agent.poll import Poller
 from agent.power.readings import PollResult
-from agent.settings.config import load_config_text
 from collectors.snmp.backends import BackendRouter
 from tests.devices_matrix import README, matrix_markdown
 from tests.golden_cases import FIXED_TIME, PROFILES, Case, cases, comparable, run_case

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from agent.config.load import load_config_text
 from agent.emissions.bundled import BundledFactors
 from agent.emissions.zones import zone_table
 from agent.errors import ConfigErrors
 from agent.power.profile_files import load_builtin_profiles
-from agent.settings.config import load_config_text
 from tests.agent_process import netwatt
 
 TABLE = zone_table(BundledFactors(), frozenset({"XL-LIVE"}))

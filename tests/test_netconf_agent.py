@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from agent.config.dump import dump_config
+from agent.config.load import load_config_text
 from agent.errors import ConfigError, ConfigErrors
 from agent.lab import SnmpsimProcess
 from agent.poll import Poller
 from agent.power.profile_files import load_builtin_profiles, parse_profile
 from agent.power.readings import Kind, PollResult, Status
 from agent.power.yang_normalise import _number
-from agent.settings.config import load_config_text
-from agent.settings.dump import dump_config
 from agent.store.sqlite import Store
 from agent.yamlfile.load import load_yaml_text
 from collectors.snmp.pysnmp_client import PysnmpClient

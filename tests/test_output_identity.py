@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from agent.config.load import load_config_text
 from agent.daemon import build_outputs
 from agent.errors import ConfigError
-from agent.settings.config import load_config_text
 from tests.agent_process import netwatt
 from tests.harness.influxd import InfluxServerPool
 

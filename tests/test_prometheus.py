@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from agent.config.load import load_config_text
 from agent.daemon import Agent
 from agent.emissions.store import emissions_between
 from agent.errors import ConfigError
 from agent.lab import SnmpsimProcess, lab_config_text
-from agent.settings.config import load_config_text
 from agent.store.sqlite import PollRecord, Store
 from agent.views.prometheus import JOULES_PER_WH, device_metrics_text
 from tests.agent_process import netwatt, start_agent, wait_for
@@ -221,7 +221,7 @@ def test_emission_counters_match_the_store(scraped: Scraped, scope2: str) -> Non
 # -- config and staleness, without servers --------------------------------------------------------------
 
 
-def _config(extra: str = "", http: str = "{listen: '127.0.0.1:0', metrics: {devices: true}}") -> str:
+def _config(extra: str = "", http: str = "{listen: '127.0.0.1:9469', metrics: {devices: true}}") -> str:
     return ("version: 1\nagent: {interval: 10s, http: " + http + ", state_directory: STATE}\n"
             "credentials: {c: {version: 2c, community: 'plain:public'}}\n"
             "sites: {lab: {timezone: UTC, grid_zone: FR}}\n"

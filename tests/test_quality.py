@@ -37,7 +37,7 @@ import sys
 from agent.cli import main
 from agent.daemon import Agent
 from agent.poll import Poller
-from agent.settings.config import load_config_text
+from agent.config.load import load_config_text
 from collectors.snmp.pysnmp_client import PysnmpClient
 config = load_config_text("version: 1\\ncredentials: {c: {version: 2c, community: 'plain:x'}}\\n"
                           "devices: [{name: sw1, address: 192.0.2.1, credential: c}]\\n", environ={})

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from agent.config.load import load_config_text
 from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
 from agent.points.lineprotocol import Point, encode
 from agent.points.schema import poll_points
 from agent.poll import Poller
 from agent.power.readings import PollResult, Quantity, Status
-from agent.settings.config import load_config_text
 from collectors.snmp.recorded import RecordedClient, parse_snmprec
 from collectors.snmp.types import Oid, SnmpValue, parse_oid
 from tests.golden_cases import FIXED_TIME, GOLDEN, PROFILES, Case, cases, run_case

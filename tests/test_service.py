@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from agent import health
+from agent.config.load import load_config_text
 from agent.daemon import Agent
 from agent.lab import SnmpsimProcess, lab_config_text
 from agent.sdnotify import Notifier
-from agent.settings.config import load_config_text
 from agent.settings.http import HttpSettings
 from agent.store.sqlite import Store
 from agent.supervise import Supervisor

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from agent.config.load import load_config_text
 from agent.lab import SnmpsimProcess, lab_config_text
-from agent.settings.config import load_config_text
 from agent.shard import SHARDS_ENV, Shard, auto_shard, owns, parse_shard, restrict, shard_of
 from agent.store.sqlite import Store
 from tests.agent_process import ROOT, netwatt

@@ -9,10 +9,10 @@ import time
 import pytest
 from pysnmp.proto import rfc1902
 
+from agent.config.load import Config, load_config_text
 from agent.poll import Poller
 from agent.power.profile_files import load_builtin_profiles
 from agent.power.readings import PollResult
-from agent.settings.config import Config, load_config_text
 from collectors.snmp.backends import BackendRouter
 from tests.harness.pool import MisbehavingFactory, SnmpdFactory
 from tests.harness.snmpd import NetSnmpd

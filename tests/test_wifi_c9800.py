@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from agent.settings.config import load_config_text
+from agent.config.load import load_config_text
 from agent.store.sqlite import Store
 from agent.wifi.adapters.c9800 import RPC_NS, WLAN_CFG, C9800Controller, ap_admin_rpc, slot_admin_rpc, wlan_edit
 from agent.wifi.executor import Executor

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from agent.config.load import load_config_text
 from agent.report.command import report_text
-from agent.settings.config import load_config_text
 from agent.store.sqlite import Store
 from agent.wifi.runtime import open_wifi
 from agent.wifi.savings import wifi_report

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from agent.cli import main
-from agent.settings.config import Config, load_config_text
+from agent.config.load import Config, load_config_text
 from agent.store.sqlite import Store
 from agent.wifi.store import WifiStore
 from tests import test_wifi_snmp
@@ -138,7 +138,7 @@ def test_a_rule_in_force_at_expiry_decides(venue: tuple[Venue, NetSnmpd], tmp_pa
 KILLER = """
 import asyncio, os, signal, sys
 from datetime import UTC, datetime, timedelta
-from agent.settings.config import load_config_text
+from agent.config.load import load_config_text
 from agent.store.sqlite import Store
 from agent.wifi.adapters.snmp import SnmpController
 from agent.wifi.runtime import open_wifi

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from agent.config.load import load_config_text
 from agent.errors import ConfigError
-from agent.settings.config import load_config_text
 from agent.wifi.guards import check_target
 from agent.wifi.model import Scope, Target
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from agent.settings.config import Config, load_config_text
+from agent.config.load import Config, load_config_text
 from agent.store.sqlite import Store
 from agent.wifi.adapters.base import Applied
 from agent.wifi.adapters.openconfig import MAC, PHY, OpenConfigController, radio_edit, ssid_edit

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from agent.config.load import Config, load_config_text
 from agent.errors import ConfigError
-from agent.settings.config import Config, load_config_text
 from agent.wifi.cron import parse_cron
 from agent.wifi.guards import Change, apply_guards
 from agent.wifi.model import Desired, Observed, Scope, Target
@@ -266,8 +266,8 @@ def test_savings_fall_back_to_labelled_estimates(tmp_path: Path) -> None:
 def test_sighup_reload_reconfigures_the_wifi_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio  # noqa: PLC0415
 
+    from agent.config.load import load_config  # noqa: PLC0415
     from agent.daemon import Agent  # noqa: PLC0415
-    from agent.settings.config import load_config  # noqa: PLC0415
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
     path = tmp_path / "velodrome.yaml"

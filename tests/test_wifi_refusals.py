@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from agent.cli import main
-from agent.settings.config import load_config_text
+from agent.config.load import load_config_text
 from tests import test_wifi_snmp
 from tests.harness.snmpd import NetSnmpd
 from tests.test_wifi_snmp import ENV, EXAMPLE, Clock, close, service

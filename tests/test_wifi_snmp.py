@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.settings.config import Config, load_config_text
+from agent.config.load import Config, load_config_text
 from agent.store.sqlite import Store
 from agent.wifi.interlock import ApplyLock
 from agent.wifi.runtime import open_wifi

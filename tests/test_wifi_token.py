@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from agent.config.load import load_config_text
 from agent.errors import ConfigError
 from agent.httpapi import LocalHttpServer, Response
-from agent.settings.config import load_config_text
 from agent.settings.secrets import Secret
 from tests.agent_process import netwatt
 

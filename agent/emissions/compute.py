@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from agent.emissions.factors import FactorError, Granularity, GridFactor, energy_weighted
-from agent.settings.emissions import OperatorFactor, SiteEmissions
+from agent.emissions.settings import OperatorFactor, SiteEmissions
 
 FactorAt = Callable[[float], GridFactor]
 

@@ -15,19 +15,19 @@ from agent.emissions.embodied import footprint_for, load_footprints
 from agent.emissions.factors import FactorError
 from agent.emissions.points import embodied_points, emission_points
 from agent.emissions.resolve import Resolver
+from agent.emissions.settings import ConfigWithEmissions
 from agent.emissions.store import WITHOUT_FACTOR, EmissionRow, FactorCache, insert_emissions, note_model
 from agent.energy import EnergyInterval
 from agent.points.lineprotocol import Point
 from agent.power.estimate import Calibration, estimate, load_power_models, models_dir
 from agent.power.readings import PollResult
-from agent.settings.config import Config
 from agent.store.sqlite import Write, bump_counter
 
 log = logging.getLogger("netwatt.emissions")
 
 
 class EmissionsEngine:
-    def __init__(self, config: Config, db: sqlite3.Connection) -> None:
+    def __init__(self, config: ConfigWithEmissions, db: sqlite3.Connection) -> None:
         settings = config.emissions
         self.config = config
         self.bundled = BundledFactors(Path(settings.factors_dir) if settings.factors_dir else None)

@@ -18,8 +18,8 @@ from agent.emissions.providers.electricitymaps import ElectricityMaps
 from agent.emissions.providers.entsoe import Entsoe, psr_factors
 from agent.emissions.providers.ukci import UkCarbonIntensity
 from agent.emissions.providers.watttime import WattTime
+from agent.emissions.settings import EmissionsSettings, ProviderSpec
 from agent.emissions.store import FactorCache
-from agent.settings.emissions import EmissionsSettings, ProviderSpec
 
 log = logging.getLogger("netwatt.emissions")
 BACK_S = 6 * 3600.0          # re-read recent hours: actual values replace forecasts

@@ -12,8 +12,8 @@ from __future__ import annotations
 from agent.emissions.bundled import BundledFactors
 from agent.emissions.compute import FactorAt, operator_factor
 from agent.emissions.factors import GridFactor, year_bounds, year_of
+from agent.emissions.settings import EmissionsSettings
 from agent.emissions.store import FactorCache
-from agent.settings.emissions import EmissionsSettings
 
 
 class Resolver:

@@ -7,6 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agent.clock import wall_clock
+from agent.config.load import Config
 from agent.emissions.bundled import BundledFactors, factors_dir
 from agent.emissions.embodied import load_footprints
 from agent.emissions.factors import FactorError
@@ -18,7 +19,6 @@ from agent.report import render
 from agent.report.data import GROUPINGS, build, fleet_power_by_model, local_day
 from agent.report.sections import build_sections
 from agent.report.wifi_section import wifi_section
-from agent.settings.config import Config
 from agent.store.sqlite import Store
 
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from agent.config.load import Config
 from agent.emissions.embodied import Footprint, footprint_for
 from agent.emissions.store import StoredEmission, device_models, emissions_between, ensure_schema
-from agent.settings.config import Config
 
 GROUPINGS = ("site", "device", "role")
 DAY_S = 86400.0

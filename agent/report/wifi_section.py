@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from agent.config.load import Config
 from agent.report.data import ReportData
 from agent.report.sections import Section, Table
-from agent.settings.config import Config
 from agent.store.sqlite import Store
 from agent.wifi.savings import wifi_report
 from agent.wifi.store import WifiStore

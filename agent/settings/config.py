@@ -1,28 +1,25 @@
-"""The netwatt configuration file: inventory (credentials, sites, devices), agent settings, outputs.
+"""The inventory of the netwatt configuration file: agent settings, credentials, profiles, sites,
+devices and outputs, the part every feature reads.
 
-``load_config`` reads and checks everything at once: unknown keys, wrong types, dangling
-references and unresolvable secrets are errors naming file, line and key. Devices are checked one
-by one and all their problems are reported together.
+``parse_inventory`` checks those sections of the file, collecting every error (unknown keys, wrong
+types, dangling references, unresolvable secrets) with file, line and key. Devices are checked one by
+one and all their problems are reported together. The features' own sections (``wifi:``,
+``emissions:``) are parsed by the features; the whole ``Config`` is assembled above them
+(agent/config/load.py).
 """
 
 from __future__ import annotations
 
-import ipaddress
-import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from agent.emissions.bundled import BundledFactors
-from agent.emissions.factors import FactorError
-from agent.emissions.zones import zone_table
-from agent.errors import ConfigError, ConfigErrors
+from agent.errors import ConfigError
 from agent.power.profile_files import load_builtin_profiles, parse_profile
 from agent.power.profiles import Profile
-from agent.settings.emissions import EmissionsSettings, parse_emissions
+from agent.settings.address import join_host_port, split_host_port
 from agent.settings.http import HttpSettings, parse_http
 from agent.settings.netconf import (
     NetconfSettings,
@@ -31,9 +28,7 @@ from agent.settings.netconf import (
     parse_netconf_block,
     parse_ssh_credential,
 )
-from agent.settings.secrets import Secret, SecretError, resolve_secret
-from agent.wifi.settings import WifiConfig, parse_wifi
-from agent.yamlfile.load import load_yaml_file, load_yaml_text
+from agent.settings.secrets import Secret, secret_at
 from agent.yamlfile.section import Section
 from collectors.snmp.ciphers import missing_cipher
 from collectors.snmp.types import SnmpTarget, SnmpV2cAuth, SnmpV3Auth
@@ -44,7 +39,6 @@ PRIV_PROTOCOLS = ("DES", "3DES", "AES", "AES128", "AES192", "AES256", "AES192C",
 ROLES = ("router", "switch", "wlc", "firewall", "access_point", "other")
 OUTPUT_TYPES = ("sqlite", "influxdb_v1", "influxdb_v2", "influxdb_v3")
 SNMP_BACKENDS = ("auto", "gufo", "pysnmp")     # collectors.snmp.backends
-_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?")      # one DNS label (RFC 1123)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +115,7 @@ class Device:
 
     @property
     def address(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        return join_host_port(self.host, self.port)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +133,9 @@ class OutputSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class Config:
+class Inventory:
+    """What netwatt polls and where it writes: every feature reads this, none owns it."""
+
     file: str
     agent: AgentSettings
     credentials: dict[str, Credential]
@@ -148,8 +144,6 @@ class Config:
     devices: dict[str, Device]
     outputs: tuple[OutputSpec, ...]
     ssh_credentials: dict[str, SshCredential] = field(default_factory=dict)
-    wifi: WifiConfig | None = None
-    emissions: EmissionsSettings = field(default_factory=EmissionsSettings)
 
     def device(self, name: str) -> Device:
         try:
@@ -168,24 +162,8 @@ class Config:
         )
 
 
-def load_config(path: Path | str, *, environ: dict[str, str] | None = None,
-                builtin_profiles: dict[str, Profile] | None = None) -> Config:
-    path = Path(path)
-    return parse_config(load_yaml_file(path), file=str(path), environ=environ,
-                        builtin_profiles=builtin_profiles, base_dir=path.parent)
-
-
-def load_config_text(text: str, *, file: str = "<text>", environ: dict[str, str] | None = None,
-                     builtin_profiles: dict[str, Profile] | None = None) -> Config:
-    return parse_config(load_yaml_text(text, file), file=file, environ=environ,
-                        builtin_profiles=builtin_profiles)
-
-
-def parse_config(data: Any, *, file: str, environ: dict[str, str] | None = None,
-                 builtin_profiles: dict[str, Profile] | None = None,
-                 base_dir: Path | None = None) -> Config:
-    """Check everything in one pass: each section, device and field on its own, all errors raised together."""
-    env = dict(os.environ) if environ is None else environ
+def top_section(data: Any, file: str) -> Section:
+    """The file's top mapping, collecting errors, once its version is one this netwatt reads."""
     if data is None:
         raise ConfigError("the file is empty", file=file)
     top = Section(data, "", file=file, line=1, sink=[])
@@ -193,6 +171,14 @@ def parse_config(data: Any, *, file: str, environ: dict[str, str] | None = None,
     if version != CONFIG_VERSION:
         raise top.error("version", f"config version {version} is not supported (this netwatt reads "
                         f"version {CONFIG_VERSION})")
+    return top
+
+
+def parse_inventory(top: Section, *, env: dict[str, str], builtin_profiles: dict[str, Profile] | None = None,
+                    base_dir: Path | None = None) -> tuple[Inventory, dict[str, Section]]:
+    """The inventory's sections of ``top``, each section, device and field checked on its own; errors are
+    collected in ``top``. Also the sites' sections, for later checks that name a site's line."""
+    file = top.file
     agent = top.attempt(AgentSettings(), lambda: _agent(top.section("agent", {}), env))
     credentials: dict[str, Credential] = {}
     ssh_credentials: dict[str, SshCredential] = {}
@@ -227,16 +213,8 @@ def parse_config(data: Any, *, file: str, environ: dict[str, str] | None = None,
         devices[device.name] = device
     outputs = tuple(o for s in top.sections("outputs") if (o := top.attempt(None, _output, s, env, base_dir))
                     ) or (OutputSpec("sqlite", {}),)
-    wifi = None
-    if top.has("wifi"):
-        wifi = top.attempt(None, lambda: parse_wifi(top.section("wifi"), devices=devices, sites=sites, env=env,
-                                                    base_dir=base_dir))
-    emissions = top.attempt(EmissionsSettings(), lambda: parse_emissions(
-        top.section("emissions", {}), env=env, base_dir=base_dir, sites=set(sites), devices=set(devices)))
-    top.attempt(None, _check_grid_zones, sites, site_sections, emissions)
-    top.finish()
-    top.raise_collected()
-    return Config(file, agent, credentials, profiles, sites, devices, outputs, ssh_credentials, wifi, emissions)
+    inventory = Inventory(file, agent, credentials, profiles, sites, devices, outputs, ssh_credentials)
+    return inventory, site_sections
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,23 +231,6 @@ class _References:
 def _ssh_credential(name: str, s: Section, env: dict[str, str], base_dir: Path | None) -> SshCredential:
     _check_name(s, name)
     return parse_ssh_credential(name, s, env, base_dir)
-
-
-def _check_grid_zones(sites: dict[str, Site], sections: dict[str, Section], emissions: EmissionsSettings) -> None:
-    """A zone without a factor would leave the site's energy without emissions: refused here, not found at run."""
-    zoned = {name: site.grid_zone for name, site in sites.items() if site.grid_zone}
-    if not zoned:
-        return
-    try:
-        bundled = BundledFactors(Path(emissions.factors_dir) if emissions.factors_dir else None)
-    except (FactorError, OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read the grid factor tables: {exc}", file=sections[next(iter(zoned))].file,
-                          key="emissions.factors_dir") from None
-    table = zone_table(bundled, frozenset(z for p in emissions.providers if p.type != "watttime" for z in p.zones))
-    errors = [sections[name].error("grid_zone", f"site {name}: {problem}") for name, zone in zoned.items()
-              if (problem := table.problem(zone)) and not emissions.site(name).own_factor_always]
-    if errors:
-        raise ConfigErrors(errors)
 
 
 def _agent(s: Section, env: dict[str, str]) -> AgentSettings:
@@ -299,21 +260,13 @@ def _agent(s: Section, env: dict[str, str]) -> AgentSettings:
     return settings
 
 
-def _secret(s: Section, key: str, env: dict[str, str], base_dir: Path | None) -> Secret:
-    reference = s.text(key)
-    try:
-        return resolve_secret(reference, environ=env, base_dir=base_dir)
-    except SecretError as exc:
-        raise s.error(key, str(exc)) from None
-
-
 def _credential(name: str, s: Section, env: dict[str, str], base_dir: Path | None) -> Credential:
     _check_name(s, name)
     version = s.choice("version", ("1", "2c", "3"))
     if version == "1":
         raise s.error("version", "SNMPv1 has no GETBULK and no 64-bit counters; use 2c or 3")
     if version == "2c":
-        credential = Credential(name, "2c", community=_secret(s, "community", env, base_dir))
+        credential = Credential(name, "2c", community=secret_at(s, "community", environ=env, base_dir=base_dir))
         s.finish()
         return credential
     username = s.text("username")
@@ -323,8 +276,8 @@ def _credential(name: str, s: Section, env: dict[str, str], base_dir: Path | Non
         raise s.error("priv_protocol", "privacy needs authentication: set auth_protocol too")
     if priv_protocol and (unavailable := missing_cipher(priv_protocol)):
         raise s.error("priv_protocol", unavailable)
-    auth_password = _secret(s, "auth_password", env, base_dir) if auth_protocol else None
-    priv_password = _secret(s, "priv_password", env, base_dir) if priv_protocol else None
+    auth_password = secret_at(s, "auth_password", environ=env, base_dir=base_dir) if auth_protocol else None
+    priv_password = secret_at(s, "priv_password", environ=env, base_dir=base_dir) if priv_protocol else None
     for key, secret in (("auth_password", auth_password), ("priv_password", priv_password)):
         if secret is not None and len(secret.reveal()) < 8:
             s.report(s.error(key, "SNMPv3 passphrases must be at least 8 characters (RFC 3414)"))
@@ -426,42 +379,10 @@ def _profiles_of(s: Section, device: str, profiles: dict[str, Profile]) -> tuple
 
 
 def _address(s: Section) -> tuple[str, int]:
-    text = s.text("address").strip()
-    host, port = text, 161
-    bracketed = re.fullmatch(r"\[([^\]]*)\](?::(\d+))?", text)
-    if bracketed:
-        host, port = bracketed.group(1), int(bracketed.group(2) or 161)
-        if ":" not in host:
-            raise s.error("address", f"{text!r}: only an IPv6 address goes in [brackets]")
-    elif text.count(":") == 1:
-        host, port_text = text.rsplit(":", 1)
-        if not port_text.isdigit() or len(port_text) > 5:
-            raise s.error("address", f"{text!r}: port must be a number from 1 to 65535")
-        port = int(port_text)
-    if not 0 < port < 65536:
-        raise s.error("address", f"{text!r}: port {port} is out of range (1..65535)")
-    problem = host_problem(host)
-    if problem:
-        raise s.error("address", f"{text!r}: {problem}")
-    return host, port
-
-
-def host_problem(host: str) -> str:
-    """Why ``host`` is neither an IP address nor a DNS host name ("" when it is one)."""
     try:
-        ipaddress.ip_address(host)
-        return ""
-    except ValueError:
-        pass
-    if ":" in host:
-        return f"{host!r} is not a valid IPv6 address"
-    if re.fullmatch(r"[0-9.]+", host):
-        return f"{host!r} is not a valid IPv4 address (four numbers 0..255)"
-    labels = host.rstrip(".").split(".")
-    if (len(host) > 253 or not all(_LABEL.fullmatch(label) for label in labels)
-            or labels[-1].isdigit()):
-        return f"{host!r} is not an IP address or host name"
-    return ""
+        return split_host_port(s.text("address").strip(), default_port=161)
+    except ValueError as exc:
+        raise s.error("address", str(exc)) from None
 
 
 _OUTPUT_NUMBERS: dict[str, Callable[[Section, str], object]] = {
@@ -487,7 +408,8 @@ def _output(s: Section, env: dict[str, str], base_dir: Path | None) -> OutputSpe
         if not s.has(key):
             s.raw(key, None)
             continue
-        settings[key] = _secret(s, key, env, base_dir) if key in secrets.get(kind, ()) else s.raw(key)
+        secret = key in secrets.get(kind, ())
+        settings[key] = secret_at(s, key, environ=env, base_dir=base_dir) if secret else s.raw(key)
         check = _OUTPUT_NUMBERS.get(key)
         if check is not None:       # checked here so a bad number is refused by check-config, not a crash at run
             check(s, key)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.httpapi import is_loopback
+from agent.settings.address import is_loopback, join_host_port, parse_listen
 from agent.yamlfile.section import Section
 
 DEFAULT_PORT = 9469
@@ -30,22 +30,18 @@ class HttpSettings:
 
     @property
     def listen(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        return join_host_port(self.host, self.port)
 
 
 def parse_http(s: Section) -> HttpSettings:
-    listen = s.text("listen", f"127.0.0.1:{DEFAULT_PORT}").strip()
+    host, port = parse_listen(s, "listen", f"127.0.0.1:{DEFAULT_PORT}")
     allow = s.boolean("allow_non_loopback", False)
     devices, components = _parse_metrics(s.section("metrics")) if s.has("metrics") else (False, False)
     s.finish()
-    host, sep, port_text = listen.rpartition(":")
-    host = host.strip("[]")
-    if not sep or not host or not port_text.isdigit() or not 0 <= int(port_text) < 65536:
-        raise s.error("listen", f"{listen!r} is not host:port (e.g. 127.0.0.1:{DEFAULT_PORT} or [::1]:{DEFAULT_PORT})")
     if not is_loopback(host) and not allow:
         raise s.error("listen", f"{host} is not a loopback address: the health and metrics endpoints are for "
                       "this host only; set allow_non_loopback: true to expose them on purpose")
-    return HttpSettings(host, int(port_text), allow, devices, components)
+    return HttpSettings(host, port, allow, devices, components)
 
 
 def _parse_metrics(s: Section) -> tuple[bool, bool]:

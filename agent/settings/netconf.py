@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.power.profiles import Profile
-from agent.settings.secrets import Secret, SecretError, resolve_secret
+from agent.settings.secrets import Secret, secret_at
 from agent.yamlfile.section import Section
 from collectors.netconf.types import DEFAULT_PORT, HostKeyCheck, NetconfAuth, NetconfTarget, normalise_fingerprint
 
@@ -52,7 +52,7 @@ def is_ssh_credential(s: Section) -> bool:
 def parse_ssh_credential(name: str, s: Section, env: dict[str, str], base_dir: Path | None) -> SshCredential:
     s.choice("type", ("ssh",))
     username = s.text("username")
-    password = _secret(s, "password", env, base_dir) if s.has("password") else None
+    password = secret_at(s, "password", environ=env, base_dir=base_dir) if s.has("password") else None
     private_key = s.text("private_key", "") or None
     if private_key is not None:
         key_path = Path(private_key)
@@ -65,13 +65,6 @@ def parse_ssh_credential(name: str, s: Section, env: dict[str, str], base_dir: P
         raise s.error("username", f"SSH credential {name}: set password (a secret reference) or private_key")
     s.finish()
     return SshCredential(name, username, password, private_key)
-
-
-def _secret(s: Section, key: str, env: dict[str, str], base_dir: Path | None) -> Secret:
-    try:
-        return resolve_secret(s.text(key), environ=env, base_dir=base_dir)
-    except SecretError as exc:
-        raise s.error(key, str(exc)) from None
 
 
 def parse_netconf_block(s: Section, device: str, ssh_credentials: dict[str, SshCredential],

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent.yamlfile.section import Section
+
 SCHEMES = ("env", "file", "credential", "plain")
 
 
@@ -69,3 +71,11 @@ def resolve_secret(reference: str, *, environ: dict[str, str] | None = None,
     if not value:
         raise SecretError(f"{scheme} {str(path)!r} is empty")
     return Secret(reference, value)
+
+
+def secret_at(s: Section, key: str, *, environ: dict[str, str], base_dir: Path | None) -> Secret:
+    """The secret a config key refers to; an unresolvable reference is an error naming file, line and key."""
+    try:
+        return resolve_secret(s.text(key), environ=environ, base_dir=base_dir)
+    except SecretError as exc:
+        raise s.error(key, str(exc)) from None

@@ -8,7 +8,7 @@ from agent.energy import EnergyState, Sample, integrate
 from agent.points.lineprotocol import Point
 from agent.points.schema import energy_points, poll_points
 from agent.power.readings import PollResult
-from agent.settings.config import Config
+from agent.settings.config import Inventory
 from agent.store.sqlite import PollRecord, StoredPoint, Write
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ def stored(points: list[Point], device: str = "") -> list[StoredPoint]:
     return [StoredPoint(int(p.time.timestamp()), p.measurement, device, p.line()) for p in points]
 
 
-def max_gap_for(config: Config, device_name: str) -> float:
+def max_gap_for(config: Inventory, device_name: str) -> float:
     """The longest silence bridged for a device (``max_gap``, else three of its poll intervals): beyond it
     energy is not integrated, and the device's Prometheus samples go stale."""
     device = config.devices.get(device_name)
@@ -30,7 +30,7 @@ def max_gap_for(config: Config, device_name: str) -> float:
 class Recorder:
     """Keeps each device's energy state in memory, mirrored to the store by every commit."""
 
-    def __init__(self, config: Config, energy_states: dict[str, EnergyState],
+    def __init__(self, config: Inventory, energy_states: dict[str, EnergyState],
                  emissions: EmissionsEngine | None = None) -> None:
         self.config = config
         self.energy_states = energy_states

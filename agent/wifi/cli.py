@@ -10,13 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 from agent.clock import wall_clock
 from agent.errors import ConfigError, NetwattError
-from agent.settings.config import Config, load_config
-from agent.shard import restrict
 from agent.store.sqlite import Store
 from agent.wifi.interlock import WifiBusy
 from agent.wifi.runtime import open_wifi
 from agent.wifi.savings import wifi_report
 from agent.wifi.service import WifiService
+from agent.wifi.settings import ConfigWithWifi
 from agent.wifi.status import status_json, status_table
 from agent.wifi.store import WifiStore
 from agent.yamlfile.section import parse_duration
@@ -48,13 +47,13 @@ def add_parser(command: argparse.ArgumentParser) -> None:
     command.add_argument("--format", choices=("table", "json"), default="table")
 
 
-def _wifi_config(config: Config) -> None:
+def _wifi_config(config: ConfigWithWifi) -> None:
     if config.wifi is None:      # no section, or none of its controllers in this --shard
         raise ConfigError("the config has no wifi: section (or no controller in this shard)", file=config.file)
 
 
-def handle(args: argparse.Namespace, open_store: object) -> int:
-    config = restrict(load_config(args.config), args.shard)
+def handle(args: argparse.Namespace, config: ConfigWithWifi, open_store: object) -> int:
+    """``config``: loaded by agent/cli.py, as this shard sees it."""
     _wifi_config(config)
     assert config.wifi is not None
     looking = args.wifi_command in ("status", "plan", "report")      # never create, move or migrate the store
@@ -112,7 +111,7 @@ def _instant(text: str) -> datetime:
     return instant.astimezone(UTC)
 
 
-async def _round(config: Config, store: Store, args: argparse.Namespace, *, apply: bool | None,
+async def _round(config: ConfigWithWifi, store: Store, args: argparse.Namespace, *, apply: bool | None,
                  group: str | None = None) -> int:
     """``group``: an on/off request's group, whose targets alone decide the exit status."""
     reader = PysnmpClient()

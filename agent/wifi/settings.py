@@ -10,14 +10,18 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from agent.errors import ConfigError, ConfigErrors
-from agent.settings.secrets import Secret, SecretError, resolve_secret
+from agent.settings.address import is_loopback, join_host_port, parse_listen
+from agent.settings.config import AgentSettings, Device, Site
+from agent.settings.dump import Shown, duration, named, plain
+from agent.settings.secrets import Secret, secret_at
 from agent.wifi.cron import Cron, parse_cron
 from agent.wifi.model import Scope, Target
 from agent.yamlfile.section import Section
+from collectors.snmp.types import SnmpTarget
 
 CONTROLLER_TYPES = ("aireos", "ifmib", "poe", "openconfig", "c9800")
 SNMP_TYPES = ("aireos", "ifmib", "poe")
@@ -179,7 +183,26 @@ class WifiConfig:
         return list(seen.values())
 
 
-def parse_wifi(s: Section, *, devices: dict[str, Any], sites: dict[str, Any], env: dict[str, str],
+class ConfigWithWifi(Protocol):
+    """What the Wi-Fi feature reads of the whole config: its own section and the inventory (the devices it
+    reaches controllers and PoE switches through); the assembled ``Config`` of agent/config/load.py is one."""
+
+    @property
+    def file(self) -> str: ...
+
+    @property
+    def agent(self) -> AgentSettings: ...
+
+    @property
+    def devices(self) -> dict[str, Device]: ...
+
+    @property
+    def wifi(self) -> WifiConfig | None: ...
+
+    def snmp_target(self, device: Device) -> SnmpTarget: ...
+
+
+def parse_wifi(s: Section, *, devices: dict[str, Device], sites: dict[str, Site], env: dict[str, str],
                base_dir: Path | None) -> WifiConfig:
     errors: list[ConfigError] = []
     controllers = {name: controller for name, c in s.named_sections("controllers")
@@ -226,12 +249,7 @@ def _controller(name: str, s: Section, devices: dict[str, Any], env: dict[str, s
         raise s.error("device", f"controller {name}: a {kind} controller is reached through a device of the "
                       "config (its address and SNMP credential)")
     device = devices.get(device_name)
-    password = None
-    if s.has("password"):
-        try:
-            password = resolve_secret(s.text("password"), environ=env, base_dir=base_dir)
-        except SecretError as exc:
-            raise s.error("password", str(exc)) from None
+    password = secret_at(s, "password", environ=env, base_dir=base_dir) if s.has("password") else None
     wlans_section = s.section("wlans", {})
     wlans = {str(k): wlans_section.integer(str(k), minimum=0) for k in list(wlans_section.data)}
     wlans_section.finish()
@@ -351,26 +369,23 @@ def _guards(s: Section, controllers: dict[str, ControllerSpec], aps: dict[str, A
 
 
 def _api(s: Section, env: dict[str, str], base_dir: Path | None) -> ApiSettings:
-    listen = s.text("listen", "127.0.0.1:8470")
-    host, _, port_text = listen.rpartition(":")
-    if host not in ("127.0.0.1", "::1", "localhost") or not port_text.isdigit() or not 0 <= int(port_text[:6]) < 65536:
-        raise s.error("listen", f"{listen!r}: the Wi-Fi API listens on the loopback only (127.0.0.1:PORT)")
+    host, port = parse_listen(s, "listen", "127.0.0.1:8470")
+    if not is_loopback(host):
+        raise s.error("listen", f"{host} is not a loopback address: the Wi-Fi API listens on the loopback only "
+                      "(e.g. 127.0.0.1:8470 or [::1]:8470)")
     token = None
     if s.has("token"):
         reference = s.text("token")
         if not reference.startswith(TOKEN_SCHEMES):
             raise s.error("token", "the bearer token switches radios: give a secret reference (env:NAME, "
                           "file:PATH or credential:NAME), never the token itself nor plain:")
-        try:
-            token = resolve_secret(reference, environ=env, base_dir=base_dir)
-        except SecretError as exc:
-            raise s.error("token", str(exc)) from None
+        token = secret_at(s, "token", environ=env, base_dir=base_dir)
         if len(token.reveal()) < MIN_TOKEN_CHARS:
             # the length only, never the value
             raise s.error("token", f"{reference} resolves to {len(token.reveal())} characters; a bearer token "
                           f"needs at least {MIN_TOKEN_CHARS} (e.g. openssl rand -hex 24)")
     s.finish()
-    return ApiSettings(host, int(port_text), token)
+    return ApiSettings(host, port, token)
 
 
 def _group(name: str, s: Section, *, controllers: dict[str, ControllerSpec], aps: dict[str, AccessPoint],
@@ -516,3 +531,37 @@ def _check_contradictions(group: Group, s: Section) -> None:
                 f"(line {rules.get(clash)})", file=s.file, line=rules.get(rule, s.line), key=f"{s.path}")
         if state not in latest_end or latest_end[state][0] < end:
             latest_end[state] = (end, rule)
+
+
+def dump_wifi(w: WifiConfig) -> dict[str, Any]:
+    """The section as ``check-config --show`` prints it, in the file's keys."""
+    # management_keys is derived from management_ssids (every alias of their WLANs), not a key of the file
+    guards = {k: v for k, v in plain(w.guards, _SHOWN).items() if k != "management_keys"}
+    return {"evaluate_every": duration(w.evaluate_every_s), "controllers": plain(w.controllers, _SHOWN),
+            "access_points": [plain(a, _SHOWN) for a in w.access_points.values()], "guards": guards,
+            "api": plain(w.api, _SHOWN), "estimates": dict(w.estimates_w), "groups": plain(w.groups, _SHOWN)}
+
+
+def _group_shown(g: Group) -> dict[str, Any]:
+    out = {k: v for k, v in named(g, _SHOWN).items() if k not in ("timezone", "targets")}    # timezone: the site's
+    if g.scope is Scope.SSID:
+        out["controller"] = g.targets[0].controller if g.targets else ""
+        out["ssids"] = [t.ssid for t in g.targets]
+    else:
+        out["aps"] = list(dict.fromkeys(t.ap for t in g.targets))
+    return out
+
+
+def _api_shown(a: ApiSettings) -> dict[str, Any]:
+    return {"listen": join_host_port(a.host, a.port), **({"token": str(a.token)} if a.token is not None else {})}
+
+
+def _controller_shown(c: ControllerSpec) -> dict[str, Any]:
+    return named(c, _SHOWN)
+
+
+def _cron_shown(c: Cron) -> str:
+    return c.text
+
+
+_SHOWN: Shown = {Group: _group_shown, ApiSettings: _api_shown, ControllerSpec: _controller_shown, Cron: _cron_shown}

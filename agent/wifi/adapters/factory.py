@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from agent.settings.config import Config
 from agent.wifi.adapters.base import Controller
 from agent.wifi.adapters.snmp import PoeMeter, SnmpController, load_columns
+from agent.wifi.settings import ConfigWithWifi
 from collectors.snmp.setter import SnmpSetter
 from collectors.snmp.types import SnmpClient
 
 log = logging.getLogger("netwatt.wifi")
 
 
-def build_controllers(config: Config, reader: SnmpClient, setter: SnmpSetter) -> dict[str, Controller]:
+def build_controllers(config: ConfigWithWifi, reader: SnmpClient, setter: SnmpSetter) -> dict[str, Controller]:
     assert config.wifi is not None
     columns, _power = load_columns()
     controllers: dict[str, Controller] = {}
@@ -29,7 +29,7 @@ def build_controllers(config: Config, reader: SnmpClient, setter: SnmpSetter) ->
     return controllers
 
 
-def _netconf_controller(config: Config, name: str) -> Controller | None:
+def _netconf_controller(config: ConfigWithWifi, name: str) -> Controller | None:
     assert config.wifi is not None
     spec = config.wifi.controllers[name]
     if spec.type == "openconfig":
@@ -42,7 +42,7 @@ def _netconf_controller(config: Config, name: str) -> Controller | None:
     return None
 
 
-def build_meter(config: Config, reader: SnmpClient) -> PoeMeter:
+def build_meter(config: ConfigWithWifi, reader: SnmpClient) -> PoeMeter:
     assert config.wifi is not None
     _columns, power = load_columns()
     # a switch polled by another shard is not in this config: those APs' savings are estimated

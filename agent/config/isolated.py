@@ -17,8 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from agent.config.load import Config, load_config
 from agent.errors import NetwattError
-from agent.settings.config import Config, load_config
 
 log = logging.getLogger(__name__)
 

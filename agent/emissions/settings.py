@@ -1,7 +1,8 @@
 """The ``emissions:`` section of the config: live factor providers, per-site operator factors,
 contracts (market-based Scope 2), overhead, embodied lifetime, the reduction target and refresh plans.
 
-Everything optional: without the section, location-based emissions use the bundled tables.
+Everything optional: without the section, location-based emissions use the bundled tables. The
+feature parses and shows its own section; the whole config is assembled above (agent/config/).
 """
 
 from __future__ import annotations
@@ -10,10 +11,15 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any, Protocol
 
+from agent.emissions.bundled import BundledFactors
 from agent.emissions.factors import Basis, FactorError, factor_problem, to_g_per_kwh
-from agent.errors import ConfigError
-from agent.settings.secrets import Secret, SecretError, resolve_secret
+from agent.emissions.zones import zone_table
+from agent.errors import ConfigError, ConfigErrors
+from agent.settings.config import Device, Site
+from agent.settings.dump import Shown, day, plain
+from agent.settings.secrets import Secret, secret_at
 from agent.yamlfile.section import Section
 
 PROVIDER_TYPES = ("uk_carbon_intensity", "electricity_maps", "watttime", "entsoe")
@@ -107,6 +113,20 @@ class EmissionsSettings:
         return self.sites.get(name, SiteEmissions())
 
 
+class ConfigWithEmissions(Protocol):
+    """What the emissions feature reads of the whole config: its own section and the inventory's devices
+    and sites (the assembled ``Config`` of agent/config/load.py is one)."""
+
+    @property
+    def devices(self) -> dict[str, Device]: ...
+
+    @property
+    def sites(self) -> dict[str, Site]: ...
+
+    @property
+    def emissions(self) -> EmissionsSettings: ...
+
+
 def parse_emissions(s: Section, *, env: dict[str, str], base_dir: Path | None,
                     sites: set[str], devices: set[str] | None = None) -> EmissionsSettings:
     providers = tuple(p for p in (s.attempt(None, _provider, p, env, base_dir) for p in s.sections("providers"))
@@ -162,13 +182,7 @@ def _provider(s: Section, env: dict[str, str], base_dir: Path | None) -> Provide
         raise s.error("zones", "map at least one grid_zone to the provider's zone id")
 
     def secret(key: str) -> Secret | None:
-        if not s.has(key):
-            s.raw(key, None)
-            return None
-        try:
-            return resolve_secret(s.text(key), environ=env, base_dir=base_dir)
-        except SecretError as exc:
-            raise s.error(key, str(exc)) from None
+        return secret_at(s, key, environ=env, base_dir=base_dir) if s.has(key) else None
 
     spec = ProviderSpec(kind, zones, url=s.text("url", ""), token=secret("token"),
                         username=s.text("username", ""), password=secret("password"),
@@ -253,3 +267,45 @@ def _target(s: Section) -> Target:
         raise s.error("reduction_pct", "a reduction is at most 100 %")
     s.finish()
     return target
+
+
+def check_grid_zones(sites: dict[str, Site], sections: dict[str, Section], emissions: EmissionsSettings) -> None:
+    """A zone without a factor would leave the site's energy without emissions: refused here, not found at run."""
+    zoned = {name: site.grid_zone for name, site in sites.items() if site.grid_zone}
+    if not zoned:
+        return
+    try:
+        bundled = BundledFactors(Path(emissions.factors_dir) if emissions.factors_dir else None)
+    except (FactorError, OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the grid factor tables: {exc}", file=sections[next(iter(zoned))].file,
+                          key="emissions.factors_dir") from None
+    table = zone_table(bundled, frozenset(z for p in emissions.providers if p.type != "watttime" for z in p.zones))
+    errors = [sections[name].error("grid_zone", f"site {name}: {problem}") for name, zone in zoned.items()
+              if (problem := table.problem(zone)) and not emissions.site(name).own_factor_always]
+    if errors:
+        raise ConfigErrors(errors)
+
+
+def dump_emissions(settings: EmissionsSettings) -> dict[str, Any]:
+    """The section as ``check-config --show`` prints it, in the file's keys."""
+    shown: dict[str, Any] = plain(settings, _SHOWN)
+    return shown
+
+
+def _factor_shown(f: OperatorFactor) -> dict[str, Any]:
+    value, _, unit = f.original.partition(" ")
+    out: dict[str, Any] = {"value": float(value), "unit": unit, "source": f.source, "basis": str(f.basis),
+                           "gas": f.gas, "from": day(f.start_s), "to": day(f.end_s)}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _contract_shown(c: Contract) -> dict[str, Any]:
+    return {"name": c.name, "kind": c.kind, "share": c.share, **_factor_shown(c.factor)}
+
+
+def _target_shown(t: Target) -> dict[str, Any]:
+    return {"baseline_from": day(t.baseline_from_s), "baseline_to": day(t.baseline_to_s),
+            "reduction_pct": t.reduction_pct, "target_year": t.target_year}
+
+
+_SHOWN: Shown = {OperatorFactor: _factor_shown, Contract: _contract_shown, Target: _target_shown}
