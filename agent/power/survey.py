@@ -21,7 +21,7 @@ from pathlib import Path
 
 from agent.datafiles import shipped_dir
 from agent.errors import ConfigError
-from agent.power.normalise import _json_raw, normalise
+from agent.power.normalise import json_raw, normalise
 from agent.power.profiles import Profile
 from agent.power.readings import Kind, PollResult, Quantity, Reading, Status
 from agent.yamlfile.load import load_yaml_file
@@ -140,7 +140,7 @@ def unrecognised(known: Sequence[KnownObject], varbinds: Mapping[Oid, SnmpValue]
         found.append(Reading(
             component=f"{entry.name} {index}".strip(), kind=entry.kind,
             quantity=UNITS.get(entry.unit) or Quantity.POWER, value=None, source="snmp",
-            address=address, raw=_json_raw(raw), scale=1.0, profile="catalogue",
+            address=address, raw=json_raw(raw), scale=1.0, profile="catalogue",
             metric=entry.name, status=Status.UNRECOGNISED, reason=entry.verdict(),
         ))
     return found
