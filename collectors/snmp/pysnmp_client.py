@@ -95,7 +95,6 @@ class _V2cSocket(asyncio.DatagramProtocol):
     def __init__(self, raw: socket.socket | None = None) -> None:
         self.transport: asyncio.DatagramTransport | None = None
         self.pending: dict[int, tuple[asyncio.Future[_Reply], tuple[str, int]]] = {}
-        self.undecodable = 0
         self.raw = raw
 
     def error_received(self, exc: Exception) -> None:
@@ -144,7 +143,6 @@ class _V2cSocket(asyncio.DatagramProtocol):
             pdu = _V2C.apiMessage.get_pdu(message)
             request_id = int(_V2C.apiPDU.get_request_id(pdu))
         except (PyAsn1Error, ValueError, TypeError) as exc:
-            self.undecodable += 1
             self._fail_only_request_from(source, f"undecodable reply: {exc.__class__.__name__}")
             return
         waiting = self._waiting(request_id, source)
@@ -179,7 +177,6 @@ class PysnmpClient:
         self._socket_inodes: set[int] = set()
         self.udp_drops = 0
         self.planner = WalkPlanner()
-        self.requests_sent = 0
         self.timeouts = 0
         self.lag = LagWatcher(self.limit, self.gate, sample_s=_LAG_SAMPLE_S, drops=self._new_drops)
 
@@ -237,7 +234,6 @@ class PysnmpClient:
         self.lag.ensure_running()
         await self.gate.acquire()
         try:
-            self.requests_sent += 1
             if isinstance(target.auth, SnmpV2cAuth):
                 return await self._send_v2c(target, target.auth, kind, oids, repetitions)
             return await self._send_v3(target, target.auth, kind, oids, repetitions)
