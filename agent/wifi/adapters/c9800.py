@@ -10,14 +10,13 @@ Clients per radio: rows of ``Cisco-IOS-XE-wireless-client-oper`` common-oper-dat
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
 from agent.wifi.adapters.base import Applied, Immediate
-from agent.wifi.adapters.netconf_session import ConfirmedCommit, ControllerSession
+from agent.wifi.adapters.netconf_session import ControllerSession
 from agent.wifi.model import ControllerError, Observed, Scope, Target
 from agent.wifi.settings import AccessPoint, ControllerSpec
 from collectors.netconf.types import CANDIDATE_CAPABILITY, CONFIRMED_COMMIT_CAPABILITY
@@ -132,21 +131,14 @@ class C9800Controller:
         return Immediate(self, target, not enabled)
 
     async def _wlan(self, target: Target, enabled: bool) -> Applied:
-        token = f"netwatt-{secrets.token_hex(8)}"
-        transactional = False
+        async def change(nc: NetconfSession) -> Applied:
+            if nc.supports(CANDIDATE_CAPABILITY) and nc.supports(CONFIRMED_COMMIT_CAPABILITY):
+                return await self.session.edit_confirmed(nc, wlan_edit(target.ssid, enabled))
+            # no candidate on this controller: running, protected by the dead-man job only
+            await nc.edit_config(wlan_edit(target.ssid, enabled), target="running")
+            return Immediate(self, target, not enabled)
 
-        async def change(nc: NetconfSession) -> None:
-            nonlocal transactional
-            transactional = nc.supports(CANDIDATE_CAPABILITY) and nc.supports(CONFIRMED_COMMIT_CAPABILITY)
-            if transactional:
-                await nc.edit_config(wlan_edit(target.ssid, enabled), target="candidate",
-                                     error_option="rollback-on-error")
-                await nc.commit(confirmed=True, confirm_timeout_s=int(self.spec.confirm_timeout_s), persist=token)
-            else:       # no candidate on this controller: running, protected by the dead-man job only
-                await nc.edit_config(wlan_edit(target.ssid, enabled), target="running")
-
-        await self.session.call(change, "edit-config wlan-status")
-        return ConfirmedCommit(self.session, token) if transactional else Immediate(self, target, not enabled)
+        return await self.session.call(change, "edit-config wlan-status")
 
     async def close(self) -> None:
         return None      # a session per call: nothing held open

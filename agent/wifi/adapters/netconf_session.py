@@ -4,6 +4,7 @@ for netwatt's confirmation. Each controller *holds* one ``ControllerSession``.""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -29,6 +30,7 @@ class ControllerSession:
     def __init__(self, spec: ControllerSpec) -> None:
         self.name = spec.name
         self.target = netconf_target(spec)
+        self.confirm_timeout_s = int(spec.confirm_timeout_s)
 
     @property
     def max_reply_bytes(self) -> int:
@@ -40,6 +42,14 @@ class ControllerSession:
                 return await action(nc)
         except NetconfError as exc:
             raise ControllerError(f"{self.name}: {what}: {exc}") from None
+
+    async def edit_confirmed(self, nc: NetconfSession, edit: str) -> ConfirmedCommit:
+        """edit-config of the candidate, then a confirmed commit with a persist token: the device reverts
+        it by itself unless netwatt confirms it (from any session) within the confirm timeout."""
+        token = f"netwatt-{secrets.token_hex(8)}"
+        await nc.edit_config(edit, target="candidate", error_option="rollback-on-error")
+        await nc.commit(confirmed=True, confirm_timeout_s=self.confirm_timeout_s, persist=token)
+        return ConfirmedCommit(self, token)
 
 
 class ConfirmedCommit:

@@ -8,14 +8,13 @@ commits nothing (shared/netconf-peer quirk 1), and commit validates anyway.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from lxml import etree
 
 from agent.wifi.adapters.base import Applied
-from agent.wifi.adapters.netconf_session import ConfirmedCommit, ControllerSession
+from agent.wifi.adapters.netconf_session import ControllerSession
 from agent.wifi.model import ControllerError, Observed, Scope, Target
 from agent.wifi.settings import AccessPoint, ControllerSpec
 from collectors.netconf import NetconfError
@@ -86,22 +85,19 @@ class OpenConfigController:
             edit = ssid_edit(target.ssid, enabled)
         else:
             raise ControllerError(f"{self.name}: OpenConfig has no whole-AP switch (use the AP's PoE port)")
-        token = f"netwatt-{secrets.token_hex(8)}"
 
-        async def change(nc: NetconfSession) -> None:
+        async def change(nc: NetconfSession) -> Applied:
             for capability in (CANDIDATE_CAPABILITY, CONFIRMED_COMMIT_CAPABILITY):
                 if not nc.supports(capability):
                     raise ControllerError(f"{self.name}: does not announce {capability}; refusing an "
                                           "unprotected change")
             try:
-                await nc.edit_config(edit, target="candidate", error_option="rollback-on-error")
-                await nc.commit(confirmed=True, confirm_timeout_s=int(self.spec.confirm_timeout_s), persist=token)
+                return await self.session.edit_confirmed(nc, edit)
             except NetconfError:
                 await nc.discard_changes()
                 raise
 
-        await self.session.call(change, "edit-config + confirmed commit")
-        return ConfirmedCommit(self.session, token)
+        return await self.session.call(change, "edit-config + confirmed commit")
 
     async def close(self) -> None:
         return None
