@@ -4,4 +4,8 @@ Data flow: config -> collectors (raw values) -> normalise (readings) -> device_p
 total) -> energy -> emissions -> store/forward.
 """
 
+from agent.import_names import require_own_collectors
+
 __version__ = "0.1.0"
+
+require_own_collectors(__file__)      # `collectors` is a generic name: fail at once on a namesake

@@ -40,7 +40,3 @@ class ConfigErrors(ConfigError):
 
 class UsageError(NetwattError):
     """A bad command-line argument (a date, a choice): exit status 2, like argparse's own."""
-
-
-class DeviceNotFound(NetwattError):
-    pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -57,7 +58,7 @@ def influxd_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Influx
         pool.close()
 
 
-from agent.lab import SnmpsimProcess, lab_dir  # noqa: E402  (appended with its fixture)
+from agent.lab import SnmpsimProcess, lab_config_text, lab_dir  # noqa: E402  (appended with its fixture)
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +66,15 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpsimProcess]:
     """The bundled lab (config/lab walks) served by a real snmpsim on 127.0.0.1, for the whole session."""
     with SnmpsimProcess(lab_dir(), cache_dir=tmp_path_factory.mktemp("lab-cache")) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def lab_config(lab: SnmpsimProcess, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A config polling the lab, with a state directory of its own for each test module."""
+    state = tmp_path_factory.mktemp("lab-state")
+    path = state / "netwatt.yaml"
+    path.write_text(lab_config_text(lab, state_directory=state))
+    return path
 
 
 from tests.harness.netconf_pool import NetconfServerPool  # noqa: E402  (appended with its fixture)

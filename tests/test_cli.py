@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
+from agent.lab import lab_dir
 from tests.agent_process import netwatt
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,14 +52,6 @@ def test_demo_without_keep_says_how_to_get_a_report() -> None:
     assert "--keep DIR (./netwatt-demo --keep DIR)" in report_hint(None, "2026-12-07")
     assert report_hint(Path("/k/netwatt.yaml"), "2026-12-07") == (
         "  full report: netwatt report -c /k/netwatt.yaml --from 2026-12-07 --format html -o /k/report.html")
-
-
-@pytest.fixture(scope="module")
-def lab_config(lab: SnmpsimProcess, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    state = tmp_path_factory.mktemp("state")
-    path = state / "lab.yaml"
-    path.write_text(lab_config_text(lab, state_directory=state))
-    return path
 
 
 def test_poll_json_contract(lab_config: Path) -> None:

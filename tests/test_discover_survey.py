@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
+from agent.config.load import load_config_text
 from agent.discover import discover_recording
 from agent.lab import SnmpsimProcess
 from agent.poll import Poller
 from agent.power.profile_files import load_builtin_profiles
 from agent.power.readings import Kind, Status
 from agent.power.survey import Survey, builtin_catalogue
-from agent.settings.config import load_config_text
 from collectors.snmp.recorded import RecordedClient
 from tests.agent_process import netwatt
 

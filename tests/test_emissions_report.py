@@ -13,7 +13,7 @@ from agent.emissions.factors import Basis, Granularity, GridFactor, year_bounds
 from agent.emissions.store import EmissionRow, ensure_schema, insert_emissions
 from agent.report.data import build
 from agent.report.render import as_csv, as_table
-from agent.report.sections import Section, build_sections, register_section
+from agent.report.sections import Section, build_sections
 from agent.store.sqlite import Store
 
 CONFIG = load_config_text(
@@ -75,24 +75,17 @@ def test_totals_groups_and_trajectory_by_hand(tmp_path: Path) -> None:
     assert tr.on_track
 
 
-def test_sections_are_an_extension_point_for_other_features(tmp_path: Path) -> None:
+def test_a_feature_section_appended_after_the_built_ones_renders(tmp_path: Path) -> None:
+    """What report/command.py does with the Wi-Fi savings section: appended after the built sections."""
     store = stored(tmp_path)
     try:
         data = build(store.db, CONFIG, start_s=day(2026, 6, 1), end_s=day(2026, 6, 2), by="device")
     finally:
         store.close()
-    from agent.report import sections  # noqa: PLC0415 - the list itself is what is extended
-
-    saved = list(sections.SECTIONS)
-    try:
-        register_section("wifi", lambda d: Section("wifi", "Wi-Fi savings", text=["measured PoE delta"]),
-                         after="refresh")
-        built = build_sections(data)
-        assert [s.id for s in built][-1] == "wifi"
-        assert "Wi-Fi savings" in as_table(built)
-        assert as_csv(built).startswith("section,device,energy kWh")
-    finally:
-        sections.SECTIONS[:] = saved
+    built = [*build_sections(data), Section("wifi", "Wi-Fi savings", text=["measured PoE delta"])]
+    assert [s.id for s in built][-1] == "wifi"
+    assert "Wi-Fi savings" in as_table(built)
+    assert as_csv(built).startswith("section,device,energy kWh")
 
 
 def test_days_are_the_chosen_time_zones(tmp_path: Path) -> None:

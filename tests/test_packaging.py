@@ -67,6 +67,24 @@ def test_wheel_contents(wheel: Path) -> None:
     assert f"Version: {__version__}\n" in metadata
     entry_points = zipfile.ZipFile(wheel).read(f"netwatt-{__version__}.dist-info/entry_points.txt").decode()
     assert "netwatt = agent.cli:main" in entry_points
+    # the import names netwatt puts into site-packages (README "Layout": kept generic, guarded at import)
+    assert {n.split("/")[0] for n in names} == {"agent", "collectors", f"netwatt-{__version__}.dist-info",
+                                                f"netwatt-{__version__}.data"}
+
+
+def test_a_foreign_collectors_package_is_named_at_once(tmp_path: Path) -> None:
+    """Another package called `collectors` earlier on the path: netwatt stops at import, naming it."""
+    (tmp_path / "collectors").mkdir()
+    (tmp_path / "collectors" / "__init__.py").write_text('"""someone else\'s collectors"""\n')
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    out = subprocess.run([sys.executable, "-P", "-m", "agent.cli", "version"], capture_output=True, text=True,
+                         timeout=60, check=False, cwd=tmp_path, env=env)
+    assert out.returncode == 1
+    assert f"the package 'collectors' imported from {tmp_path / 'collectors' / '__init__.py'} is not netwatt's" in \
+        out.stderr
+    ours = subprocess.run([sys.executable, "-P", "-m", "agent.cli", "version"], capture_output=True, text=True,
+                          timeout=60, check=False, cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)})
+    assert ours.returncode == 0, ours.stderr
 
 
 @pytest.fixture(scope="module")

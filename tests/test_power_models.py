@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.config.load import Config, load_config_text
 from agent.emissions.engine import EmissionsEngine
 from agent.errors import ConfigError
 from agent.lab import SnmpsimProcess
@@ -19,7 +20,6 @@ from agent.poll import Poller
 from agent.power.estimate import PowerModel, PowerModels, load_power_models, models_dir
 from agent.power.profile_files import load_builtin_profiles
 from agent.power.readings import Method, PollResult
-from agent.settings.config import Config, load_config_text
 from agent.snmp_client import snmp_client
 
 URL = re.compile(r"https?://\S+")

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from agent.cli import _parser
-from agent.lab import SnmpsimProcess, lab_config_text, lab_dir
+from agent.lab import lab_dir
 from tests.agent_process import netwatt
 from tests.readme_commands import ROOT, Command, all_commands, is_netwatt, placeholder
 
@@ -94,14 +94,6 @@ def test_the_flag_check_catches_stale_commands() -> None:
     assert parse_words(("poll", "--everything"))[1] == ["netwatt poll: no option --everything"]
     assert parse_words(("collect", "-c", "x"))[1] == ["netwatt: no subcommand 'collect'"]
     assert parse_words(("wifi", "-c", "F", "--format", "json", "plan"))[0] == ("wifi", "plan")
-
-
-@pytest.fixture(scope="module")
-def lab_config(lab: SnmpsimProcess, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    state = tmp_path_factory.mktemp("readme-state")
-    path = state / "netwatt.yaml"
-    path.write_text(lab_config_text(lab, state_directory=state))
-    return path
 
 
 def runnable_words(command: Command, lab_config: Path, scratch: Path) -> list[str] | None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from apscheduler.triggers.cron import CronTrigger
 
 from agent.config.load import Config, load_config_text
 from agent.errors import ConfigError
@@ -60,6 +62,64 @@ def test_cron_fields() -> None:
         parse_cron("0 25 * * *")
     with pytest.raises(ValueError, match="5 fields"):
         parse_cron("0 18 * *")
+
+
+def test_cron_weekday_numbers_are_crons_not_apschedulers() -> None:
+    """Why cron.py still reads the day-of-week field: APScheduler 3 counts 0 as Monday, cron as Sunday."""
+    paris = ZoneInfo(PARIS)
+    week = (utc("2026-03-01T00:00"), utc("2026-03-08T00:00"))          # Sunday 1 March .. Sunday 8 March
+    sunday_18h = [utc("2026-03-01T17:00")]
+    assert parse_cron("0 18 * * 0").starts_between(*week, paris) == sunday_18h
+    assert parse_cron("0 18 * * 7").starts_between(*week, paris) == sunday_18h
+    assert parse_cron("0 18 * * sun").starts_between(*week, paris) == sunday_18h
+    assert parse_cron("0 18 * * 0-1").starts_between(*week, paris) == [*sunday_18h, utc("2026-03-02T17:00")]
+    apscheduler = CronTrigger.from_crontab("0 18 * * 0", timezone=paris)
+    assert apscheduler.get_next_fire_time(None, week[0]) == utc("2026-03-02T17:00")     # a Monday
+
+
+def test_cron_day_of_month_or_day_of_week() -> None:
+    """Both restricted: cron starts on either (APScheduler 3 alone would want both)."""
+    paris = ZoneInfo(PARIS)
+    march = (utc("2026-03-01T00:00"), utc("2026-04-01T00:00"))
+    starts = [d.day for d in parse_cron("0 18 1 * mon").starts_between(*march, paris)]
+    assert starts == [1, 2, 9, 16, 23, 30]                             # the 1st (a Sunday) and the Mondays
+    apscheduler = CronTrigger.from_crontab("0 18 1 * mon", timezone=paris)
+    assert apscheduler.get_next_fire_time(None, march[0]) == datetime(2026, 6, 1, 18, tzinfo=paris)
+
+
+def test_cron_starts_on_the_dst_days_of_paris() -> None:
+    """What a window's schedule does on the two DST days of 2026 (Europe/Paris, CronTrigger's behaviour).
+
+    Spring forward (29 March, 02:00 -> 03:00): a start in the missing hour happens once, an hour later on
+    the wall clock; the other starts of that hour do not happen. Fall back (25 October, 03:00 -> 02:00): a
+    start in the repeated hour happens twice, once in each offset. Other starts keep their wall time."""
+    paris = ZoneInfo(PARIS)
+    spring = (utc("2026-03-28T12:00"), utc("2026-03-29T12:00"))
+    assert parse_cron("30 2 * * *").starts_between(*spring, paris) == [utc("2026-03-29T01:30")]   # 03:30 CEST
+    assert parse_cron("*/20 2 * * *").starts_between(*spring, paris) == [utc("2026-03-29T01:00")]  # 03:00 CEST
+    assert parse_cron("0 6 * * *").starts_between(*spring, paris) == [utc("2026-03-29T04:00")]    # 06:00 CEST
+    autumn = (utc("2026-10-24T12:00"), utc("2026-10-25T12:00"))
+    assert parse_cron("30 2 * * *").starts_between(*autumn, paris) == [utc("2026-10-25T00:30"),   # 02:30 CEST
+                                                                        utc("2026-10-25T01:30")]  # 02:30 CET
+    assert parse_cron("0 6 * * *").starts_between(*autumn, paris) == [utc("2026-10-25T05:00")]    # 06:00 CET
+    assert [d.astimezone(paris).strftime("%H:%M%z") for d in parse_cron("30 2 * * *").starts_between(
+        *autumn, paris)] == ["02:30+0200", "02:30+0100"]
+
+
+def test_a_window_in_the_missing_hour_still_happens() -> None:
+    """A 02:00 window of 2h on the spring-forward night: on from 03:00 CEST (01:00Z) for 2 real hours."""
+    config = load_config_text(wifi_text("""    g:
+      site: paris
+      aps: [ap1]
+      default: "on"
+      windows: [{name: night, cron: "0 2 * * *", duration: 2h, state: "off"}]
+"""), environ={})
+    assert config.wifi is not None
+    group = config.wifi.groups["g"]
+    assert group_rule(group, utc("2026-03-29T00:59"), [])[0] == "on"
+    assert group_rule(group, utc("2026-03-29T01:00"), [])[:2] == ("off", "window:night")
+    assert group_rule(group, utc("2026-03-29T02:59"), [])[0] == "off"
+    assert group_rule(group, utc("2026-03-29T03:00"), [])[0] == "on"
 
 
 @pytest.mark.parametrize(("day", "offset_h"), [("2026-03-28", 1), ("2026-03-29", 2), ("2026-10-24", 2),

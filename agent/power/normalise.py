@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from agent.power.labels import classify, dedupe_key, render_template
 from agent.power.profiles import ENTITY_CLASSES, ENTITY_COLUMNS, ENTITY_ENTRY, Metric, Profile
 from agent.power.readings import Kind, Quantity, Reading, Status
 from agent.power.units import UnknownUnit, entity_sensor_factor, multiplier_factor, unit_of
@@ -150,23 +151,23 @@ def _metric_readings(profile: Profile, metric: Metric, varbinds: Mapping[Oid, Sn
         fields = {name: text(value) for name, value in row.cells.items()}
         fields.update(index=format_oid(row.index), metric=metric.name,
                       entity=(own.label if own else "") or (owner.label if owner else ""))
-        label = _render(metric.label, fields) or fields["entity"] or fields.get("name", "") or (
+        label = render_template(metric.label, fields) or fields["entity"] or fields.get("name", "") or (
             f"{metric.name} {fields['index']}".strip())
         fields["label"] = label
         # A sensor belongs to its PSU or module; one directly in the chassis names itself.
         specific_owner = owner is not None and owner is not own and owner.physical_class not in _WHOLE_DEVICE
-        component = _render(metric.component, fields) or (owner.label if specific_owner and owner else label)
+        component = render_template(metric.component, fields) or (owner.label if specific_owner and owner else label)
         classes = {e.physical_class for e in entities.chain(entity_index)}
         classes |= {e.physical_class for e in entities.chain(_row_entity(metric, row))}
-        kind = metric.kind or _signed_kind(metric, row.raw) or _classify(
+        kind = metric.kind or _signed_kind(metric, row.raw) or classify(
             metric, f"{label} | {component}", classes, quantity)
         reading = Reading(
             component=component, kind=kind, quantity=quantity, value=None,
-            source="snmp", address=format_oid(row.value_oid), raw=_json_raw(row.raw), scale=1.0,
+            source="snmp", address=format_oid(row.value_oid), raw=json_raw(row.raw), scale=1.0,
             profile=profile.name, metric=metric.name,
             entity=owner.index if owner else entity_index,
             within=tuple(e.index for e in entities.chain(owner.index if owner else entity_index))[1:],
-            dedupe_key=_dedupe_key(profile, f"{label} | {component}", kind),
+            dedupe_key=dedupe_key(profile, f"{label} | {component}", kind),
             sensor=f"{metric.name}.{fields['index']}" if row.index else metric.name,
         )
         _scale(reading, metric, row, varbinds)
@@ -213,31 +214,7 @@ def _signed_kind(metric: Metric, raw: SnmpValue) -> Kind | None:
     return metric.sign_kinds["negative" if number < 0 else "positive"]
 
 
-def _classify(metric: Metric, label: str, classes: set[int], quantity: Quantity) -> Kind:
-    for rule in metric.classify:
-        if rule.matches(label, classes, quantity):
-            return rule.kind
-    return Kind.OTHER
-
-
-def _dedupe_key(profile: Profile, label: str, kind: Kind) -> str:
-    for rule in profile.dedupe:
-        match = rule.pattern.search(label)
-        if match:
-            return f"{kind}:{match.expand(rule.key)}"
-    return ""
-
-
-def _render(template: str, fields: dict[str, str]) -> str:
-    if not template:
-        return ""
-    try:
-        return template.format_map(fields).strip()
-    except (KeyError, IndexError, ValueError):
-        return template
-
-
-def _json_raw(raw: SnmpValue) -> Any:
+def json_raw(raw: SnmpValue) -> Any:
     if isinstance(raw, bytes):
         return text(raw)
     if isinstance(raw, tuple):
@@ -251,7 +228,7 @@ def _scale(reading: Reading, metric: Metric, row: _Row, varbinds: Mapping[Oid, S
     """Fill value and scale, or reject the reading with the reason."""
     raw = _number(row.raw)
     if raw is None:
-        reading.reject(f"expected a number, got {_type_name(row.raw)} {_json_raw(row.raw)!r}")
+        reading.reject(f"expected a number, got {_type_name(row.raw)} {json_raw(row.raw)!r}")
         return
     if metric.status_column:
         status = as_int(row.cells.get(metric.status_column))

@@ -177,12 +177,12 @@ def _parse_metric(s: Section) -> Metric:
     if s.has("quantity") and isinstance(s.data["quantity"], dict):
         q = s.section("quantity")
         quantity_column = _column_ref(q, "column", columns)
-        quantity_map = {int(k): _enum(q, "map", Quantity, v) for k, v in q.section("map").data.items()}
+        quantity_map = {int(k): parse_enum(q, "map", Quantity, v) for k, v in q.section("map").data.items()}
         q.section("map")
         q.finish()
         quantity = None
     else:
-        quantity = _enum(s, "quantity", Quantity, s.text("quantity", "power"))
+        quantity = parse_enum(s, "quantity", Quantity, s.text("quantity", "power"))
     scaling_section = s.section("scale", {"factor": 1})
     scaling, factor, exponent_column, exponent_oid = _scaling(scaling_section, columns)
     unit_oid = _unit_oid(s, quantity)
@@ -197,9 +197,9 @@ def _parse_metric(s: Section) -> Metric:
     kind: Kind | None = None
     rules: tuple[ClassifyRule, ...] = ()
     if s.has("kind"):
-        kind = _enum(s, "kind", Kind, s.text("kind"))
+        kind = parse_enum(s, "kind", Kind, s.text("kind"))
     if s.has("classify"):
-        rules = tuple(_parse_rule(r) for r in s.sections("classify"))
+        rules = tuple(parse_classify_rule(r) for r in s.sections("classify"))
     sign_kinds = _sign_kinds(s)
     if sum((kind is not None, bool(rules), bool(sign_kinds))) != 1:
         raise s.error("kind", "a metric has exactly one of 'kind', 'classify' (rules) or 'sign' (kinds)")
@@ -264,7 +264,7 @@ def _sign_kinds(s: Section) -> dict[str, Kind]:
     if not s.has("sign"):
         return {}
     section = s.section("sign")
-    kinds = {side: _enum(section, side, Kind, section.text(side)) for side in ("negative", "positive")}
+    kinds = {side: parse_enum(section, side, Kind, section.text(side)) for side in ("negative", "positive")}
     section.finish()
     return kinds
 
@@ -295,8 +295,8 @@ def _scaling(s: Section, columns: dict[str, int]) -> tuple[Scaling, float, str, 
     return "static", factor, "", None
 
 
-def _parse_rule(s: Section) -> ClassifyRule:
-    kind = _enum(s, "kind", Kind, s.text("kind"))
+def parse_classify_rule(s: Section) -> ClassifyRule:
+    kind = parse_enum(s, "kind", Kind, s.text("kind"))
     label = None
     if s.has("label"):
         pattern = s.text("label")
@@ -305,7 +305,7 @@ def _parse_rule(s: Section) -> ClassifyRule:
         except re.error as exc:
             raise s.error("label", f"bad regular expression: {exc}") from None
     classes = frozenset(_entity_class(s, v) for v in s.text_list("entity_class", []))
-    quantity = _enum(s, "quantity", Quantity, s.text("quantity")) if s.has("quantity") else None
+    quantity = parse_enum(s, "quantity", Quantity, s.text("quantity")) if s.has("quantity") else None
     s.finish()
     return ClassifyRule(kind, label, classes, quantity)
 
@@ -396,7 +396,7 @@ def _entity_class(s: Section, value: str) -> int:
                   f"({', '.join(ENTITY_CLASSES)})")
 
 
-def _enum(s: Section, key: str, enum: type[Kind] | type[Quantity], value: Any) -> Any:
+def parse_enum(s: Section, key: str, enum: type[Kind] | type[Quantity], value: Any) -> Any:
     try:
         return enum(str(value))
     except ValueError:

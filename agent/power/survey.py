@@ -27,7 +27,7 @@ from pathlib import Path
 
 from agent.datafiles import shipped_dir
 from agent.errors import ConfigError
-from agent.power.normalise import _json_raw, normalise
+from agent.power.normalise import json_raw, normalise
 from agent.power.profiles import Profile
 from agent.power.readings import Kind, PollResult, Quantity, Reading, Status
 from agent.yamlfile.load import load_yaml_file
@@ -159,7 +159,7 @@ def unrecognised(known: Sequence[KnownObject], varbinds: Mapping[Oid, SnmpValue]
         found.append(Reading(
             component=f"{entry.name} {index}".strip(), kind=entry.kind,
             quantity=UNITS.get(entry.unit) or Quantity.POWER, value=None, source="snmp",
-            address=address, raw=_json_raw(raw), scale=1.0, profile="catalogue",
+            address=address, raw=json_raw(raw), scale=1.0, profile="catalogue",
             metric=entry.name, status=Status.UNRECOGNISED, reason=entry.verdict(),
         ))
     return found
@@ -185,7 +185,7 @@ def entity_sensor_watts_by_text(varbinds: Mapping[Oid, SnmpValue], covered: Iter
         label = units.decode("latin-1").strip()
         found.append(Reading(
             component=f"entPhySensorValue {format_oid(index)}", kind=Kind.OTHER, quantity=Quantity.POWER,
-            value=None, source="snmp", address=address, raw=_json_raw(varbinds[value_oid]), scale=1.0,
+            value=None, source="snmp", address=address, raw=json_raw(varbinds[value_oid]), scale=1.0,
             profile="heuristic", metric="ENTITY-SENSOR-MIB::entPhySensorValue", status=Status.UNRECOGNISED,
             reason=(f"add a profile (ENTITY-SENSOR row of type {sensor_type}, not watts(6), "
                     f"whose units display says {label!r}: looks like power; scale by entPhySensorScale "

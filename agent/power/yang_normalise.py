@@ -20,7 +20,7 @@ from typing import Any
 
 from lxml import etree
 
-from agent.power.normalise import _classify, _dedupe_key, _render
+from agent.power.labels import classify, dedupe_key, render_template
 from agent.power.profiles import Metric, Profile
 from agent.power.readings import Quantity, Reading
 from agent.power.units import UnknownUnit, unit_of
@@ -145,14 +145,14 @@ def _metric_readings(profile: Profile, metric: Metric, root: etree._Element) -> 
             continue
         fields.update(index=str(position), metric=metric.name)
         quantity = metric.quantity or Quantity.POWER
-        label = _tidy(_render(metric.label, fields)) or fields.get("name", "") or f"{metric.name} {position}"
+        label = _tidy(render_template(metric.label, fields)) or fields.get("name", "") or f"{metric.name} {position}"
         fields["label"] = label
-        component = _tidy(_render(metric.component, fields)) or label
-        kind = metric.kind or _classify(metric, f"{label} | {component}", set(), quantity)
+        component = _tidy(render_template(metric.component, fields)) or label
+        kind = metric.kind or classify(metric, f"{label} | {component}", set(), quantity)
         reading = Reading(
             component=component, kind=kind, quantity=quantity, value=None,
             source="netconf", address=_address(metric, cells, position), raw=raw, scale=metric.factor,
-            profile=profile.name, metric=metric.name, dedupe_key=_dedupe_key(profile, f"{label} | {component}", kind),
+            profile=profile.name, metric=metric.name, dedupe_key=dedupe_key(profile, f"{label} | {component}", kind),
             sensor=_sensor(metric, cells, position),
         )
         _value(reading, metric, raw, fields)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from agent.power.profiles import Metric, Profile, _enum, _parse_rule, parse_metrics_and_dedupe, parse_unit
+from agent.power.profiles import Metric, Profile, parse_classify_rule, parse_enum, parse_metrics_and_dedupe, parse_unit
 from agent.power.readings import Kind, Quantity
 from agent.yamlfile.section import Section
 
@@ -58,7 +58,7 @@ def _parse_metric(s: Section, namespaces: dict[str, str]) -> Metric:
                 raise section.error(str(column), "a list of values: 'match' (a regex) is for SNMP profiles")
             where[str(column)] = frozenset(str(v).lower() for v in (values if isinstance(values, list) else [values]))
         section.finish()
-    quantity = _enum(s, "quantity", Quantity, s.text("quantity", "power"))
+    quantity = parse_enum(s, "quantity", Quantity, s.text("quantity", "power"))
     scale = s.section("scale", {"factor": 1})
     factor = scale.number("factor")
     if factor == 0:
@@ -74,8 +74,8 @@ def _parse_metric(s: Section, namespaces: dict[str, str]) -> Metric:
         status_ok = frozenset(str(v).lower() for v in st.text_list("ok"))
         st.finish()
     sentinels = frozenset(_integer(s, v) for v in s.text_list("sentinels", []))
-    kind: Kind | None = _enum(s, "kind", Kind, s.text("kind")) if s.has("kind") else None
-    rules = tuple(_parse_rule(r) for r in s.sections("classify")) if s.has("classify") else ()
+    kind: Kind | None = parse_enum(s, "kind", Kind, s.text("kind")) if s.has("kind") else None
+    rules = tuple(parse_classify_rule(r) for r in s.sections("classify")) if s.has("classify") else ()
     if any(rule.entity_class for rule in rules):
         raise s.error("classify", "entity_class needs the SNMP entity table; NETCONF rules test label and quantity")
     if (kind is None) == (not rules):

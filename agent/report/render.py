@@ -12,8 +12,6 @@ from agent.report import svg
 from agent.report.sections import Cell, Section
 from agent.views.terminal import printable
 
-FORMATS = ("table", "csv", "json", "html")
-
 
 def cell(value: Cell) -> str:
     if value is None:

@@ -1,10 +1,9 @@
 """The report as a list of sections: each turns ReportData into plain content (text, tables, charts)
 that every renderer (table, csv, json, html) knows how to draw.
 
-``SECTIONS`` is the ordered list of section builders; ``register_section(name, builder, after=...)``
-inserts one (nothing uses it today: the Wi-Fi savings section needs the store and the config, so
-``agent/report/command.py`` appends it directly). A builder returns None when it has nothing to say
-for the period.
+``SECTIONS`` is the ordered list of section builders over ``ReportData``; a builder returns None when it
+has nothing to say for the period. A feature's section that needs more than ``ReportData`` (Wi-Fi savings
+needs the store and the config) is appended by ``agent/report/command.py``.
 """
 
 from __future__ import annotations
@@ -240,12 +239,6 @@ SECTIONS: list[tuple[str, Builder]] = [
     ("summary", summary), ("breakdown", breakdown), ("timeline", timeline), ("coverage", coverage),
     ("factors", factors), ("embodied", embodied), ("baseline", baseline), ("refresh", refresh),
 ]
-
-
-def register_section(name: str, builder: Builder, *, after: str | None = None) -> None:
-    """Add a section (e.g. Wi-Fi savings) to every report, after the named one (default: last)."""
-    index = next((i + 1 for i, (n, _) in enumerate(SECTIONS) if n == after), len(SECTIONS))
-    SECTIONS.insert(index, (name, builder))
 
 
 def build_sections(d: ReportData) -> list[Section]:

@@ -12,7 +12,6 @@ DEFAULT_MAX_REPLY_BYTES = 32 * 1024 * 1024     # one reply larger than this ends
 XPATH_CAPABILITY = "urn:ietf:params:netconf:capability:xpath:1.0"
 CANDIDATE_CAPABILITY = "urn:ietf:params:netconf:capability:candidate:1.0"
 CONFIRMED_COMMIT_CAPABILITY = "urn:ietf:params:netconf:capability:confirmed-commit:1.1"
-WRITABLE_RUNNING_CAPABILITY = "urn:ietf:params:netconf:capability:writable-running:1.0"
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,17 @@ def v3_rejected_error(target: SnmpTarget, indication: str) -> CollectError:
                         "(check username, auth/priv protocols and passphrases)")
 
 
+def indication_error(target: SnmpTarget, indication: str) -> CollectError:
+    """pysnmp's v3arch ``errorIndication`` (a timeout, a USM refusal, anything else) as our error."""
+    lowered = indication.lower()
+    if "timeout" in lowered or "no snmp response" in lowered:
+        return timeout_error(target)
+    if any(word in lowered for word in ("unknownusername", "wrongdigest", "decryption", "unknown user",
+                                        "digest", "unsupportedsecuritylevel", "notintimewindow")):
+        return v3_rejected_error(target, indication)
+    return CollectError(ErrorKind.PROTOCOL, f"{target.address}: {indication}")
+
+
 def unreachable_error(address: str, errno: int = errnos.ECONNREFUSED) -> CollectError:
     """An ICMP error for a request: at once, never a timeout."""
     if errno == errnos.ECONNREFUSED:

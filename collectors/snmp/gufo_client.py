@@ -256,7 +256,6 @@ class GufoClient:
         self._walk_only: dict[str, int] = {}      # devices whose GET failed: walks left before trying again
         self._oids: dict[str, Oid] = {}
         self._texts: dict[Oid, str] = {}
-        self.requests_sent = 0
         self.timeouts = 0
         self.needs_pysnmp: dict[str, str] = {}    # device -> why gufo cannot read it (BackendRouter reroutes)
 
@@ -407,7 +406,6 @@ class GufoClient:
 
     async def _exchange(self, target: SnmpTarget, wire: _Wire, send: Callable[[], None],
                         receive: Callable[[], T], oids: Sequence[Oid] = ()) -> T | CollectError:
-        self.requests_sent += 1
         try:
             return await wire.run(send, receive, timeout_s=target.timeout_s, attempts=target.retries + 1)
         except TimeoutError:

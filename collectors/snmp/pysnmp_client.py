@@ -30,7 +30,7 @@ from pysnmp.proto import api, rfc1902, rfc1905
 
 from collectors.errors import CollectError, ErrorKind
 from collectors.snmp.ber import BerError, decode_response, encode_request
-from collectors.snmp.failures import status_error, timeout_error, unreachable_error, v3_rejected_error
+from collectors.snmp.failures import indication_error, status_error, timeout_error, unreachable_error
 from collectors.snmp.limiter import AdaptiveLimit, InFlightGate, LagWatcher
 from collectors.snmp.resolve import AddressBook
 from collectors.snmp.types import (
@@ -45,6 +45,7 @@ from collectors.snmp.types import (
     WalkResult,
     format_oid,
 )
+from collectors.snmp.usm import usm_user
 from collectors.snmp.walk import BulkWalk, WalkPlanner
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,6 @@ class _V2cSocket(asyncio.DatagramProtocol):
     def __init__(self, raw: socket.socket | None = None) -> None:
         self.transport: asyncio.DatagramTransport | None = None
         self.pending: dict[int, tuple[asyncio.Future[_Reply], tuple[str, int]]] = {}
-        self.undecodable = 0
         self.raw = raw
 
     def error_received(self, exc: Exception) -> None:
@@ -143,7 +143,6 @@ class _V2cSocket(asyncio.DatagramProtocol):
             pdu = _V2C.apiMessage.get_pdu(message)
             request_id = int(_V2C.apiPDU.get_request_id(pdu))
         except (PyAsn1Error, ValueError, TypeError) as exc:
-            self.undecodable += 1
             self._fail_only_request_from(source, f"undecodable reply: {exc.__class__.__name__}")
             return
         waiting = self._waiting(request_id, source)
@@ -178,7 +177,6 @@ class PysnmpClient:
         self._socket_inodes: set[int] = set()
         self.udp_drops = 0
         self.planner = WalkPlanner()
-        self.requests_sent = 0
         self.timeouts = 0
         self.lag = LagWatcher(self.limit, self.gate, sample_s=_LAG_SAMPLE_S, drops=self._new_drops)
 
@@ -236,7 +234,6 @@ class PysnmpClient:
         self.lag.ensure_running()
         await self.gate.acquire()
         try:
-            self.requests_sent += 1
             if isinstance(target.auth, SnmpV2cAuth):
                 return await self._send_v2c(target, target.auth, kind, oids, repetitions)
             return await self._send_v3(target, target.auth, kind, oids, repetitions)
@@ -312,7 +309,7 @@ class PysnmpClient:
             except Exception as exc:
                 return _Reply([], 0, CollectError(ErrorKind.UNREACHABLE, str(exc), target.address))
             self._v3_targets[key] = transport
-        user = _usm_user(auth)
+        user = usm_user(auth)
         context = hl.ContextData(contextName=auth.context_name)
         var_binds = [hl.ObjectType(hl.ObjectIdentity(format_oid(o))) for o in oids]
         try:
@@ -325,7 +322,7 @@ class PysnmpClient:
         except Exception as exc:      # pysnmp raises assorted errors for garbage replies
             return _Reply([], 0, CollectError(ErrorKind.PROTOCOL, f"{exc.__class__.__name__}: {exc}"))
         if indication:
-            return _Reply([], 0, _v3_indication_error(target, str(indication)))
+            return _Reply([], 0, indication_error(target, str(indication)))
         varbinds = [(tuple(vb[0]), plain_value(vb[1])) for vb in table]
         return _Reply(varbinds, int(status))
 
@@ -355,37 +352,3 @@ def udp_drops(inodes: set[int]) -> int:
         except (OSError, ValueError):
             continue
     return total
-
-
-def _usm_user(auth: SnmpV3Auth) -> Any:
-    auth_protocols = {
-        None: hl.USM_AUTH_NONE, "MD5": hl.USM_AUTH_HMAC96_MD5, "SHA": hl.USM_AUTH_HMAC96_SHA,
-        "SHA224": hl.USM_AUTH_HMAC128_SHA224, "SHA256": hl.USM_AUTH_HMAC192_SHA256,
-        "SHA384": hl.USM_AUTH_HMAC256_SHA384, "SHA512": hl.USM_AUTH_HMAC384_SHA512,
-    }
-    priv_protocols = {
-        None: hl.USM_PRIV_NONE, "DES": hl.USM_PRIV_CBC56_DES, "3DES": hl.USM_PRIV_CBC168_3DES,
-        "AES": hl.USM_PRIV_CFB128_AES, "AES128": hl.USM_PRIV_CFB128_AES,
-        # AES-192/256 need a longer key than the auth digest gives; agents differ in how they
-        # extend it. Net-SNMP and most agents: Blumenthal draft; Cisco: Reeder (the "C" variants,
-        # named as Telegraf names them).
-        "AES192": hl.USM_PRIV_CFB192_AES_BLUMENTHAL, "AES256": hl.USM_PRIV_CFB256_AES_BLUMENTHAL,
-        "AES192C": hl.USM_PRIV_CFB192_AES, "AES256C": hl.USM_PRIV_CFB256_AES,
-    }
-    return hl.UsmUserData(
-        auth.username,
-        authKey=auth.auth_password,
-        privKey=auth.priv_password,
-        authProtocol=auth_protocols[auth.auth_protocol],
-        privProtocol=priv_protocols[auth.priv_protocol],
-    )
-
-
-def _v3_indication_error(target: SnmpTarget, indication: str) -> CollectError:
-    lowered = indication.lower()
-    if "timeout" in lowered or "no snmp response" in lowered:
-        return timeout_error(target)
-    if any(word in lowered for word in ("unknownusername", "wrongdigest", "decryption", "unknown user",
-                                        "digest", "unsupportedsecuritylevel", "notintimewindow")):
-        return v3_rejected_error(target, indication)
-    return CollectError(ErrorKind.PROTOCOL, f"{target.address}: {indication}")

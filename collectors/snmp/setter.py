@@ -14,9 +14,9 @@ from pysnmp.hlapi.v3arch import asyncio as hl
 from pysnmp.proto import rfc1902
 
 from collectors.errors import CollectError, ErrorKind
-from collectors.snmp.failures import status_error, timeout_error
-from collectors.snmp.pysnmp_client import _usm_user, _v3_indication_error
+from collectors.snmp.failures import indication_error, status_error
 from collectors.snmp.types import Oid, SnmpTarget, SnmpV2cAuth, format_oid
+from collectors.snmp.usm import usm_user
 
 SetType = Literal["integer", "unsigned", "octets"]
 
@@ -64,7 +64,7 @@ class PysnmpSetter:
             user: Any = hl.CommunityData(auth.community, mpModel=1)
             context = hl.ContextData()
         else:
-            user = _usm_user(auth)
+            user = usm_user(auth)
             context = hl.ContextData(contextName=auth.context_name)
         transport_class = hl.Udp6TransportTarget if ":" in target.host else hl.UdpTransportTarget
         try:
@@ -76,10 +76,7 @@ class PysnmpSetter:
         except Exception as exc:       # pysnmp raises assorted errors (resolution, encoding)
             return SetResult([CollectError(ErrorKind.UNREACHABLE, f"{exc.__class__.__name__}: {exc}", target.address)])
         if indication:
-            error = _v3_indication_error(target, str(indication)) if not isinstance(auth, SnmpV2cAuth) else (
-                timeout_error(target) if "timeout" in str(indication).lower() or "no snmp response" in
-                str(indication).lower() else CollectError(ErrorKind.PROTOCOL, f"{target.address}: {indication}"))
-            return SetResult([error])
+            return SetResult([indication_error(target, str(indication))])
         if int(status):
             return SetResult([status_error(int(status), [oid for oid, _ in values])])
         return SetResult()

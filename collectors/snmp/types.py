@@ -47,10 +47,6 @@ def format_oid(oid: Oid) -> str:
     return ".".join(map(str, oid))
 
 
-def is_under(oid: Oid, subtree: Oid) -> bool:
-    return oid[: len(subtree)] == subtree and len(oid) > len(subtree)
-
-
 AuthProtocol = Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"]
 PrivProtocol = Literal["DES", "3DES", "AES", "AES128", "AES192", "AES256", "AES192C", "AES256C"]
 
@@ -58,10 +54,6 @@ PrivProtocol = Literal["DES", "3DES", "AES", "AES128", "AES192", "AES256", "AES1
 @dataclass(frozen=True, slots=True)
 class SnmpV2cAuth:
     community: str = field(repr=False)
-
-    @property
-    def cache_key(self) -> str:
-        return "v2c"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +64,6 @@ class SnmpV3Auth:
     priv_protocol: PrivProtocol | None = None
     priv_password: str | None = field(default=None, repr=False)
     context_name: str = ""
-
-    @property
-    def security_level(self) -> str:
-        if self.auth_protocol is None:
-            return "noAuthNoPriv"
-        return "authPriv" if self.priv_protocol else "authNoPriv"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,18 +10,20 @@ Clients per radio: rows of ``Cisco-IOS-XE-wireless-client-oper`` common-oper-dat
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
 from agent.wifi.adapters.base import Applied, Immediate
-from agent.wifi.adapters.openconfig import ConfirmedCommit, OpenConfigController
+from agent.wifi.adapters.netconf_session import ControllerSession
 from agent.wifi.model import ControllerError, Observed, Scope, Target
 from agent.wifi.settings import AccessPoint, ControllerSpec
 from collectors.netconf.types import CANDIDATE_CAPABILITY, CONFIRMED_COMMIT_CAPABILITY
 from collectors.netconf.xmlsafe import parse as parse_xml
+
+if TYPE_CHECKING:       # the session module loads ncclient: only on first use
+    from collectors.netconf import NetconfSession
 
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 RPC_NS = "http://cisco.com/ns/yang/Cisco-IOS-XE-wireless-access-point-cfg-rpc"
@@ -69,22 +71,25 @@ OPER_FILTERS = [
 ]
 
 
-class C9800Controller(OpenConfigController):
-    """Shares the NETCONF session handling and the confirmed-commit helper of the OpenConfig adapter."""
+class C9800Controller:
+    """Holds a ``ControllerSession`` (session handling and confirmed commit shared with OpenConfig)."""
 
     scopes = frozenset({Scope.RADIO, Scope.AP, Scope.SSID})
 
     def __init__(self, spec: ControllerSpec, aps: dict[str, AccessPoint]) -> None:
-        super().__init__(spec, aps)
+        self.name = spec.name
+        self.spec = spec
+        self.aps = aps
+        self.session = ControllerSession(spec)
 
     async def read(self, targets: Sequence[Target]) -> dict[str, Observed]:
-        reply = await self._call(lambda nc: nc.get(subtree=OPER_FILTERS), "get (wireless oper)")
-        root = parse_xml(reply.xml, max_bytes=self.target.max_reply_bytes)
+        reply = await self.session.call(lambda nc: nc.get(subtree=OPER_FILTERS), "get (wireless oper)")
+        root = parse_xml(reply.xml, max_bytes=self.session.max_reply_bytes)
         wlans: Any = None
         if any(t.scope is Scope.SSID for t in targets):
-            config = await self._call(lambda nc: nc.get_config(
+            config = await self.session.call(lambda nc: nc.get_config(
                 "running", subtree=f'<wlan-cfg-data xmlns="{WLAN_CFG}"/>'), "get-config (wlan-cfg)")
-            wlans = parse_xml(config.xml, max_bytes=self.target.max_reply_bytes)
+            wlans = parse_xml(config.xml, max_bytes=self.session.max_reply_bytes)
         ns = {"a": AP_OPER, "c": CLIENT_OPER, "w": WLAN_CFG}
         macs = {m.findtext("a:wtp-name", namespaces=ns): m.findtext("a:wtp-mac", namespaces=ns)
                 for m in root.xpath(".//a:ap-name-mac-map", namespaces=ns)}
@@ -122,22 +127,18 @@ class C9800Controller(OpenConfigController):
             return await self._wlan(target, enabled)
         rpc = (ap_admin_rpc(target.ap, enabled) if target.scope is Scope.AP
                else slot_admin_rpc(target.ap, int(target.radio or 0), target.band, enabled))
-        await self._call(lambda nc: nc.dispatch(rpc), etree.QName(parse_xml(rpc, max_bytes=65536)).localname)
+        await self.session.call(lambda nc: nc.dispatch(rpc), etree.QName(parse_xml(rpc, max_bytes=65536)).localname)
         return Immediate(self, target, not enabled)
 
     async def _wlan(self, target: Target, enabled: bool) -> Applied:
-        token = f"netwatt-{secrets.token_hex(8)}"
-        transactional = False
+        async def change(nc: NetconfSession) -> Applied:
+            if nc.supports(CANDIDATE_CAPABILITY) and nc.supports(CONFIRMED_COMMIT_CAPABILITY):
+                return await self.session.edit_confirmed(nc, wlan_edit(target.ssid, enabled))
+            # no candidate on this controller: running, protected by the dead-man job only
+            await nc.edit_config(wlan_edit(target.ssid, enabled), target="running")
+            return Immediate(self, target, not enabled)
 
-        async def change(nc):  # type: ignore[no-untyped-def]
-            nonlocal transactional
-            transactional = nc.supports(CANDIDATE_CAPABILITY) and nc.supports(CONFIRMED_COMMIT_CAPABILITY)
-            if transactional:
-                await nc.edit_config(wlan_edit(target.ssid, enabled), target="candidate",
-                                     error_option="rollback-on-error")
-                await nc.commit(confirmed=True, confirm_timeout_s=int(self.spec.confirm_timeout_s), persist=token)
-            else:       # no candidate on this controller: running, protected by the dead-man job only
-                await nc.edit_config(wlan_edit(target.ssid, enabled), target="running")
+        return await self.session.call(change, "edit-config wlan-status")
 
-        await self._call(change, "edit-config wlan-status")
-        return ConfirmedCommit(self, token) if transactional else Immediate(self, target, not enabled)
+    async def close(self) -> None:
+        return None      # a session per call: nothing held open

@@ -8,29 +8,27 @@ commits nothing (shared/netconf-peer quirk 1), and commit validates anyway.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
 from agent.wifi.adapters.base import Applied
+from agent.wifi.adapters.netconf_session import ControllerSession
 from agent.wifi.model import ControllerError, Observed, Scope, Target
 from agent.wifi.settings import AccessPoint, ControllerSpec
-from collectors.netconf import HostKeyCheck, NetconfAuth, NetconfError, NetconfTarget, open_session
+from collectors.netconf import NetconfError
 from collectors.netconf.types import CANDIDATE_CAPABILITY, CONFIRMED_COMMIT_CAPABILITY
 from collectors.netconf.xmlsafe import parse as parse_xml
+
+if TYPE_CHECKING:       # the session module loads ncclient: only on first use
+    from collectors.netconf import NetconfSession
 
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 PHY = "http://openconfig.net/yang/wifi-phy"
 MAC = "http://openconfig.net/yang/wifi-mac"
 TYPES = "http://openconfig.net/yang/wifi/wifi-types"
 FREQUENCIES = {"2.4": "FREQ_2GHZ", "5": "FREQ_5GHZ", "6": "FREQ_6GHZ", "dual": "FREQ_2_5_GHZ"}
-
-
-def netconf_target(spec: ControllerSpec) -> NetconfTarget:
-    return NetconfTarget(name=spec.name, host=spec.host, port=spec.port,
-                         auth=NetconfAuth(spec.username, spec.password.reveal() if spec.password else None),
-                         host_keys=HostKeyCheck(known_hosts=spec.known_hosts), timeout_s=spec.timeout_s)
 
 
 def radio_edit(slot: int, band: str, enabled: bool) -> str:
@@ -47,20 +45,6 @@ def ssid_edit(name: str, enabled: bool) -> str:
             f'<enabled>{str(enabled).lower()}</enabled></config></ssid></ssids></config>')
 
 
-class ConfirmedCommit:
-    """A confirmed commit waiting for its confirmation; the device reverts it on its own at the timeout."""
-
-    def __init__(self, controller: OpenConfigController, token: str) -> None:
-        self.controller = controller
-        self.token = token
-
-    async def confirm(self) -> None:
-        await self.controller._call(lambda nc: nc.commit(persist_id=self.token), "confirming commit")
-
-    async def rollback(self) -> None:
-        await self.controller._call(lambda nc: nc.cancel_commit(persist_id=self.token), "cancel-commit")
-
-
 class OpenConfigController:
     scopes = frozenset({Scope.RADIO, Scope.SSID})
 
@@ -68,19 +52,12 @@ class OpenConfigController:
         self.name = spec.name
         self.spec = spec
         self.aps = aps
-        self.target = netconf_target(spec)
-
-    async def _call(self, action, what: str):  # type: ignore[no-untyped-def]
-        try:
-            async with open_session(self.target) as nc:
-                return await action(nc)
-        except NetconfError as exc:
-            raise ControllerError(f"{self.name}: {what}: {exc}") from None
+        self.session = ControllerSession(spec)
 
     async def read(self, targets: Sequence[Target]) -> dict[str, Observed]:
         filters = [f'<radios xmlns="{PHY}"/>', f'<ssids xmlns="{MAC}"/>']
-        reply = await self._call(lambda nc: nc.get(subtree=filters), "get")
-        root = parse_xml(reply.xml, max_bytes=self.target.max_reply_bytes)
+        reply = await self.session.call(lambda nc: nc.get(subtree=filters), "get")
+        root = parse_xml(reply.xml, max_bytes=self.session.max_reply_bytes)
         ns = {"p": PHY, "m": MAC}
         result = {}
         for target in targets:
@@ -108,22 +85,19 @@ class OpenConfigController:
             edit = ssid_edit(target.ssid, enabled)
         else:
             raise ControllerError(f"{self.name}: OpenConfig has no whole-AP switch (use the AP's PoE port)")
-        token = f"netwatt-{secrets.token_hex(8)}"
 
-        async def change(nc):  # type: ignore[no-untyped-def]
+        async def change(nc: NetconfSession) -> Applied:
             for capability in (CANDIDATE_CAPABILITY, CONFIRMED_COMMIT_CAPABILITY):
                 if not nc.supports(capability):
                     raise ControllerError(f"{self.name}: does not announce {capability}; refusing an "
                                           "unprotected change")
             try:
-                await nc.edit_config(edit, target="candidate", error_option="rollback-on-error")
-                await nc.commit(confirmed=True, confirm_timeout_s=int(self.spec.confirm_timeout_s), persist=token)
+                return await self.session.edit_confirmed(nc, edit)
             except NetconfError:
                 await nc.discard_changes()
                 raise
 
-        await self._call(change, "edit-config + confirmed commit")
-        return ConfirmedCommit(self, token)
+        return await self.session.call(change, "edit-config + confirmed commit")
 
     async def close(self) -> None:
         return None
