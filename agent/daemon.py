@@ -33,6 +33,8 @@ from agent.emissions.fetch import FactorFetcher
 from agent.emissions.store import FactorCache
 from agent.errors import ConfigError
 from agent.outputs.base import Output
+from agent.pipeline.forward import Forwarder
+from agent.pipeline.record import Recorder, stored
 from agent.points.schema import agent_point
 from agent.poll import Poller
 from agent.power.readings import PollResult
@@ -40,9 +42,7 @@ from agent.settings.config import Config, Device, OutputSpec
 from agent.settings.isolated import load_config_isolated
 from agent.shard import Shard, restrict
 from agent.snmp_client import snmp_client
-from agent.store.forward import Forwarder
 from agent.store.problem import ProblemNote
-from agent.store.record import Recorder, stored
 from agent.store.sqlite import PollRecord, Store
 from agent.yamlfile.section import parse_duration
 

@@ -14,8 +14,8 @@ import pytest
 
 from agent.lab import SnmpsimProcess, lab_config_text
 from agent.outputs.influxdb import build_output
+from agent.pipeline.forward import Forwarder
 from agent.settings.config import AgentSettings, OutputSpec
-from agent.store.forward import Forwarder
 from agent.store.sqlite import Store, StoredPoint
 from tests.agent_process import netwatt, start_agent, wait_for
 from tests.harness.influx_v2_shim import InfluxShim

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING
 
 from agent.emissions.store import emission_totals
 from agent.health import Exposition
+from agent.pipeline.record import max_gap_for
 from agent.points.schema import component_power
 from agent.power.readings import Kind, PollResult
-from agent.store.record import max_gap_for
 from agent.store.sqlite import DeviceStatus
 
 if TYPE_CHECKING:
