@@ -30,7 +30,7 @@ def status_json(store: Store) -> dict[str, Any]:
         "points_stored": store.point_count(),
         "energy_intervals_without_factor": store.counters().get(WITHOUT_FACTOR, 0),
         "grid_factor_providers": [dict(zip(("provider", "zone", "last_attempt", "last_ok", "last_error"), row,
-                                           strict=True)) for row in FactorCache(store.db).statuses()],
+                                           strict=True)) for row in FactorCache(store).statuses()],
     }
 
 
@@ -63,7 +63,7 @@ def _without_factor(counters: dict[str, int]) -> list[str]:
 
 def _providers_table(store: Store) -> list[str]:
     rows = [[provider, zone, _age(attempt), _age(ok), error[:60] or "-"]
-            for provider, zone, attempt, ok, error in FactorCache(store.db).statuses()]
+            for provider, zone, attempt, ok, error in FactorCache(store).statuses()]
     return [grid(["grid factors", "zone", "last attempt", "last ok", "last error"], rows)] if rows else []
 
 

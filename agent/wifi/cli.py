@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from agent.clock import wall_clock
 from agent.errors import ConfigError, NetwattError
@@ -24,6 +25,12 @@ from collectors.snmp.pysnmp_client import PysnmpClient
 
 OK, FAILURE = 0, 1
 CLI_LOCK_WAIT_S = 30.0
+
+
+class OpenStore(Protocol):
+    """agent.daemon.open_store, passed in by agent/cli.py (the daemon is above this module)."""
+
+    def __call__(self, config: Config, *, read_only: bool) -> Store: ...
 
 
 def add_parser(command: argparse.ArgumentParser) -> None:
@@ -53,18 +60,18 @@ def _wifi_config(config: Config) -> None:
         raise ConfigError("the config has no wifi: section (or no controller in this shard)", file=config.file)
 
 
-def handle(args: argparse.Namespace, open_store: object) -> int:
+def handle(args: argparse.Namespace, open_store: OpenStore) -> int:
     config = restrict(load_config(args.config), args.shard)
     _wifi_config(config)
     assert config.wifi is not None
     looking = args.wifi_command in ("status", "plan", "report")      # never create, move or migrate the store
-    store: Store = open_store(config, read_only=looking)  # type: ignore[operator]
+    store = open_store(config, read_only=looking)
     try:
         if args.wifi_command in ("on", "off"):
             config.wifi.group(args.group)          # unknown group: a usage error before anything happens
             seconds = 0.0 if args.end else _duration(args.duration)
             now = wall_clock()
-            wifi_store = WifiStore(store.db)
+            wifi_store = WifiStore(store)
             if args.end:
                 print(f"ended {wifi_store.end_requests(args.group, now)} request(s) of group {args.group}")
             else:
@@ -83,7 +90,7 @@ def handle(args: argparse.Namespace, open_store: object) -> int:
             return asyncio.run(_round(config, store, args, apply=None))
         if args.wifi_command == "report":
             end = wall_clock()
-            data = wifi_report(WifiStore(store.db), config.wifi, end - timedelta(days=args.days), end,
+            data = wifi_report(WifiStore(store), config.wifi, end - timedelta(days=args.days), end,
                                factor_g_per_kwh=args.factor)
             print(json.dumps(data, indent=2))
             return OK

@@ -33,6 +33,6 @@ def open_wifi(config: Config, store: Store, reader: SnmpClient, *, setter: SnmpS
         store.commit([], stored(points))
 
     controllers = build_controllers(config, reader, setter or PysnmpSetter())
-    return WifiService(config.wifi, WifiStore(store.db), controllers, clock=clock, meter=build_meter(config, reader),
+    return WifiService(config.wifi, WifiStore(store), controllers, clock=clock, meter=build_meter(config, reader),
                        sink=sink, settle_s=settle_s, retry_delay_s=retry_delay_s,
                        apply_lock=ApplyLock(config.agent.state_directory), lock_wait_s=lock_wait_s)

@@ -21,7 +21,7 @@ def status_json(service: WifiService) -> dict[str, object]:
         "prior_states": store.baselines(),
         "pending_restores": [{"request": p.request, "group": p.group, "target": p.target, "before": p.before}
                              for p in store.pending_restores()],
-        "recent_actions": store.actions(now - timedelta(days=1))[-50:],
+        "recent_actions": [a.to_json() for a in store.actions(now - timedelta(days=1))[-50:]],
     }
 
 
