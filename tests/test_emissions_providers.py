@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import calendar
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from agent.emissions.store import FactorCache
 from agent.settings.config import load_config_text
 from agent.settings.emissions import EmissionsSettings
 from agent.store.sqlite import Store
+from agent.tables import FEATURE_TABLES
 from agent.views.status import status_json, status_table
 from tests.harness.recorded_http import FIXTURES, RecordedApi
 
@@ -32,8 +32,8 @@ def api() -> Iterator[RecordedApi]:
 
 
 @pytest.fixture
-def cache() -> FactorCache:
-    return FactorCache(sqlite3.connect(":memory:", isolation_level=None))
+def cache(tmp_path: Path) -> FactorCache:
+    return FactorCache(Store(tmp_path, tables=FEATURE_TABLES))
 
 
 def settings(providers: str, env: dict[str, str] | None = None) -> EmissionsSettings:
@@ -145,9 +145,9 @@ async def test_watttime_percentile_is_refused_not_multiplied(api: RecordedApi, c
 
 
 def test_status_shows_each_provider_and_its_last_error(tmp_path: Path) -> None:
-    store = Store(tmp_path)
+    store = Store(tmp_path, tables=FEATURE_TABLES)
     try:
-        FactorCache(store.db).note_attempt("uk_carbon_intensity", "GB", NOW, "HTTP 500: Requested resource not found")
+        FactorCache(store).note_attempt("uk_carbon_intensity", "GB", NOW, "HTTP 500: Requested resource not found")
         assert status_json(store)["grid_factor_providers"] == [
             {"provider": "uk_carbon_intensity", "zone": "GB", "last_attempt": NOW, "last_ok": None,
              "last_error": "HTTP 500: Requested resource not found"}]

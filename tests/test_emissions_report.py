@@ -9,12 +9,13 @@ import pytest
 
 from agent.emissions.compute import Emission, FactorUse, Scope2
 from agent.emissions.factors import Basis, Granularity, GridFactor, year_bounds
-from agent.emissions.store import EmissionRow, ensure_schema, insert_emissions
+from agent.emissions.store import EmissionRow, insert_emissions
 from agent.report.data import build
 from agent.report.render import as_csv, as_table
 from agent.report.sections import Section, build_sections, register_section
 from agent.settings.config import load_config_text
 from agent.store.sqlite import Store
+from agent.tables import FEATURE_TABLES
 
 CONFIG = load_config_text(
     "version: 1\ncredentials: {}\nsites:\n  a: {timezone: UTC, grid_zone: FR}\n  b: {timezone: UTC, grid_zone: DE}\n"
@@ -37,8 +38,7 @@ def row(device: str, site: str, start: float, wh: float, g_per_kwh: float) -> Em
 
 
 def stored(tmp_path: Path) -> Store:
-    store = Store(tmp_path)
-    ensure_schema(store.db)
+    store = Store(tmp_path, tables=FEATURE_TABLES)
     rows = [row("x", "a", day(2025, 1, 1), 10_000.0, 100.0),           # baseline day: 1000 g
             row("x", "a", day(2026, 6, 1), 4_000.0, 100.0),            # reporting day: 400 + 400 = 800 g
             row("y", "b", day(2026, 6, 1) + 900, 1_000.0, 400.0)]
@@ -54,7 +54,7 @@ def stored(tmp_path: Path) -> Store:
 def test_totals_groups_and_trajectory_by_hand(tmp_path: Path) -> None:
     store = stored(tmp_path)
     try:
-        data = build(store.db, CONFIG, start_s=day(2026, 6, 1), end_s=day(2026, 6, 2), by="site")
+        data = build(store, CONFIG, start_s=day(2026, 6, 1), end_s=day(2026, 6, 2), by="site")
     finally:
         store.close()
     assert data.total.wh == pytest.approx(5000.0)
@@ -78,7 +78,7 @@ def test_totals_groups_and_trajectory_by_hand(tmp_path: Path) -> None:
 def test_sections_are_an_extension_point_for_other_features(tmp_path: Path) -> None:
     store = stored(tmp_path)
     try:
-        data = build(store.db, CONFIG, start_s=day(2026, 6, 1), end_s=day(2026, 6, 2), by="device")
+        data = build(store, CONFIG, start_s=day(2026, 6, 1), end_s=day(2026, 6, 2), by="device")
     finally:
         store.close()
     from agent.report import sections  # noqa: PLC0415 - the list itself is what is extended

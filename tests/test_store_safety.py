@@ -111,14 +111,14 @@ def test_read_only_commands_never_create_move_or_migrate(tmp_path: Path) -> None
     assert sorted(p.name for p in state.iterdir()) == ["netwatt.db"]    # not moved by a look
     (state / "netwatt.db").unlink()
     db = sqlite3.connect(state / "netwatt.db")
-    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    db.execute("INSERT INTO meta VALUES ('schema_version', '0')")
+    db.execute("CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")   # an older netwatt's
     db.commit()
     db.close()
     before = (state / "netwatt.db").read_bytes()
     result = netwatt("status", "-c", str(path))
     assert result.returncode == 1
-    assert "schema version 0" in result.stderr
+    assert "store tables at version 0 (from before versioned tables)" in result.stderr
+    assert "never migrates" in result.stderr
     assert (state / "netwatt.db").read_bytes() == before                # not migrated
 
 

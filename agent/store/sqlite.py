@@ -10,8 +10,8 @@ with the holder's pid; it is never moved. Read-only opens (``status``, ``report`
 never create, move or migrate a store.
 
 The store is the only owner of the file's schema: its own tables (``CORE``) and each feature's are
-``TableSet``\s (agent/store/schema.py), migrated together when the store opens for writing. A feature's
-store module reaches its own tables through ``connection_for`` with the table set it declared.
+``TableSet`` declarations (agent/store/schema.py), migrated together when the store opens for writing.
+A feature's store module reaches its own tables through ``connection_for`` with the table set it declared.
 """
 
 from __future__ import annotations
