@@ -14,6 +14,7 @@ from agent.emissions.factors import Signal
 from agent.emissions.store import EmissionsStore, FactorCache
 from agent.energy import EnergyInterval
 from agent.power.readings import Method
+from agent.store import schema
 from agent.store.schema import TableSet
 from agent.store.sqlite import PollRecord, Store, StoreError
 from agent.tables import FEATURE_TABLES
@@ -55,7 +56,8 @@ def test_a_store_from_before_table_sets_migrates_without_losing_a_row(tmp_path: 
     # the spool: three points, the output acknowledged two, the third is still owed to it
     assert [p.line.split()[1] for p in store.points()] == ["watts=1.0", "watts=2.0", "watts=3.0"]
     batch = store.next_batch("influx", 10)
-    assert batch is not None and batch.lines == ["device_power,device=sw1 watts=3.0 1790002700"]
+    assert batch is not None
+    assert batch.lines == ["device_power,device=sw1 watts=3.0 1790002700"]
     assert store.counters() == {"points_stored": 3, "points_written": 2}
     # energy and its totals, kept (never recomputed), and the trigger still adds each new interval once
     assert store.energy_states()["sw1"].last is not None
@@ -65,7 +67,8 @@ def test_a_store_from_before_table_sets_migrates_without_losing_a_row(tmp_path: 
     assert [round(e.gco2e, 3) for e in emissions.between(0, 2e9)] == [0.55, 0.6]
     assert emissions.device_models()["sw1"].model == "C9300-48P"
     factor = FactorCache(store).find("FR", T, Signal.AVERAGE)
-    assert factor is not None and factor.g_per_kwh == 50.0
+    assert factor is not None
+    assert factor.g_per_kwh == 50.0
     wifi = WifiStore(store)
     [action] = wifi.actions()
     assert action == StoredAction(1, datetime.fromtimestamp(T, UTC), "wlc/ap1", "wlc", "ap1", "ap", "bowl",
@@ -134,7 +137,7 @@ def test_later_migrations_run_on_a_store_at_an_earlier_version(tmp_path: Path) -
 def test_two_openers_at_once_migrate_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The opener that loses the race saw pending migrations, then finds them done inside its transaction."""
     once = TableSet("once", ("CREATE TABLE once (x INTEGER);\nINSERT INTO once VALUES (1);\n",))
-    real = store_module.pending
+    real = schema.pending
     raced: list[bool] = []
 
     def racing(db: sqlite3.Connection, sets: tuple[TableSet, ...]) -> list[TableSet]:

@@ -5,7 +5,6 @@ in agent/wifi/tables.py (the store runs them at open); reads return dataclasses.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -13,6 +12,7 @@ from agent.store.sqlite import Store
 from agent.wifi.model import Target
 from agent.wifi.policy import IdleEntry, Request
 from agent.wifi.tables import WIFI_TABLES
+
 
 @dataclass(frozen=True, slots=True)
 class ActionRecord:
