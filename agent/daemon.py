@@ -34,7 +34,7 @@ from agent.emissions.store import FactorCache
 from agent.errors import ConfigError
 from agent.outputs.base import Output
 from agent.pipeline.forward import Forwarder
-from agent.pipeline.record import Recorder, stored
+from agent.pipeline.record import Recorder
 from agent.points.schema import agent_point
 from agent.poll import Poller
 from agent.power.readings import PollResult
@@ -43,7 +43,7 @@ from agent.settings.isolated import load_config_isolated
 from agent.shard import Shard, restrict
 from agent.snmp_client import snmp_client
 from agent.store.problem import ProblemNote
-from agent.store.sqlite import PollRecord, Store
+from agent.store.sqlite import PollRecord, Store, stored
 from agent.tables import FEATURE_TABLES
 from agent.yamlfile.section import parse_duration
 

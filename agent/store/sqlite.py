@@ -28,6 +28,7 @@ from pathlib import Path
 from agent.clock import Clock, wall_clock
 from agent.energy import EnergyInterval, EnergyState
 from agent.errors import NetwattError
+from agent.points.lineprotocol import Point
 from agent.power.readings import Method
 from agent.store.schema import TableSet, migrate, pending, recorded_versions
 
@@ -155,6 +156,11 @@ class StoredPoint:
     measurement: str
     device: str
     line: str
+
+
+def stored(points: Iterable[Point], device: str = "") -> list[StoredPoint]:
+    """Points as the spool keeps them (their line protocol, with what bounds and views select by)."""
+    return [StoredPoint(int(p.time.timestamp()), p.measurement, device, p.line()) for p in points]
 
 
 @dataclass(frozen=True, slots=True)

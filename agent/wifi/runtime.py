@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from agent.clock import Clock, wall_clock
-from agent.pipeline.record import stored
 from agent.points.lineprotocol import Point
 from agent.settings.config import Config
-from agent.store.sqlite import Store
+from agent.store.sqlite import Store, stored
 from agent.wifi.adapters.factory import build_controllers, build_meter
 from agent.wifi.interlock import ApplyLock
 from agent.wifi.service import WifiService
