@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -15,9 +16,10 @@ from agent.settings.config import Config, load_config
 from agent.shard import restrict
 from agent.store.sqlite import Store
 from agent.wifi.interlock import WifiBusy
+from agent.wifi.planner import Plan
 from agent.wifi.runtime import open_wifi
 from agent.wifi.savings import wifi_report
-from agent.wifi.service import WifiService
+from agent.wifi.service import Round, WifiService
 from agent.wifi.status import status_json, status_table
 from agent.wifi.store import WifiStore
 from agent.yamlfile.section import parse_duration
@@ -122,6 +124,8 @@ def _instant(text: str) -> datetime:
 async def _round(config: Config, store: Store, args: argparse.Namespace, *, apply: bool | None,
                  group: str | None = None) -> int:
     """``group``: an on/off request's group, whose targets alone decide the exit status."""
+    wifi = config.wifi
+    assert wifi is not None
     reader = PysnmpClient()
     at: datetime | None = getattr(args, "at", None)
 
@@ -132,37 +136,36 @@ async def _round(config: Config, store: Store, args: argparse.Namespace, *, appl
     service: WifiService = open_wifi(config, store, reader, clock=clock, lock_wait_s=CLI_LOCK_WAIT_S)
     try:
         if apply is None:
-            data = status_json(service)
-            print(json.dumps(data, indent=2, default=str) if args.format == "json" else status_table(data))
+            print(json.dumps(status_json(service), indent=2, default=str) if args.format == "json"
+                  else status_table(service))
             return OK
         if not apply:
             plan, _observed, _desired = await service.plan()
-            print(json.dumps(plan.to_json(), indent=2) if args.format == "json" else _plan_table(plan.to_json()))
+            print(json.dumps(plan.to_json(), indent=2) if args.format == "json" else _plan_table(plan))
             return OK
         result = await service.run_round()
-        keys = None if group is None else {t.key for t in config.wifi.group(group).targets}  # type: ignore[union-attr]
+        keys = None if group is None else {t.key for t in wifi.group(group).targets}
         problems = result.problems(keys)
         data = {**result.to_json(), "ok": not problems, "problems": problems}
-        print(json.dumps(data, indent=2) if args.format == "json" else _plan_table(data))
+        print(json.dumps(data, indent=2) if args.format == "json" else _plan_table(result.plan, result, problems))
         return OK if not problems else FAILURE       # a refusal is an error, not a quiet success
     finally:
         await service.close()
         await reader.close()
 
 
-def _plan_table(data: dict[str, object]) -> str:
+def _plan_table(plan: Plan, result: Round | None = None, problems: Sequence[dict[str, str]] = ()) -> str:
     lines = [f"{'target':34} {'group':10} {'now':5} {'want':5} {'verdict':8} reason"]
 
-    def word(value: object) -> str:
+    def word(value: bool | None) -> str:
         return "-" if value is None else ("on" if value else "off")
 
-    for t in data["targets"]:  # type: ignore[attr-defined]
-        lines.append(f"{t['target']:34} {t['group']:10} {word(t['observed']):5} {word(t['desired']):5} "
-                     f"{t['verdict']:8} {t['reason']}")
-    for a in data.get("actions", []):  # type: ignore[attr-defined]
-        lines.append(f"{a['action']} {a['target']}: {a['result']} {a['error']}".rstrip())
-    for a in data.get("reverts", []):  # type: ignore[attr-defined]
-        lines.append(f"dead-man revert {a['target']}: {a['result']} {a['error']}".rstrip())
-    for p in data.get("problems", []):  # type: ignore[attr-defined]
+    for t in plan.items:
+        lines.append(f"{t.key:34} {t.group:10} {word(t.observed):5} {word(t.desired):5} {t.verdict:8} {t.reason}")
+    for a in result.actions if result else []:
+        lines.append(f"{a.action} {a.target.key}: {a.result} {a.error}".rstrip())
+    for a in result.reverts if result else []:
+        lines.append(f"dead-man revert {a.target.key}: {a.result} {a.error}".rstrip())
+    for p in problems:
         lines.append(f"NOT DONE {p['target']}: {p['result']}: {p['why']}")
     return "\n".join(lines)
