@@ -42,12 +42,12 @@ def stored(tmp_path: Path) -> Store:
     rows = [row("x", "a", day(2025, 1, 1), 10_000.0, 100.0),           # baseline day: 1000 g
             row("x", "a", day(2026, 6, 1), 4_000.0, 100.0),            # reporting day: 400 + 400 = 800 g
             row("y", "b", day(2026, 6, 1) + 900, 1_000.0, 400.0)]
-    store.db.execute("BEGIN")
-    insert_emissions(store.db, rows)
-    store.db.executemany("INSERT INTO energy_intervals VALUES (?, ?, ?, ?, ?, ?, ?)",
+    store._db.execute("BEGIN")
+    insert_emissions(store._db, rows)
+    store._db.executemany("INSERT INTO energy_intervals VALUES (?, ?, ?, ?, ?, ?, ?)",
                          [(r.device, r.site, r.emission.start_s, r.emission.end_s, r.emission.wh, 900.0, "measured")
                           for r in rows])
-    store.db.execute("COMMIT")
+    store._db.execute("COMMIT")
     return store
 
 
@@ -103,11 +103,11 @@ def test_days_are_the_chosen_time_zones(tmp_path: Path) -> None:
     from agent.report.command import report_text  # noqa: PLC0415
     store = stored(tmp_path)
     try:
-        store.db.execute("BEGIN")                  # 23:00Z on 31 May: 01:00 on 1 June in Paris
-        insert_emissions(store.db, [row("z", "a", day(2026, 6, 1) - 3600, 2_000.0, 100.0)])
-        store.db.execute("INSERT INTO energy_intervals VALUES (?, ?, ?, ?, ?, ?, ?)",
+        store._db.execute("BEGIN")                  # 23:00Z on 31 May: 01:00 on 1 June in Paris
+        insert_emissions(store._db, [row("z", "a", day(2026, 6, 1) - 3600, 2_000.0, 100.0)])
+        store._db.execute("INSERT INTO energy_intervals VALUES (?, ?, ?, ?, ?, ?, ?)",
                          ("z", "a", day(2026, 6, 1) - 3600, day(2026, 6, 1) - 2700, 2_000.0, 900.0, "measured"))
-        store.db.execute("COMMIT")
+        store._db.execute("COMMIT")
         utc = json.loads(report_text(store, CONFIG, start="2026-06-01", end="2026-06-02", by="device",
                                      output_format="json"))
         paris = json.loads(report_text(store, CONFIG, start="2026-06-01", end="2026-06-02", by="device",

@@ -124,7 +124,7 @@ def test_a_rejected_batch_is_set_aside_and_later_batches_flow(
     asyncio.run(output.close())
     [status_row] = store.output_statuses()
     assert (status_row.pending, status_row.set_aside, status_row.written) == (0, 3, 4)
-    reason, lines = store.db.execute("SELECT reason, lines FROM set_aside").fetchone()
+    reason, lines = store._db.execute("SELECT reason, lines FROM set_aside").fetchone()
     assert "unable to parse" in reason
     assert bad in lines.splitlines()
     rows = influx.query("SELECT watts FROM device_power GROUP BY device", db="faults")

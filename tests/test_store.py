@@ -108,7 +108,7 @@ def test_rejected_batch_is_set_aside_and_later_batches_flow(tmp_path: Path) -> N
     following = store.next_batch("influx", 2)
     assert following is not None
     assert following.lines == [point(2).line, point(3).line]
-    row = store.db.execute("SELECT status, reason, lines FROM set_aside").fetchone()
+    row = store._db.execute("SELECT status, reason, lines FROM set_aside").fetchone()
     assert row == (400, 'unable to parse "device_power watts=": missing field value', "\n".join(bad.lines))
     assert store.output_statuses()[0].set_aside == 2
 

@@ -38,7 +38,7 @@ def config(tmp_path: Path, state: Path) -> Path:
 
 def seeded(state: Path) -> int:
     store = Store(state)
-    store.db.execute("INSERT INTO counters VALUES ('seed', 7)")
+    store._db.execute("INSERT INTO counters VALUES ('seed', 7)")
     store.close()
     return (state / "netwatt.db").stat().st_ino
 
@@ -90,7 +90,7 @@ def test_a_lock_released_within_the_busy_timeout_is_just_waited_for(tmp_path: Pa
     assert (state / "netwatt.db").stat().st_ino == inode
     store = Store(state)
     try:
-        assert dict(store.db.execute("SELECT name, value FROM counters")).get("seed") == 7
+        assert dict(store._db.execute("SELECT name, value FROM counters")).get("seed") == 7
     finally:
         store.close()
 

@@ -50,7 +50,7 @@ def test_a_store_from_before_table_sets_migrates_without_losing_a_row(tmp_path: 
     path = before_table_sets(tmp_path / "state")
     schema_before = tables_of(path)
     store = Store(tmp_path / "state", clock=clock, tables=FEATURE_TABLES)
-    versions = dict(store.db.execute("SELECT name, version FROM schema_versions"))
+    versions = dict(store._db.execute("SELECT name, version FROM schema_versions"))
     assert versions == {"store": 1, "emissions": 1, "wifi": 1}
     assert {k: v for k, v in tables_of(path).items() if "schema_versions" not in k} == schema_before   # nothing redone
     # the spool: three points, the output acknowledged two, the third is still owed to it
@@ -130,8 +130,8 @@ def test_later_migrations_run_on_a_store_at_an_earlier_version(tmp_path: Path) -
     Store(tmp_path, tables=(first,)).close()
     second = TableSet("notes", (*first.migrations, "ALTER TABLE notes ADD COLUMN seen REAL;\n"))
     store = Store(tmp_path, tables=(second,))
-    assert store.db.execute("SELECT text, seen FROM notes").fetchall() == [("kept", None)]
-    assert dict(store.db.execute("SELECT name, version FROM schema_versions"))["notes"] == 2
+    assert store._db.execute("SELECT text, seen FROM notes").fetchall() == [("kept", None)]
+    assert dict(store._db.execute("SELECT name, version FROM schema_versions"))["notes"] == 2
 
 
 def test_two_openers_at_once_migrate_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -150,7 +150,7 @@ def test_two_openers_at_once_migrate_once(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(store_module, "pending", racing)
     store = Store(tmp_path, tables=(once,))
     assert raced
-    assert store.db.execute("SELECT x FROM once").fetchall() == [(1,)]     # made once, seeded once
+    assert store._db.execute("SELECT x FROM once").fetchall() == [(1,)]     # made once, seeded once
 
 
 def test_a_feature_reaches_only_tables_the_store_was_opened_with(tmp_path: Path) -> None:

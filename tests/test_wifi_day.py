@@ -76,7 +76,7 @@ def test_one_simulated_day(tmp_path: Path, snmpd_factory: SnmpdFactory) -> None:
     report = asyncio.run(day())
     store = Store(tmp_path / "state", tables=FEATURE_TABLES)
     try:
-        actions = [a for a in store.db.execute(
+        actions = [a for a in store._db.execute(
             "SELECT time, target, action, reason, result, power_before_w, power_after_w FROM wifi_actions ORDER BY id")]
     finally:
         store.close()

@@ -489,6 +489,6 @@ def test_wifi_cli_addresses_the_shard_that_runs_the_controller(venue: tuple[Venu
     # the request is in the owning shard's own store, where its agent reads it
     store = Store(tmp_path / "state" / f"shard-{owner}-of-{count}", tables=FEATURE_TABLES)
     try:
-        assert [r[0] for r in store.db.execute("SELECT grp FROM wifi_requests")] == ["guest-ssid"]
+        assert [r[0] for r in store._db.execute("SELECT grp FROM wifi_requests")] == ["guest-ssid"]
     finally:
         store.close()

@@ -243,12 +243,12 @@ class Store:
         self.table_sets = (CORE, *tables)
         self.missing = read_only and not self.path.exists()
         if self.missing:       # nothing written yet: an empty store in memory, nothing created on disk
-            self.db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-            migrate(self.db, self.table_sets)
+            self._db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            migrate(self._db, self.table_sets)
             return
         if not read_only:
             self._writable_directory()
-        self.db = self._open()
+        self._db = self._open()
 
     # -- opening, and surviving a damaged file ------------------------------------------------
 
@@ -348,10 +348,10 @@ class Store:
         store was opened with ``table_set``). Nothing else gets the connection."""
         if table_set not in self.table_sets:
             raise StoreError(f"the store was opened without the {table_set.name} tables")
-        return self.db
+        return self._db
 
     def close(self) -> None:
-        self.db.close()
+        self._db.close()
 
     def _now(self) -> float:
         return self.clock().timestamp()
@@ -359,7 +359,7 @@ class Store:
     def energy_totals(self) -> dict[str, dict[str, float]]:
         """device -> method -> Wh of every interval closed so far (never decreases)."""
         totals: dict[str, dict[str, float]] = {}
-        for device, method, wh in self.db.execute("SELECT device, method, wh FROM energy_totals"):
+        for device, method, wh in self._db.execute("SELECT device, method, wh FROM energy_totals"):
             totals.setdefault(device, {})[method] = wh
         return totals
 
@@ -368,7 +368,7 @@ class Store:
     def commit(self, records: Iterable[PollRecord], extra_points: Sequence[StoredPoint] = ()) -> int:
         """One transaction for a batch of polls: points, energy state and device status."""
         count = 0
-        db = self.db
+        db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
             for record in records:
@@ -409,15 +409,15 @@ class Store:
         return count
 
     def _insert(self, points: Sequence[StoredPoint]) -> int:
-        self.db.executemany("INSERT INTO points (time, measurement, device, line) VALUES (?, ?, ?, ?)",
+        self._db.executemany("INSERT INTO points (time, measurement, device, line) VALUES (?, ?, ?, ?)",
                             [(p.time, p.measurement, p.device, p.line) for p in points])
         return len(points)
 
     def count_skipped(self, device: str) -> None:
-        self.db.execute("""INSERT INTO device_status (device, skipped) VALUES (?, 1)
+        self._db.execute("""INSERT INTO device_status (device, skipped) VALUES (?, 1)
                            ON CONFLICT(device) DO UPDATE SET skipped = device_status.skipped + 1""",
                         (device,))
-        self._bump(self.db, "polls_skipped", 1)
+        self._bump(self._db, "polls_skipped", 1)
 
     @staticmethod
     def _bump(db: sqlite3.Connection, name: str, by: int) -> None:
@@ -452,17 +452,17 @@ class Store:
 
     def register_output(self, output: str) -> None:
         """A new output starts from the points still held (nothing it never could have had)."""
-        first = self.db.execute("SELECT MIN(id) FROM points").fetchone()[0]
+        first = self._db.execute("SELECT MIN(id) FROM points").fetchone()[0]
         start = (first - 1) if first is not None else (
-            self.db.execute("SELECT seq FROM sqlite_sequence WHERE name='points'").fetchone() or (0,))[0]
-        self.db.execute("INSERT OR IGNORE INTO cursors (output, acked_id) VALUES (?, ?)", (output, start))
+            self._db.execute("SELECT seq FROM sqlite_sequence WHERE name='points'").fetchone() or (0,))[0]
+        self._db.execute("INSERT OR IGNORE INTO cursors (output, acked_id) VALUES (?, ?)", (output, start))
 
     def next_batch(self, output: str, limit: int) -> Batch | None:
-        acked = self.db.execute("SELECT acked_id FROM cursors WHERE output = ?", (output,)).fetchone()
+        acked = self._db.execute("SELECT acked_id FROM cursors WHERE output = ?", (output,)).fetchone()
         if acked is None:
             raise StoreError(f"output {output!r} is not registered")
         after = max(acked[0], self._acks_in_memory.get(output, (0, 0))[0])
-        rows = self.db.execute("SELECT id, line FROM points WHERE id > ? ORDER BY id LIMIT ?",
+        rows = self._db.execute("SELECT id, line FROM points WHERE id > ? ORDER BY id LIMIT ?",
                                (after, limit)).fetchall()
         if not rows:
             return None
@@ -474,7 +474,7 @@ class Store:
         goes on past it meanwhile (a restart before then resends those points: harmless for InfluxDB)."""
         held_id, held_count = self._acks_in_memory.pop(batch.output, (0, 0))
         last_id, count = max(batch.last_id, held_id), len(batch.lines) + held_count
-        db = self.db
+        db = self._db
         try:
             db.execute("BEGIN IMMEDIATE")
             db.execute("""UPDATE cursors SET acked_id = MAX(acked_id, ?), written = written + ?,
@@ -490,30 +490,30 @@ class Store:
 
     def set_aside(self, batch: Batch, *, status: int | None, reason: str) -> None:
         """The output rejected the batch itself (bad line): keep it for a human, move on."""
-        self.db.execute("BEGIN IMMEDIATE")
+        self._db.execute("BEGIN IMMEDIATE")
         try:
-            self.db.execute("""INSERT INTO set_aside (output, created, first_id, last_id, status, reason, lines)
+            self._db.execute("""INSERT INTO set_aside (output, created, first_id, last_id, status, reason, lines)
                                VALUES (?, ?, ?, ?, ?, ?, ?)""",
                             (batch.output, self._now(), batch.first_id, batch.last_id, status, reason,
                              "\n".join(batch.lines)))
-            self.db.execute("""UPDATE cursors SET acked_id = MAX(acked_id, ?), set_aside = set_aside + ?,
+            self._db.execute("""UPDATE cursors SET acked_id = MAX(acked_id, ?), set_aside = set_aside + ?,
                                last_error = ? WHERE output = ?""",
                             (batch.last_id, len(batch.lines), reason[:300], batch.output))
-            self._bump(self.db, "points_set_aside", len(batch.lines))
-            self.db.execute("COMMIT")
+            self._bump(self._db, "points_set_aside", len(batch.lines))
+            self._db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._db.execute("ROLLBACK")
             raise
 
     def note_error(self, output: str, message: str) -> None:
         with contextlib.suppress(sqlite3.Error):     # best effort: the log says it too
-            self.db.execute("UPDATE cursors SET last_error = ? WHERE output = ?", (message[:300], output))
+            self._db.execute("UPDATE cursors SET last_error = ? WHERE output = ?", (message[:300], output))
 
     # -- reading -------------------------------------------------------------------------------
 
     def energy_states(self) -> dict[str, EnergyState]:
         return {device: EnergyState.from_json(json.loads(state))
-                for device, state in self.db.execute("SELECT device, state FROM energy_state")}
+                for device, state in self._db.execute("SELECT device, state FROM energy_state")}
 
     def energy_intervals(self, device: str | None = None) -> list[tuple[str, EnergyInterval]]:
         where, args = ("WHERE device = ?", (device,)) if device else ("", ())
@@ -524,34 +524,34 @@ class Store:
         return self._intervals("WHERE start >= ? AND start < ?", (start_s, end_s), "start")
 
     def _intervals(self, where: str, args: tuple[object, ...], order: str) -> list[StoredInterval]:
-        rows = self.db.execute(f"SELECT device, site, start, end, wh, seconds, method FROM energy_intervals "
+        rows = self._db.execute(f"SELECT device, site, start, end, wh, seconds, method FROM energy_intervals "
                                f"{where} ORDER BY {order}", args)
         return [StoredInterval(d, site, EnergyInterval(s, e, wh, secs, Method(m)))
                 for d, site, s, e, wh, secs, m in rows]
 
     def device_statuses(self) -> list[DeviceStatus]:
-        rows = self.db.execute("""SELECT device, last_poll, last_ok, power_w, method, basis, error_streak,
+        rows = self._db.execute("""SELECT device, last_poll, last_ok, power_w, method, basis, error_streak,
                                          last_error, polls, skipped FROM device_status ORDER BY device""")
         return [DeviceStatus(*row) for row in rows]
 
     def output_statuses(self) -> list[OutputStatus]:
         result = []
-        for output, acked, written, dropped, aside, error in self.db.execute(
+        for output, acked, written, dropped, aside, error in self._db.execute(
                 "SELECT output, acked_id, written, dropped, set_aside, last_error FROM cursors ORDER BY output"
         ).fetchall():
-            pending, oldest = self.db.execute("SELECT COUNT(*), MIN(time) FROM points WHERE id > ?",
+            pending, oldest = self._db.execute("SELECT COUNT(*), MIN(time) FROM points WHERE id > ?",
                                               (acked,)).fetchone()
             result.append(OutputStatus(output, pending, oldest, written, dropped, aside, error))
         return result
 
     def counters(self) -> dict[str, int]:
-        return dict(self.db.execute("SELECT name, value FROM counters").fetchall())
+        return dict(self._db.execute("SELECT name, value FROM counters").fetchall())
 
     def points(self, measurement: str | None = None) -> list[StoredPoint]:
         query = "SELECT time, measurement, device, line FROM points"
-        rows = (self.db.execute(query + " WHERE measurement = ? ORDER BY id", (measurement,))
-                if measurement else self.db.execute(query + " ORDER BY id"))
+        rows = (self._db.execute(query + " WHERE measurement = ? ORDER BY id", (measurement,))
+                if measurement else self._db.execute(query + " ORDER BY id"))
         return [StoredPoint(*row) for row in rows]
 
     def point_count(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM points").fetchone()[0])
+        return int(self._db.execute("SELECT COUNT(*) FROM points").fetchone()[0])
