@@ -76,12 +76,11 @@ def test_one_simulated_day(tmp_path: Path, snmpd_factory: SnmpdFactory) -> None:
     report = asyncio.run(day())
     store = Store(tmp_path / "state", tables=FEATURE_TABLES)
     try:
-        actions = [a for a in store._db.execute(
-            "SELECT time, target, action, reason, result, power_before_w, power_after_w FROM wifi_actions ORDER BY id")]
+        actions = WifiStore(store).actions()
     finally:
         store.close()
-    timeline = [(datetime.fromtimestamp(t, UTC).astimezone(PARIS).strftime("%H:%M %Z"), target, action, reason, result)
-                for t, target, action, reason, result, _b, _a in actions]
+    timeline = [(a.time.astimezone(PARIS).strftime("%H:%M %Z"), a.target, a.action, a.reason, a.result)
+                for a in actions]
     summary = {"actions": timeline, "report": report}
     out = os.environ.get("NETWATT_WIFI_DAY_OUT")
     if out:
