@@ -93,6 +93,15 @@ class EmissionsStore:
                 for d, s, r, m in self.db.execute("SELECT device, site, role, model FROM device_models")}
 
 
+@dataclass(frozen=True, slots=True)
+class ProviderStatus:
+    provider: str
+    zone: str
+    last_attempt: float | None
+    last_ok: float | None
+    last_error: str
+
+
 class FactorCache:
     """Live factors keyed by the period they describe (never by fetch time)."""
 
@@ -129,9 +138,9 @@ class FactorCache:
                               (provider, zone)).fetchone()
         return str(row[0]) if row else ""
 
-    def statuses(self) -> list[tuple[str, str, float | None, float | None, str]]:
-        return list(self.db.execute(
-            "SELECT provider, zone, last_attempt, last_ok, last_error FROM factor_providers ORDER BY provider, zone"))
+    def statuses(self) -> list[ProviderStatus]:
+        return [ProviderStatus(*row) for row in self.db.execute(
+            "SELECT provider, zone, last_attempt, last_ok, last_error FROM factor_providers ORDER BY provider, zone")]
 
 
 def note_model(db: sqlite3.Connection, *, device: str, site: str, role: str, model: str, seen_s: float) -> None:
