@@ -1,7 +1,7 @@
 """netwatt: energy telemetry for network gear.
 
 Data flow: config -> collectors (raw values) -> normalise (readings) -> device_power (the device
-total) -> energy -> emissions -> store/forward.
+total) -> pipeline (estimate -> energy -> emissions -> points) -> store -> pipeline/forward -> outputs.
 """
 
 from agent.import_names import require_own_collectors

@@ -336,7 +336,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _wifi(args: argparse.Namespace) -> int:
     from agent.wifi.cli import handle  # noqa: PLC0415  (the Wi-Fi code loads only for `wifi`)
-    return handle(args, restrict(load_config(args.config), args.shard), open_store)
+    config = restrict(load_config(args.config), args.shard)
+    return handle(args, config, lambda *, read_only: open_store(config, read_only=read_only))
 
 
 if __name__ == "__main__":

@@ -35,16 +35,17 @@ from agent.emissions.fetch import FactorFetcher
 from agent.emissions.store import FactorCache
 from agent.errors import ConfigError
 from agent.outputs.base import Output
+from agent.pipeline.forward import Forwarder
+from agent.pipeline.record import Recorder
 from agent.points.schema import agent_point
 from agent.poll import Poller
 from agent.power.readings import PollResult
 from agent.settings.config import Device, OutputSpec
 from agent.shard import Shard, restrict
 from agent.snmp_client import snmp_client
-from agent.store.forward import Forwarder
 from agent.store.problem import ProblemNote
-from agent.store.record import Recorder, stored
-from agent.store.sqlite import PollRecord, Store
+from agent.store.sqlite import PollRecord, Store, stored
+from agent.tables import FEATURE_TABLES
 from agent.yamlfile.section import parse_duration
 
 log = logging.getLogger("netwatt.agent")
@@ -103,7 +104,8 @@ def open_store(config: Config, clock: Clock = wall_clock, *, read_only: bool = F
     return Store(Path(config.agent.state_directory),
                  max_points=int(sqlite.get("max_points", 5_000_000)),
                  max_age_s=parse_duration(max_age) if max_age is not None else 35 * 86400.0,
-                 buffer_limit=config.agent.metric_buffer_limit, clock=clock, read_only=read_only)
+                 buffer_limit=config.agent.metric_buffer_limit, clock=clock, read_only=read_only,
+                 tables=FEATURE_TABLES)
 
 
 @dataclass
@@ -168,8 +170,8 @@ class Agent:
         self.clock = clock
         self.on_commit = on_commit
         self.store = open_store(config, clock)
-        self.recorder = Recorder(config, self.store.energy_states(), emissions=EmissionsEngine(config, self.store.db))
-        self.factor_fetcher = FactorFetcher(config.emissions, FactorCache(self.store.db))
+        self.recorder = Recorder(config, self.store.energy_states(), emissions=EmissionsEngine(config, self.store))
+        self.factor_fetcher = FactorFetcher(config.emissions, FactorCache(self.store))
         self.outputs = build_outputs(config)
         self.forwarder = Forwarder(self.store, self.outputs)
         self.client = snmp_client(config)
@@ -443,8 +445,8 @@ class Agent:
             return False
         self.config = new
         self.recorder.config = new
-        self.recorder.emissions = EmissionsEngine(new, self.store.db)
-        self.factor_fetcher = FactorFetcher(new.emissions, FactorCache(self.store.db))
+        self.recorder.emissions = EmissionsEngine(new, self.store)
+        self.factor_fetcher = FactorFetcher(new.emissions, FactorCache(self.store))
         self.poller = Poller(new, self.client, clock=self.clock)
         if self._scheduler is not None:
             self._schedule_devices(self._scheduler)

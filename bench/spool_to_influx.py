@@ -10,7 +10,7 @@ Root is not needed (influxd runs as the caller on free loopback ports). What run
   timestamps in the last hour, encoded by ``agent.points.lineprotocol.Point``);
 - a real InfluxDB 1.6 ``influxd`` (``tests.harness.influxd.InfluxServer``: own config and data dir);
 - the real output, ``agent.outputs.influxdb.build_output(OutputSpec("influxdb_v1", ...))``, and the
-  real forwarder, ``agent.store.forward.Forwarder(store, [output]).flush()``, called until nothing is
+  real forwarder, ``agent.pipeline.forward.Forwarder(store, [output]).flush()``, called until nothing is
   pending.
 
 Each drain writes to a new database (a new output name, so a new spool cursor that starts at the first
@@ -52,9 +52,9 @@ from run_fleet import first_line, machine, machine_busy_s
 from agent.outputs.base import Output
 from agent.outputs.http import encode_lines
 from agent.outputs.influxdb import build_output
+from agent.pipeline.forward import Forwarder
 from agent.points.lineprotocol import Point
 from agent.settings.config import AgentSettings, OutputSpec
-from agent.store.forward import Forwarder
 from agent.store.sqlite import Store, StoredPoint
 from tests.harness.influxd import InfluxServer
 

@@ -32,10 +32,10 @@ async def worker(config_path: Path, rounds: int, pause_s: float) -> None:
     sys.path.insert(0, str(ROOT))
     from agent.config.load import load_config  # noqa: PLC0415
     from agent.daemon import open_store  # noqa: PLC0415
+    from agent.pipeline.record import Recorder  # noqa: PLC0415
     from agent.poll import Poller  # noqa: PLC0415
     from agent.power.readings import PollResult  # noqa: PLC0415
     from agent.snmp_client import snmp_client  # noqa: PLC0415
-    from agent.store.record import Recorder  # noqa: PLC0415
 
     config = load_config(config_path)
     store = open_store(config)

@@ -23,11 +23,12 @@ from selenium.webdriver.common.print_page_options import PrintOptions
 from agent.cli import main
 from agent.config.load import Config, load_config_text
 from agent.daemon import Agent
-from agent.emissions.store import emissions_between
+from agent.emissions.store import EmissionsStore
 from agent.lab import SnmpsimProcess, lab_config_text
 from agent.power.profile_files import load_builtin_profiles
 from agent.report.command import report_text
 from agent.store.sqlite import Store
+from agent.tables import FEATURE_TABLES
 from tests.harness.influxd import InfluxServer, InfluxServerPool
 from tests.harness.line_protocol import parse_line
 from tests.harness.png import read_png
@@ -99,10 +100,10 @@ def agent_run(lab: SnmpsimProcess, influxd_factory: InfluxServerPool,
 
 @pytest.mark.integration
 def test_every_emissions_point_carries_its_factor_provenance(agent_run: AgentRun) -> None:
-    store = Store(agent_run.state)
+    store = Store(agent_run.state, tables=FEATURE_TABLES)
     try:
         points = [p for p in store.points("emissions") if DAY[0] <= p.time < DAY[1]]
-        rows = {(r.device, r.scope2_method): r for r in emissions_between(store.db, DAY[0], DAY[1])}
+        rows = {(r.device, r.scope2_method): r for r in EmissionsStore(store).between(DAY[0], DAY[1])}
         energy = {d: i for d, i in store.energy_intervals() if DAY[0] <= i.start_s < DAY[1]}
     finally:
         store.close()
@@ -139,7 +140,7 @@ def test_every_emissions_point_carries_its_factor_provenance(agent_run: AgentRun
 
 @pytest.mark.integration
 def test_devices_without_power_are_estimated_and_labelled(agent_run: AgentRun) -> None:
-    store = Store(agent_run.state)
+    store = Store(agent_run.state, tables=FEATURE_TABLES)
     try:
         energy = {d: i for d, i in store.energy_intervals() if DAY[0] <= i.start_s < DAY[1]}
         power = {parse_line(p.line)[0]["device"]: p.line for p in store.points("device_power")}
@@ -169,11 +170,11 @@ def test_emissions_points_reach_influxdb(agent_run: AgentRun) -> None:
 @pytest.mark.integration
 @pytest.mark.parametrize("by", ["site", "device", "role"])
 def test_report_totals_equal_the_sum_of_stored_intervals(agent_run: AgentRun, by: str) -> None:
-    store = Store(agent_run.state)
+    store = Store(agent_run.state, tables=FEATURE_TABLES)
     try:
         report = json.loads(report_text(store, agent_run.config, start="2026-03-02", end="2026-03-03", by=by,
                                         output_format="json"))
-        stored = emissions_between(store.db, DAY[0], DAY[1])
+        stored = EmissionsStore(store).between(DAY[0], DAY[1])
         energy_wh = sum(i.wh for _, i in store.energy_intervals() if DAY[0] <= i.start_s < DAY[1])
     finally:
         store.close()
@@ -196,11 +197,11 @@ def test_report_totals_equal_the_sum_of_stored_intervals(agent_run: AgentRun, by
 
 @pytest.mark.integration
 def test_baseline_trajectory_refresh_and_embodied_sections(agent_run: AgentRun) -> None:
-    store = Store(agent_run.state)
+    store = Store(agent_run.state, tables=FEATURE_TABLES)
     try:
         report = json.loads(report_text(store, agent_run.config, start="2026-03-02", end="2026-03-03", by="site",
                                         output_format="json"))
-        baseline_g = sum(r.gco2e for r in emissions_between(store.db, BASELINE.timestamp() - 36000,
+        baseline_g = sum(r.gco2e for r in EmissionsStore(store).between(BASELINE.timestamp() - 36000,
                                                              BASELINE.timestamp() + 50400)
                          if r.scope2_method == "location")
     finally:
@@ -247,7 +248,7 @@ def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chr
 @pytest.mark.integration
 def test_html_report_renders_its_charts_offline_and_prints(agent_run: AgentRun, chromium: webdriver.Chrome,
                                                            tmp_path: Path) -> None:
-    store = Store(agent_run.state)
+    store = Store(agent_run.state, tables=FEATURE_TABLES)
     try:
         html = report_text(store, agent_run.config, start="2026-03-02", end="2026-03-03", by="device",
                            output_format="html")
@@ -322,7 +323,7 @@ def test_the_agent_uses_live_factors_and_records_the_fallback_when_the_provider_
         for step in range(6):
             when = ukci_day + timedelta(days=1, seconds=30 * step)
             asyncio.run(Agent(config, clock=partial(lambda moment: moment, when)).run_once())
-    store = Store(tmp_path)
+    store = Store(tmp_path, tables=FEATURE_TABLES)
     try:
         points = [(p.time, *parse_line(p.line)) for p in store.points("emissions")]
         energy = {(d, i.start_s): i for d, i in store.energy_intervals()}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import calendar
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from agent.emissions.resolve import Resolver
 from agent.emissions.settings import EmissionsSettings
 from agent.emissions.store import FactorCache
 from agent.store.sqlite import Store
+from agent.tables import FEATURE_TABLES
 from agent.views.status import status_json, status_table
 from tests.harness.recorded_http import FIXTURES, RecordedApi
 
@@ -32,8 +32,8 @@ def api() -> Iterator[RecordedApi]:
 
 
 @pytest.fixture
-def cache() -> FactorCache:
-    return FactorCache(sqlite3.connect(":memory:", isolation_level=None))
+def cache(tmp_path: Path) -> FactorCache:
+    return FactorCache(Store(tmp_path, tables=FEATURE_TABLES))
 
 
 def settings(providers: str, env: dict[str, str] | None = None) -> EmissionsSettings:
@@ -76,7 +76,7 @@ async def test_outage_falls_back_to_the_bundled_factor_with_the_reason(api: Reco
     api.reply_file("/intensity/2026-03-01T04:30Z/2026-03-01T12:00Z", "ukci_500.json", status=500)
     s = settings(f"    - {{type: uk_carbon_intensity, url: '{api.url}', zones: {{GB: national}}}}\n")
     assert await FactorFetcher(s, cache).refresh(NOW) == 0
-    assert cache.statuses()[0][4] == "HTTP 500: Requested resource not found"
+    assert cache.statuses()[0].last_error == "HTTP 500: Requested resource not found"
     factor = Resolver(s, BundledFactors(), cache).factor_at("x", "GB")(T10)
     assert factor.source == "desnz-gb-2025"                         # the UK override of the bundled table
     assert "fallback to the bundled factor; uk_carbon_intensity: HTTP 500: Requested resource not found" in factor.note
@@ -87,7 +87,7 @@ async def test_unreachable_provider_is_recorded_too(cache: FactorCache) -> None:
         url = down.url
     s = settings(f"    - {{type: uk_carbon_intensity, url: '{url}', zones: {{GB: national}}}}\n")
     await FactorFetcher(s, cache).refresh(NOW)
-    assert cache.statuses()[0][4].startswith("no answer")
+    assert cache.statuses()[0].last_error.startswith("no answer")
     assert "no answer" in Resolver(s, BundledFactors(), cache).factor_at("x", "GB")(T10).note
 
 
@@ -113,7 +113,7 @@ async def test_electricity_maps_bad_token_is_recorded_without_the_token(api: Rec
     s = settings(f"    - {{type: electricity_maps, url: '{api.url}', token: env:EM_TOKEN, zones: {{FR: FR}}}}\n",
                  {"EM_TOKEN": "s3cret-token"})
     await FactorFetcher(s, cache).refresh(NOW)
-    error = cache.statuses()[0][4]
+    error = cache.statuses()[0].last_error
     assert error.startswith("HTTP 401: Unauthorized")
     assert "s3cret" not in error
 
@@ -141,13 +141,13 @@ async def test_watttime_percentile_is_refused_not_multiplied(api: RecordedApi, c
     s = settings(f"    - {{type: watttime, url: '{api.url}', username: ops, password: env:WT_PASS, "
                  "zones: {US-CA: CAISO_NORTH}}\n", {"WT_PASS": "pw-secret"})
     assert await FactorFetcher(s, cache).refresh(NOW) == 0
-    assert "not a rate" in cache.statuses()[0][4]
+    assert "not a rate" in cache.statuses()[0].last_error
 
 
 def test_status_shows_each_provider_and_its_last_error(tmp_path: Path) -> None:
-    store = Store(tmp_path)
+    store = Store(tmp_path, tables=FEATURE_TABLES)
     try:
-        FactorCache(store.db).note_attempt("uk_carbon_intensity", "GB", NOW, "HTTP 500: Requested resource not found")
+        FactorCache(store).note_attempt("uk_carbon_intensity", "GB", NOW, "HTTP 500: Requested resource not found")
         assert status_json(store)["grid_factor_providers"] == [
             {"provider": "uk_carbon_intensity", "zone": "GB", "last_attempt": NOW, "last_ok": None,
              "last_error": "HTTP 500: Requested resource not found"}]
@@ -180,7 +180,7 @@ async def test_entsoe_no_data_acknowledgement_is_the_recorded_reason(api: Record
     api.reply_file("/api", "entsoe_no_data.xml")
     s = entsoe_settings(api)
     await FactorFetcher(s, cache).refresh(NOW)
-    error = cache.statuses()[0][4]
+    error = cache.statuses()[0].last_error
     assert error.startswith("No matching data found for Data item ACTUAL_GENERATION_PER_PRODUCTION_TYPE")
     assert "entsoe-s3cret" not in error
     assert "No matching data found" in Resolver(s, BundledFactors(), cache).factor_at("paris", "FR")(T10).note
@@ -195,7 +195,7 @@ async def test_a_reply_of_an_unexpected_shape_is_recorded_not_raised(api: Record
     api.reply("/intensity/*", 200, '{"data": [1, 2]}')
     s = settings(f"    - {{type: uk_carbon_intensity, url: '{api.url}', zones: {{GB: national}}}}\n")
     assert await FactorFetcher(s, cache).refresh(NOW) == 0
-    assert cache.statuses()[0][4].startswith("unreadable reply")
+    assert cache.statuses()[0].last_error.startswith("unreadable reply")
 
 
 async def test_a_published_value_that_cannot_be_an_intensity_is_refused(api: RecordedApi, cache: FactorCache) -> None:
@@ -208,5 +208,6 @@ async def test_a_published_value_that_cannot_be_an_intensity_is_refused(api: Rec
     assert await FactorFetcher(s, cache).refresh(NOW) == 0
     assert cache.find("GB", T10) is None
     assert cache.find("GB", T10 + 1800) is None
-    [(_provider, _zone, _attempt, _ok, error)] = cache.statuses()
+    [status] = cache.statuses()
+    error = status.last_error
     assert error.startswith("2 value(s) refused: ")

@@ -10,11 +10,12 @@ import pytest
 from agent.config.load import load_config_text
 from agent.emissions.compute import Emission, FactorUse, Scope2
 from agent.emissions.factors import Basis, Granularity, GridFactor, year_bounds
-from agent.emissions.store import EmissionRow, ensure_schema, insert_emissions
+from agent.emissions.store import EmissionRow, insert_emissions
 from agent.report.data import build
 from agent.report.render import as_csv, as_table
 from agent.report.sections import Section, build_sections
 from agent.store.sqlite import Store
+from agent.tables import FEATURE_TABLES
 
 CONFIG = load_config_text(
     "version: 1\ncredentials: {}\nsites:\n  a: {timezone: UTC, grid_zone: FR}\n  b: {timezone: UTC, grid_zone: DE}\n"
@@ -37,24 +38,23 @@ def row(device: str, site: str, start: float, wh: float, g_per_kwh: float) -> Em
 
 
 def stored(tmp_path: Path) -> Store:
-    store = Store(tmp_path)
-    ensure_schema(store.db)
+    store = Store(tmp_path, tables=FEATURE_TABLES)
     rows = [row("x", "a", day(2025, 1, 1), 10_000.0, 100.0),           # baseline day: 1000 g
             row("x", "a", day(2026, 6, 1), 4_000.0, 100.0),            # reporting day: 400 + 400 = 800 g
             row("y", "b", day(2026, 6, 1) + 900, 1_000.0, 400.0)]
-    store.db.execute("BEGIN")
-    insert_emissions(store.db, rows)
-    store.db.executemany("INSERT INTO energy_intervals VALUES (?, ?, ?, ?, ?, ?, ?)",
+    store._db.execute("BEGIN")
+    insert_emissions(store._db, rows)
+    store._db.executemany("INSERT INTO energy_intervals VALUES (?, ?, ?, ?, ?, ?, ?)",
                          [(r.device, r.site, r.emission.start_s, r.emission.end_s, r.emission.wh, 900.0, "measured")
                           for r in rows])
-    store.db.execute("COMMIT")
+    store._db.execute("COMMIT")
     return store
 
 
 def test_totals_groups_and_trajectory_by_hand(tmp_path: Path) -> None:
     store = stored(tmp_path)
     try:
-        data = build(store.db, CONFIG, start_s=day(2026, 6, 1), end_s=day(2026, 6, 2), by="site")
+        data = build(store, CONFIG, start_s=day(2026, 6, 1), end_s=day(2026, 6, 2), by="site")
     finally:
         store.close()
     assert data.total.wh == pytest.approx(5000.0)
@@ -79,7 +79,7 @@ def test_a_feature_section_appended_after_the_built_ones_renders(tmp_path: Path)
     """What report/command.py does with the Wi-Fi savings section: appended after the built sections."""
     store = stored(tmp_path)
     try:
-        data = build(store.db, CONFIG, start_s=day(2026, 6, 1), end_s=day(2026, 6, 2), by="device")
+        data = build(store, CONFIG, start_s=day(2026, 6, 1), end_s=day(2026, 6, 2), by="device")
     finally:
         store.close()
     built = [*build_sections(data), Section("wifi", "Wi-Fi savings", text=["measured PoE delta"])]
@@ -96,11 +96,11 @@ def test_days_are_the_chosen_time_zones(tmp_path: Path) -> None:
     from agent.report.command import report_text  # noqa: PLC0415
     store = stored(tmp_path)
     try:
-        store.db.execute("BEGIN")                  # 23:00Z on 31 May: 01:00 on 1 June in Paris
-        insert_emissions(store.db, [row("z", "a", day(2026, 6, 1) - 3600, 2_000.0, 100.0)])
-        store.db.execute("INSERT INTO energy_intervals VALUES (?, ?, ?, ?, ?, ?, ?)",
+        store._db.execute("BEGIN")                  # 23:00Z on 31 May: 01:00 on 1 June in Paris
+        insert_emissions(store._db, [row("z", "a", day(2026, 6, 1) - 3600, 2_000.0, 100.0)])
+        store._db.execute("INSERT INTO energy_intervals VALUES (?, ?, ?, ?, ?, ?, ?)",
                          ("z", "a", day(2026, 6, 1) - 3600, day(2026, 6, 1) - 2700, 2_000.0, 900.0, "measured"))
-        store.db.execute("COMMIT")
+        store._db.execute("COMMIT")
         utc = json.loads(report_text(store, CONFIG, start="2026-06-01", end="2026-06-02", by="device",
                                      output_format="json"))
         paris = json.loads(report_text(store, CONFIG, start="2026-06-01", end="2026-06-02", by="device",

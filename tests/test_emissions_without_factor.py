@@ -14,11 +14,12 @@ import pytest
 
 from agent.config.load import Config, load_config_text
 from agent.daemon import Agent
-from agent.emissions.store import WITHOUT_FACTOR, emissions_between
+from agent.emissions.store import WITHOUT_FACTOR, EmissionsStore
 from agent.lab import SnmpsimProcess
 from agent.power.profile_files import load_builtin_profiles
 from agent.report.command import report_text
 from agent.store.sqlite import Store
+from agent.tables import FEATURE_TABLES
 from agent.views.status import status_json, status_table
 
 pytestmark = pytest.mark.integration
@@ -63,9 +64,9 @@ outputs:
 
 def test_no_emission_row_or_point_for_energy_without_a_factor(ran: tuple[Config, Path, list[str]]) -> None:
     _config, state, _logs = ran
-    store = Store(state)
+    store = Store(state, tables=FEATURE_TABLES)
     try:
-        rows = emissions_between(store.db, 0, 2e9)
+        rows = EmissionsStore(store).between(0, 2e9)
         energy = [(d, i) for d, i in store.energy_intervals()]
         points = list(store.points("emissions"))
         counters = store.counters()
@@ -90,7 +91,7 @@ def test_logged_once_for_the_site(ran: tuple[Config, Path, list[str]]) -> None:
 
 def test_status_shows_the_count(ran: tuple[Config, Path, list[str]]) -> None:
     _config, state, _logs = ran
-    store = Store(state)
+    store = Store(state, tables=FEATURE_TABLES)
     try:
         assert status_json(store)[WITHOUT_FACTOR] == 2
         assert "emissions: 2 energy intervals had no usable grid factor" in status_table(store)
@@ -100,7 +101,7 @@ def test_status_shows_the_count(ran: tuple[Config, Path, list[str]]) -> None:
 
 def test_report_shows_energy_without_a_factor_as_a_share_and_a_row(ran: tuple[Config, Path, list[str]]) -> None:
     config, state, _logs = ran
-    store = Store(state)
+    store = Store(state, tables=FEATURE_TABLES)
     try:
         energy = {d: 0.0 for d in ("asr", "huawei")}
         for device, interval in store.energy_intervals():

@@ -14,8 +14,8 @@ import pytest
 
 from agent.lab import SnmpsimProcess, lab_config_text
 from agent.outputs.influxdb import build_output
+from agent.pipeline.forward import Forwarder
 from agent.settings.config import AgentSettings, OutputSpec
-from agent.store.forward import Forwarder
 from agent.store.sqlite import Store, StoredPoint
 from tests.agent_process import netwatt, start_agent, wait_for
 from tests.harness.influx_v2_shim import InfluxShim
@@ -124,7 +124,7 @@ def test_a_rejected_batch_is_set_aside_and_later_batches_flow(
     asyncio.run(output.close())
     [status_row] = store.output_statuses()
     assert (status_row.pending, status_row.set_aside, status_row.written) == (0, 3, 4)
-    reason, lines = store.db.execute("SELECT reason, lines FROM set_aside").fetchone()
+    reason, lines = store._db.execute("SELECT reason, lines FROM set_aside").fetchone()
     assert "unable to parse" in reason
     assert bad in lines.splitlines()
     rows = influx.query("SELECT watts FROM device_power GROUP BY device", db="faults")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agent.outputs.base import Outcome, Verdict
-from agent.store.forward import Backoff, Forwarder
+from agent.pipeline.forward import Backoff, Forwarder
 from agent.store.sqlite import Store, StoredPoint
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,8 @@ from agent.power.estimate import PowerModel, PowerModels, load_power_models, mod
 from agent.power.profile_files import load_builtin_profiles
 from agent.power.readings import Method, PollResult
 from agent.snmp_client import snmp_client
+from agent.store.sqlite import Store
+from agent.tables import FEATURE_TABLES
 
 URL = re.compile(r"https?://\S+")
 
@@ -122,7 +123,7 @@ def test_a_silent_device_of_a_listed_model_polled_over_snmp_is_estimated_from_it
     assert (silent.info.model, silent.power.power_w) == ("EX4600-40F-DC-AFO", None)
     assert measuring.power.power_w == 262.0
 
-    engine = EmissionsEngine(config, sqlite3.connect(":memory:"))
+    engine = EmissionsEngine(config, Store(tmp_path / "state", tables=FEATURE_TABLES))
     engine.estimate(silent)
     assert silent.power.method is Method.ESTIMATED
     assert (silent.power.power_w, silent.power.basis) == (300.0, "model_typical+poe")

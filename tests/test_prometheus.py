@@ -22,10 +22,11 @@ import pytest
 
 from agent.config.load import load_config_text
 from agent.daemon import Agent
-from agent.emissions.store import emissions_between
+from agent.emissions.store import EmissionsStore
 from agent.errors import ConfigError
 from agent.lab import SnmpsimProcess, lab_config_text
 from agent.store.sqlite import PollRecord, Store
+from agent.tables import FEATURE_TABLES
 from agent.views.prometheus import JOULES_PER_WH, device_metrics_text
 from tests.agent_process import netwatt, start_agent, wait_for
 from tests.harness import require_server
@@ -152,7 +153,7 @@ def test_component_power_is_what_the_store_holds_without_ratings(scraped: Scrape
     assert len({labels["device"] for labels, _ in samples}) >= 5
     assert {labels["kind"] for labels, _ in samples} >= {"module", "psu_input"}
     assert not {labels["kind"] for labels, _ in samples} & {"capacity", "poe_budget", "optic"}, "not draw"
-    store = Store(scraped.state)
+    store = Store(scraped.state, tables=FEATURE_TABLES)
     try:
         stored = {(t["device"], t["component"], t["kind"], t["method"], float(f["watts"]))
                   for t, f in map(parse_line, (p.line for p in store.points("component_power")))}
@@ -169,7 +170,7 @@ def test_instant_power_matches_the_store(scraped: Scraped) -> None:
     at = scraped.stopped_at[1] - 3
     values = {row["device"]: (row, v) for row, v in p.query("netwatt_power_watts", at)}
     stamps = {row["device"]: v for row, v in p.query("timestamp(netwatt_power_watts)", at)}
-    store = Store(scraped.state)
+    store = Store(scraped.state, tables=FEATURE_TABLES)
     try:
         points = [(*parse_line(p.line), p.time) for p in store.points("device_power")]
     finally:
@@ -191,7 +192,7 @@ def test_instant_power_matches_the_store(scraped: Scraped) -> None:
 
 @pytest.mark.integration
 def test_energy_counter_matches_the_stored_wh(scraped: Scraped) -> None:
-    store = Store(scraped.state)
+    store = Store(scraped.state, tables=FEATURE_TABLES)
     try:
         stored: dict[tuple[str, str], list[float]] = {}
         for device, interval in store.energy_intervals():
@@ -205,9 +206,9 @@ def test_energy_counter_matches_the_stored_wh(scraped: Scraped) -> None:
 @pytest.mark.integration
 @pytest.mark.parametrize("scope2", ["location", "market"])
 def test_emission_counters_match_the_store(scraped: Scraped, scope2: str) -> None:
-    store = Store(scraped.state)
+    store = Store(scraped.state, tables=FEATURE_TABLES)
     try:
-        rows = emissions_between(store.db, 0, 1e12)           # every stored interval
+        rows = EmissionsStore(store).between(0, 1e12)           # every stored interval
     finally:
         store.close()
     stored: dict[tuple[str, str], list[float]] = {}

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import agent.store.sqlite as store_module
 from agent.energy import EnergyInterval, EnergyState, Sample
 from agent.power.readings import Method
-from agent.store.sqlite import PollRecord, Store, StoredPoint, create_once
+from agent.store.sqlite import PollRecord, Store, StoredPoint
 
 # recent times: the store expires points older than its max age (35 days by default)
 BASE = int(time.time()) - 3600
@@ -109,7 +108,7 @@ def test_rejected_batch_is_set_aside_and_later_batches_flow(tmp_path: Path) -> N
     following = store.next_batch("influx", 2)
     assert following is not None
     assert following.lines == [point(2).line, point(3).line]
-    row = store.db.execute("SELECT status, reason, lines FROM set_aside").fetchone()
+    row = store._db.execute("SELECT status, reason, lines FROM set_aside").fetchone()
     assert row == (400, 'unable to parse "device_power watts=": missing field value', "\n".join(bad.lines))
     assert store.output_statuses()[0].set_aside == 2
 
@@ -155,23 +154,3 @@ def test_the_age_bound_follows_the_injected_clock_not_the_host(tmp_path: Path) -
     assert store.counters()["points_expired"] == 2
     store.close()
 
-
-def test_create_once_looks_again_inside_its_transaction(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two processes opening a new store: the one that loses the race finds the table made, not an error."""
-    db = sqlite3.connect(tmp_path / "x.db", isolation_level=None)
-    other = sqlite3.connect(tmp_path / "x.db", isolation_level=None)
-    script = "CREATE TABLE totals (wh REAL);\nINSERT INTO totals VALUES (1.5);\n"
-    real = store_module._table_exists
-    looks: list[str] = []
-
-    def racing(conn: sqlite3.Connection, table: str) -> bool:
-        looks.append(table)
-        if len(looks) == 1:                    # the other process creates it right after our first look
-            other.executescript(script)
-            return False
-        return real(conn, table)
-
-    monkeypatch.setattr(store_module, "_table_exists", racing)
-    create_once(db, "totals", script)
-    assert db.execute("SELECT wh FROM totals").fetchall() == [(1.5,)]      # made once, seeded once
-    assert len(looks) == 2

@@ -38,7 +38,7 @@ def config(tmp_path: Path, state: Path) -> Path:
 
 def seeded(state: Path) -> int:
     store = Store(state)
-    store.db.execute("INSERT INTO counters VALUES ('seed', 7)")
+    store._db.execute("INSERT INTO counters VALUES ('seed', 7)")
     store.close()
     return (state / "netwatt.db").stat().st_ino
 
@@ -90,7 +90,7 @@ def test_a_lock_released_within_the_busy_timeout_is_just_waited_for(tmp_path: Pa
     assert (state / "netwatt.db").stat().st_ino == inode
     store = Store(state)
     try:
-        assert dict(store.db.execute("SELECT name, value FROM counters")).get("seed") == 7
+        assert dict(store._db.execute("SELECT name, value FROM counters")).get("seed") == 7
     finally:
         store.close()
 
@@ -111,14 +111,14 @@ def test_read_only_commands_never_create_move_or_migrate(tmp_path: Path) -> None
     assert sorted(p.name for p in state.iterdir()) == ["netwatt.db"]    # not moved by a look
     (state / "netwatt.db").unlink()
     db = sqlite3.connect(state / "netwatt.db")
-    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    db.execute("INSERT INTO meta VALUES ('schema_version', '0')")
+    db.execute("CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")   # an older netwatt's
     db.commit()
     db.close()
     before = (state / "netwatt.db").read_bytes()
     result = netwatt("status", "-c", str(path))
     assert result.returncode == 1
-    assert "schema version 0" in result.stderr
+    assert "store tables at version 0 (from before versioned tables)" in result.stderr
+    assert "never migrates" in result.stderr
     assert (state / "netwatt.db").read_bytes() == before                # not migrated
 
 

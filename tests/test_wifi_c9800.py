@@ -13,6 +13,7 @@ from lxml import etree
 
 from agent.config.load import load_config_text
 from agent.store.sqlite import Store
+from agent.tables import FEATURE_TABLES
 from agent.wifi.adapters.c9800 import RPC_NS, WLAN_CFG, C9800Controller, ap_admin_rpc, slot_admin_rpc, wlan_edit
 from agent.wifi.executor import Executor
 from agent.wifi.guards import Change
@@ -99,9 +100,9 @@ wifi:
         assert seen["wlc9800/bowl-n-02/0"].enabled is False
         assert seen["wlc9800/bowl-n-01"].enabled is True
         assert seen["wlc9800/bowl-n-02"].enabled is False
-        store = Store(tmp_path / "state")
+        store = Store(tmp_path / "state", tables=FEATURE_TABLES)
         try:
-            executor = Executor(WifiStore(store.db), {"wlc9800": controller}, guards=Guards(retries=1),
+            executor = Executor(WifiStore(store), {"wlc9800": controller}, guards=Guards(retries=1),
                                 clock=lambda: datetime(2026, 11, 2, 9, tzinfo=UTC), retry_delay_s=0.0)
             target = targets["wlc9800/bowl-n-01/1"]
             [record] = await executor.execute([Change(target, "bowl", True, False, "default off")])
@@ -109,7 +110,7 @@ wifi:
             assert record.result == "failed"
             assert "is up" in record.error
             assert "attempt 2" in record.error
-            assert [d.target for d in WifiStore(store.db).armed_deadmen()] == ["wlc9800/bowl-n-01/1"]
+            assert [d.target for d in WifiStore(store).armed_deadmen()] == ["wlc9800/bowl-n-01/1"]
         finally:
             store.close()
 
@@ -186,9 +187,9 @@ wifi:
             await nc.edit_config(wlan_edit("Velodrome-Guest", True), target="candidate")
             await nc.commit()
         assert (await controller.read([target]))[target.key].enabled is True
-        store = Store(tmp_path / "state")
+        store = Store(tmp_path / "state", tables=FEATURE_TABLES)
         try:
-            executor = Executor(WifiStore(store.db), {"wlc9800": controller}, guards=Guards(retries=0),
+            executor = Executor(WifiStore(store), {"wlc9800": controller}, guards=Guards(retries=0),
                                 clock=lambda: datetime(2026, 11, 2, 9, tzinfo=UTC), retry_delay_s=0.0)
             [record] = await executor.execute([Change(target, "guest", True, False, "default off")])
         finally:

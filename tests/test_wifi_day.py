@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from agent.config.load import load_config_text
 from agent.report.command import report_text
 from agent.store.sqlite import Store
+from agent.tables import FEATURE_TABLES
 from agent.wifi.runtime import open_wifi
 from agent.wifi.savings import wifi_report
 from agent.wifi.store import WifiStore
@@ -54,7 +55,7 @@ def test_one_simulated_day(tmp_path: Path, snmpd_factory: SnmpdFactory) -> None:
     now = [start]
 
     async def day() -> dict[str, object]:
-        store = Store(tmp_path / "state", clock=lambda: now[0])
+        store = Store(tmp_path / "state", clock=lambda: now[0], tables=FEATURE_TABLES)
         reader = PysnmpClient()
         svc = open_wifi(config, store, reader, clock=lambda: now[0], settle_s=0.0, retry_delay_s=0.0)
         try:
@@ -73,14 +74,13 @@ def test_one_simulated_day(tmp_path: Path, snmpd_factory: SnmpdFactory) -> None:
             store.close()
 
     report = asyncio.run(day())
-    store = Store(tmp_path / "state")
+    store = Store(tmp_path / "state", tables=FEATURE_TABLES)
     try:
-        actions = [a for a in store.db.execute(
-            "SELECT time, target, action, reason, result, power_before_w, power_after_w FROM wifi_actions ORDER BY id")]
+        actions = WifiStore(store).actions()
     finally:
         store.close()
-    timeline = [(datetime.fromtimestamp(t, UTC).astimezone(PARIS).strftime("%H:%M %Z"), target, action, reason, result)
-                for t, target, action, reason, result, _b, _a in actions]
+    timeline = [(a.time.astimezone(PARIS).strftime("%H:%M %Z"), a.target, a.action, a.reason, a.result)
+                for a in actions]
     summary = {"actions": timeline, "report": report}
     out = os.environ.get("NETWATT_WIFI_DAY_OUT")
     if out:
@@ -114,11 +114,11 @@ def test_one_simulated_day(tmp_path: Path, snmpd_factory: SnmpdFactory) -> None:
     assert report["co2e_g"] == round(float(report["kwh_avoided"]) * FACTOR_G_PER_KWH, 1)  # type: ignore[arg-type]
 
     # the same figures reach `netwatt report` as its Wi-Fi section (no energy stored here: no factor, no CO2e)
-    store = Store(tmp_path / "state")
+    store = Store(tmp_path / "state", tables=FEATURE_TABLES)
     try:
         rendered = json.loads(report_text(store, config, start="2026-10-24", end="2026-10-26", by="site",
                                           output_format="json"))
-        two_days = wifi_report(WifiStore(store.db), config.wifi, datetime(2026, 10, 24, tzinfo=UTC),
+        two_days = wifi_report(WifiStore(store), config.wifi, datetime(2026, 10, 24, tzinfo=UTC),
                                datetime(2026, 10, 26, tzinfo=UTC))
     finally:
         store.close()

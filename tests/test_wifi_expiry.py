@@ -17,6 +17,7 @@ import pytest
 from agent.cli import main
 from agent.config.load import Config, load_config_text
 from agent.store.sqlite import Store
+from agent.tables import FEATURE_TABLES
 from agent.wifi.store import WifiStore
 from tests import test_wifi_snmp
 from tests.harness.netconf_pool import NetconfServerPool
@@ -140,6 +141,7 @@ import asyncio, os, signal, sys
 from datetime import UTC, datetime, timedelta
 from agent.config.load import load_config_text
 from agent.store.sqlite import Store
+from agent.tables import FEATURE_TABLES
 from agent.wifi.adapters.snmp import SnmpController
 from agent.wifi.runtime import open_wifi
 from collectors.snmp.pysnmp_client import PysnmpClient
@@ -159,7 +161,7 @@ SnmpController.apply = apply_then_die
 env = {"NETWATT_WLC_COMMUNITY": "private", "NETWATT_WIFI_TOKEN": "x" * 20}
 config = load_config_text(open(sys.argv[1]).read(), file="velodrome.yaml", environ=env)
 now = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-store = Store(config.agent.state_directory)
+store = Store(config.agent.state_directory, tables=FEATURE_TABLES)
 
 async def go():
     svc = open_wifi(config, store, PysnmpClient(), clock=lambda: now, settle_s=0, retry_delay_s=0)
@@ -209,7 +211,7 @@ def test_openconfig_request_expiry_restores_with_a_confirmed_commit(netconf_serv
         from dataclasses import replace  # noqa: PLC0415
         wifi = replace(base.wifi, groups={n: replace(g, default="unmanaged") for n, g in groups.items()})
         config = replace(base, wifi=wifi)
-        store = Store(tmp_path / "state")
+        store = Store(tmp_path / "state", tables=FEATURE_TABLES)
         from agent.wifi.runtime import open_wifi  # noqa: PLC0415
         from collectors.snmp.pysnmp_client import PysnmpClient  # noqa: PLC0415
         reader = PysnmpClient()
@@ -225,14 +227,14 @@ def test_openconfig_request_expiry_restores_with_a_confirmed_commit(netconf_serv
             await svc.close()
             store.close()
         clock.now += timedelta(seconds=46)           # the agent was down at expiry: restored at its start
-        store = Store(tmp_path / "state")
+        store = Store(tmp_path / "state", tables=FEATURE_TABLES)
         svc = open_wifi(config, store, reader, clock=clock, settle_s=0)
         try:
             result = await svc.run_round()
             assert sorted((a.target.key, a.action, a.result) for a in result.actions) == [
                 ("ap7/ap7/0", "enable", "confirmed"), ("ap7/ap7/1", "enable", "confirmed")]
             assert await running(server) == {"radio0": "true", "radio1": "true", "Velodrome-Guest": "true"}
-            assert WifiStore(store.db).pending_restores() == []
+            assert WifiStore(store).pending_restores() == []
             assert (await svc.run_round()).actions == []
         finally:
             await svc.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from agent.config.load import Config, load_config_text
 from agent.store.sqlite import Store
+from agent.tables import FEATURE_TABLES
 from agent.wifi.adapters.base import Applied
 from agent.wifi.adapters.openconfig import MAC, PHY, OpenConfigController, radio_edit, ssid_edit
 from agent.wifi.executor import Executor
@@ -84,7 +85,7 @@ def test_confirmed_commit_is_kept_after_read_back(netconf_servers: NetconfServer
         await seed(server)
         config = config_for(server, tmp_path / "state", confirm_timeout="3s")
         monday = datetime(2026, 11, 2, 9, tzinfo=UTC)
-        store = Store(tmp_path / "state", clock=lambda: monday)
+        store = Store(tmp_path / "state", clock=lambda: monday, tables=FEATURE_TABLES)
         reader = PysnmpClient()
         svc = open_wifi(config, store, reader, clock=lambda: monday, settle_s=0)
         try:
@@ -132,9 +133,9 @@ def test_failed_verification_cancels_the_commit_and_an_unconfirmed_one_expires(
         config = config_for(server, tmp_path / "state", confirm_timeout="3s")
         assert config.wifi is not None
         real = OpenConfigController(config.wifi.controllers["ap7"], config.wifi.access_points)
-        store = Store(tmp_path / "state")
+        store = Store(tmp_path / "state", tables=FEATURE_TABLES)
         try:
-            executor = Executor(WifiStore(store.db), {"ap7": StaleReads(real)},
+            executor = Executor(WifiStore(store), {"ap7": StaleReads(real)},
                                 guards=Guards(retries=0, dead_man_s=600), clock=lambda: datetime.now(UTC))
             target = next(t for t in config.wifi.targets() if t.key == "ap7/ap7/1")
             [record] = await executor.execute([Change(target, "radios", True, False, "default off")])
@@ -147,7 +148,7 @@ def test_failed_verification_cancels_the_commit_and_an_unconfirmed_one_expires(
             started = time.monotonic()
             while (await _quiet_running(server))["radio1"] != "true":
                 assert time.monotonic() - started < 20, "the confirmed commit did not expire"
-            assert [(d.target, d.restore) for d in WifiStore(store.db).armed_deadmen()] == [("ap7/ap7/1", True)]
+            assert [(d.target, d.restore) for d in WifiStore(store).armed_deadmen()] == [("ap7/ap7/1", True)]
         finally:
             store.close()
 

@@ -299,13 +299,13 @@ def test_plan_restores_the_prior_state_only() -> None:
 
 def test_savings_fall_back_to_labelled_estimates(tmp_path: Path) -> None:
     """Without PoE readings the per-model estimate is used and says so; an unknown model counts 0 W, said so."""
-    import sqlite3  # noqa: PLC0415
-
+    from agent.store.sqlite import Store  # noqa: PLC0415
+    from agent.tables import FEATURE_TABLES  # noqa: PLC0415
     from agent.wifi.savings import wifi_report  # noqa: PLC0415
     from agent.wifi.store import ActionRecord, WifiStore  # noqa: PLC0415
     config = example()
     assert config.wifi is not None
-    store = WifiStore(sqlite3.connect(tmp_path / "w.db", isolation_level=None))
+    store = WifiStore(Store(tmp_path, tables=FEATURE_TABLES))
     t0 = utc("2026-11-02T00:00")
     radio = next(t for t in config.wifi.targets() if t.key == "wlc-1/bowl-n-01/1")
     ssid = next(t for t in config.wifi.targets() if t.key == "wlc-1/ssid:Velodrome-Guest")

@@ -60,6 +60,10 @@ def test_cli_exits_0_when_the_group_is_done(venue: tuple[Venue, NetSnmpd], tmp_p
     out = capsys.readouterr().out
     assert json.loads(out[out.index("{"):])["ok"] is True
     assert not v.radio_enabled("bowl-n-01", 0)
+    assert main(["wifi", "-c", str(path), "status"]) == 0      # the table, from the store's typed records
+    table = capsys.readouterr().out.splitlines()
+    assert next(line for line in table if line.startswith("wlc-1/bowl-n-01/0 ")).split()[1] == "off"
+    assert any(line.startswith("request 1: group bowl off until ") and "(cli:" in line for line in table), table
     # the concourse's critical office AP refused: the group's request exits 1 and says why
     assert main(["wifi", "-c", str(path), "--format", "json", "off", "--group", "concourse", "--for", "1h"]) == 1
     out = capsys.readouterr().out

@@ -14,6 +14,7 @@ import pytest
 
 from agent.config.load import Config, load_config_text
 from agent.store.sqlite import Store
+from agent.tables import FEATURE_TABLES
 from agent.wifi.interlock import ApplyLock
 from agent.wifi.runtime import open_wifi
 from agent.wifi.service import WifiService
@@ -57,7 +58,7 @@ KEEP_S = 20 * 365 * 86400.0
 
 
 def service(config: Config, clock: Clock) -> tuple[WifiService, Store, PysnmpClient]:
-    store = Store(Path(config.agent.state_directory), clock=clock)
+    store = Store(Path(config.agent.state_directory), clock=clock, tables=FEATURE_TABLES)
     reader = PysnmpClient()
     return open_wifi(config, store, reader, clock=clock, settle_s=0.0, retry_delay_s=0.0), store, reader
 
@@ -338,7 +339,7 @@ def test_agent_runs_the_wifi_job_and_serves_the_api(venue: tuple[Venue, NetSnmpd
     data = asyncio.run(scenario())
     assert not v.radio_enabled("bowl-n-01", 0)
     assert bowl_off(data)
-    store = Store(tmp_path / "state")
+    store = Store(tmp_path / "state", tables=FEATURE_TABLES)
     try:
         assert len(store.points("wifi_action")) >= 7
     finally:
@@ -486,8 +487,8 @@ def test_wifi_cli_addresses_the_shard_that_runs_the_controller(venue: tuple[Venu
                  "--for", "1h", "--no-apply"]) == 0
     capsys.readouterr()
     # the request is in the owning shard's own store, where its agent reads it
-    store = Store(tmp_path / "state" / f"shard-{owner}-of-{count}")
+    store = Store(tmp_path / "state" / f"shard-{owner}-of-{count}", tables=FEATURE_TABLES)
     try:
-        assert [r[0] for r in store.db.execute("SELECT grp FROM wifi_requests")] == ["guest-ssid"]
+        assert [r[0] for r in store._db.execute("SELECT grp FROM wifi_requests")] == ["guest-ssid"]
     finally:
         store.close()

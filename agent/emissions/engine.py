@@ -5,7 +5,6 @@ energy interval, as points and rows committed with the energy that produced them
 from __future__ import annotations
 
 import logging
-import sqlite3
 from functools import partial
 from pathlib import Path
 
@@ -21,17 +20,17 @@ from agent.energy import EnergyInterval
 from agent.points.lineprotocol import Point
 from agent.power.estimate import Calibration, estimate, load_power_models, models_dir
 from agent.power.readings import PollResult
-from agent.store.sqlite import Write, bump_counter
+from agent.store.sqlite import Store, Write, bump_counter
 
 log = logging.getLogger("netwatt.emissions")
 
 
 class EmissionsEngine:
-    def __init__(self, config: ConfigWithEmissions, db: sqlite3.Connection) -> None:
+    def __init__(self, config: ConfigWithEmissions, store: Store) -> None:
         settings = config.emissions
         self.config = config
         self.bundled = BundledFactors(Path(settings.factors_dir) if settings.factors_dir else None)
-        self.cache = FactorCache(db)            # also creates the emissions tables, outside any transaction
+        self.cache = FactorCache(store)
         self.resolver = Resolver(settings, self.bundled, self.cache)
         directory = models_dir(settings.models_dir)
         self.power_models = load_power_models(directory / "power.yaml")

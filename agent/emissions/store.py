@@ -1,8 +1,9 @@
 """Emissions tables in the agent's SQLite store: the live-factor cache, provider status, and the
 emissions of every energy interval (with the factor provenance), for reports and recomputation.
 
-Works on the Store's connection; tables are created on first use. Writes happen inside the
-Store's transaction (``writes`` of a PollRecord) so energy and its emissions commit together.
+The tables and their migrations are declared in agent/emissions/tables.py (the store runs them at
+open). Writes happen inside the Store's transaction (``writes`` of a PollRecord) so energy and its
+emissions commit together; reads are typed accessors of ``EmissionsStore`` and ``FactorCache``.
 """
 
 from __future__ import annotations
@@ -15,59 +16,10 @@ from typing import Any
 
 from agent.emissions.compute import Emission
 from agent.emissions.factors import GridFactor, Signal
-from agent.store.sqlite import create_once, ensure_tables
+from agent.emissions.tables import EMISSIONS_TABLES
+from agent.store.sqlite import Store
 
 WITHOUT_FACTOR = "energy_intervals_without_factor"      # store counter: intervals left without emissions
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS grid_factor_cache (
-    provider TEXT NOT NULL, zone TEXT NOT NULL, signal TEXT NOT NULL, start REAL NOT NULL, end REAL NOT NULL,
-    granularity_rank INTEGER NOT NULL, g_per_kwh REAL NOT NULL, factor TEXT NOT NULL, fetched REAL NOT NULL,
-    PRIMARY KEY (provider, zone, signal, start)
-);
-CREATE INDEX IF NOT EXISTS grid_factor_cache_by_zone ON grid_factor_cache (zone, signal, start);
-CREATE TABLE IF NOT EXISTS factor_providers (
-    provider TEXT NOT NULL, zone TEXT NOT NULL, last_attempt REAL, last_ok REAL,
-    last_error TEXT NOT NULL DEFAULT '', PRIMARY KEY (provider, zone)
-);
-CREATE TABLE IF NOT EXISTS emission_intervals (
-    device TEXT NOT NULL, site TEXT NOT NULL, zone TEXT NOT NULL, start REAL NOT NULL, end REAL NOT NULL,
-    scope2_method TEXT NOT NULL, energy_method TEXT NOT NULL, wh REAL NOT NULL, gco2e REAL NOT NULL,
-    overhead_gco2e REAL NOT NULL, factor_g_per_kwh REAL NOT NULL, factor_source TEXT NOT NULL,
-    provenance TEXT NOT NULL,
-    PRIMARY KEY (device, start, scope2_method)
-);
-CREATE TABLE IF NOT EXISTS device_models (
-    device TEXT PRIMARY KEY, site TEXT NOT NULL, role TEXT NOT NULL, model TEXT NOT NULL, seen REAL NOT NULL
-);
-"""
-
-
-# Emissions per device, Scope 2 method and energy method over every interval ever stored (the
-# Prometheus counters); kept by a trigger in the transaction that stores the interval.
-TOTALS = """
-CREATE TABLE emission_totals (device TEXT NOT NULL, scope2_method TEXT NOT NULL, energy_method TEXT NOT NULL,
-                              gco2e REAL NOT NULL, PRIMARY KEY (device, scope2_method, energy_method));
-INSERT INTO emission_totals SELECT device, scope2_method, energy_method, SUM(gco2e) FROM emission_intervals
-  GROUP BY device, scope2_method, energy_method;
-CREATE TRIGGER emission_totals_add AFTER INSERT ON emission_intervals BEGIN
-  INSERT INTO emission_totals VALUES (NEW.device, NEW.scope2_method, NEW.energy_method, NEW.gco2e)
-    ON CONFLICT (device, scope2_method, energy_method) DO UPDATE SET gco2e = gco2e + excluded.gco2e;
-END;
-"""
-
-
-def ensure_schema(db: sqlite3.Connection) -> None:
-    """Never inside a transaction: executescript commits first."""
-    ensure_tables(db, SCHEMA)
-    create_once(db, "emission_totals", TOTALS)
-
-
-def emission_totals(db: sqlite3.Connection) -> dict[tuple[str, str, str], float]:
-    """(device, scope2 method, energy method) -> gCO2e of every interval stored so far (never decreases)."""
-    return {(d, s, m): g for d, s, m, g in db.execute(
-        "SELECT device, scope2_method, energy_method, gco2e FROM emission_totals")}
-
 
 @dataclass(frozen=True, slots=True)
 class StoredEmission:
@@ -100,7 +52,7 @@ class EmissionRow:
 
 
 def insert_emissions(db: sqlite3.Connection, rows: Iterable[EmissionRow]) -> None:
-    """Inside the Store's transaction: the tables exist already (ensure_schema would commit it)."""
+    """A write inside the Store's transaction (``PollRecord.writes``)."""
     db.executemany(
         "INSERT OR REPLACE INTO emission_intervals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(r.device, r.site, r.zone, e.start_s, e.end_s, str(e.method), r.energy_method, e.wh, e.gco2e,
@@ -108,22 +60,53 @@ def insert_emissions(db: sqlite3.Connection, rows: Iterable[EmissionRow]) -> Non
          for r in rows for e in (r.emission,)])
 
 
-def emissions_between(db: sqlite3.Connection, start_s: float, end_s: float) -> list[StoredEmission]:
-    ensure_schema(db)
-    rows = db.execute("""SELECT device, site, zone, start, end, scope2_method, energy_method, wh, gco2e,
-                                overhead_gco2e, factor_g_per_kwh, factor_source, provenance
-                         FROM emission_intervals WHERE start >= ? AND start < ? ORDER BY start, device""",
-                      (start_s, end_s)).fetchall()
-    return [StoredEmission(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9],
-                           row[10], row[11], json.loads(row[12])) for row in rows]
+@dataclass(frozen=True, slots=True)
+class DeviceModel:
+    """What a device is (for embodied emissions and refresh plans in reports)."""
+
+    site: str
+    role: str
+    model: str
+
+
+class EmissionsStore:
+    """Reads of the stored emissions."""
+
+    def __init__(self, store: Store) -> None:
+        self.db = store.connection_for(EMISSIONS_TABLES)
+
+    def between(self, start_s: float, end_s: float) -> list[StoredEmission]:
+        rows = self.db.execute("""SELECT device, site, zone, start, end, scope2_method, energy_method, wh, gco2e,
+                                         overhead_gco2e, factor_g_per_kwh, factor_source, provenance
+                                  FROM emission_intervals WHERE start >= ? AND start < ? ORDER BY start, device""",
+                               (start_s, end_s)).fetchall()
+        return [StoredEmission(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9],
+                               row[10], row[11], json.loads(row[12])) for row in rows]
+
+    def totals(self) -> dict[tuple[str, str, str], float]:
+        """(device, scope2 method, energy method) -> gCO2e of every interval stored so far (never decreases)."""
+        return {(d, s, m): g for d, s, m, g in self.db.execute(
+            "SELECT device, scope2_method, energy_method, gco2e FROM emission_totals")}
+
+    def device_models(self) -> dict[str, DeviceModel]:
+        return {d: DeviceModel(s, r, m)
+                for d, s, r, m in self.db.execute("SELECT device, site, role, model FROM device_models")}
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderStatus:
+    provider: str
+    zone: str
+    last_attempt: float | None
+    last_ok: float | None
+    last_error: str
 
 
 class FactorCache:
     """Live factors keyed by the period they describe (never by fetch time)."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-        ensure_schema(db)
+    def __init__(self, store: Store) -> None:
+        self.db = store.connection_for(EMISSIONS_TABLES)
 
     def put(self, provider: str, factors: Iterable[GridFactor], fetched_s: float) -> int:
         rows = [(provider, f.zone, str(f.signal), f.start_s, f.end_s, f.granularity.rank, f.g_per_kwh,
@@ -155,17 +138,12 @@ class FactorCache:
                               (provider, zone)).fetchone()
         return str(row[0]) if row else ""
 
-    def statuses(self) -> list[tuple[str, str, float | None, float | None, str]]:
-        return list(self.db.execute(
-            "SELECT provider, zone, last_attempt, last_ok, last_error FROM factor_providers ORDER BY provider, zone"))
+    def statuses(self) -> list[ProviderStatus]:
+        return [ProviderStatus(*row) for row in self.db.execute(
+            "SELECT provider, zone, last_attempt, last_ok, last_error FROM factor_providers ORDER BY provider, zone")]
 
 
 def note_model(db: sqlite3.Connection, *, device: str, site: str, role: str, model: str, seen_s: float) -> None:
-    """What the device is (for embodied emissions and refresh plans in reports); inside the transaction."""
+    """What the device is (``DeviceModel``); a write inside the Store's transaction."""
     db.execute("INSERT OR REPLACE INTO device_models VALUES (?, ?, ?, ?, ?)", (device, site, role, model, seen_s))
 
-
-def device_models(db: sqlite3.Connection) -> dict[str, tuple[str, str, str]]:
-    """device -> (site, role, model)."""
-    ensure_schema(db)
-    return {d: (s, r, m) for d, s, r, m in db.execute("SELECT device, site, role, model FROM device_models")}

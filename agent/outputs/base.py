@@ -1,6 +1,6 @@
 """The contract every output implements: write one batch of line protocol, say what happened.
 
-An output never retries, buffers or drops on its own: the forwarder (``agent.store.forward``) owns the
+An output never retries, buffers or drops on its own: the forwarder (``agent.pipeline.forward``) owns the
 durable spool, the backoff and the bookkeeping. An output only turns one HTTP exchange into an
 ``Outcome`` the forwarder can act on.
 """

@@ -55,8 +55,8 @@ def report_text(store: Store, config: Config, *, start: str, end: str | None, by
              for m, row in planned.items() if row is not None and row.typical_w is not None}
     # the fleet's own measurements of the model win over its datasheet
     power.update({m: (w, "mean measured input of the fleet's units") for m, w in
-                  fleet_power_by_model(store.db, start_s, end_s).items()})
-    data = build(store.db, config, start_s=start_s, end_s=end_s, by=by, footprints=footprints, power_w=power,
+                  fleet_power_by_model(store, start_s, end_s).items()})
+    data = build(store, config, start_s=start_s, end_s=end_s, by=by, footprints=footprints, power_w=power,
                  timezone=timezone)
     sections = build_sections(data)
     wifi = wifi_section(store, config, data)

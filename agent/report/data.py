@@ -6,7 +6,6 @@ a group are energy-weighted (sum g / sum kWh). Location- and market-based totals
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 from agent.config.load import Config
 from agent.emissions.embodied import Footprint, footprint_for
-from agent.emissions.store import StoredEmission, device_models, emissions_between, ensure_schema
+from agent.emissions.store import DeviceModel, EmissionsStore, StoredEmission
+from agent.store.sqlite import Store
 
 GROUPINGS = ("site", "device", "role")
 DAY_S = 86400.0
@@ -154,30 +154,25 @@ def _year(time_s: float, zone: str = "UTC") -> int:
     return int(local_day(time_s, zone)[:4])
 
 
-def _energy(db: sqlite3.Connection, start_s: float, end_s: float) -> list[tuple[str, str, float, float, float,
-                                                                                 float, str]]:
-    return list(db.execute("""SELECT device, site, start, end, wh, seconds, method FROM energy_intervals
-                              WHERE start >= ? AND start < ? ORDER BY start""", (start_s, end_s)))
+def period_location_g(emissions: EmissionsStore, start_s: float, end_s: float) -> float:
+    return sum(e.gco2e for e in emissions.between(start_s, end_s) if e.scope2_method == "location")
 
 
-def period_location_g(db: sqlite3.Connection, start_s: float, end_s: float) -> float:
-    return sum(e.gco2e for e in emissions_between(db, start_s, end_s) if e.scope2_method == "location")
-
-
-def build(db: sqlite3.Connection, config: Config, *, start_s: float, end_s: float, by: str = "site",
+def build(store: Store, config: Config, *, start_s: float, end_s: float, by: str = "site",
           footprints: dict[str, Footprint] | None = None,
           power_w: dict[str, tuple[float, str]] | None = None, timezone: str = "UTC") -> ReportData:
     """``power_w``: model -> (input power, where it comes from) for the refresh view; ``timezone``: the
     IANA zone whose days make the per-day rows (an interval counts in the day it starts)."""
-    ensure_schema(db)
-    models = device_models(db)
+    stored = EmissionsStore(store)
+    models = stored.device_models()
 
     def group_of(device: str, site: str) -> str:
         if by == "device":
             return device
         if by == "role":
             configured = config.devices.get(device)
-            return configured.role if configured else models.get(device, ("", "other", ""))[1]
+            known = models.get(device)
+            return configured.role if configured else known.role if known else "other"
         return site or "(no site)"
 
     total = Totals()
@@ -185,10 +180,12 @@ def build(db: sqlite3.Connection, config: Config, *, start_s: float, end_s: floa
     daily: dict[str, Totals] = defaultdict(Totals)
     per_device_wh: dict[str, float] = defaultdict(float)
     per_device_s: dict[str, float] = defaultdict(float)
-    emissions = emissions_between(db, start_s, end_s)
+    emissions = stored.between(start_s, end_s)
     located = {(e.device, e.start_s) for e in emissions if e.scope2_method == "location"}
     unfactored_sites: set[str] = set()
-    for device, site, start, end, wh, seconds, method in _energy(db, start_s, end_s):
+    for row in store.intervals_between(start_s, end_s):
+        device, site, i = row.device, row.site, row.interval
+        start, end, wh, seconds, method = i.start_s, i.end_s, i.wh, i.seconds, str(i.method)
         without_factor = (device, start) not in located
         if without_factor and wh > 0:
             unfactored_sites.add(site or "(no site)")
@@ -221,7 +218,7 @@ def build(db: sqlite3.Connection, config: Config, *, start_s: float, end_s: floa
         sorted(factors.values(), key=lambda f: -f.wh), embodied,
         _refresh(config, models, footprints, power_w or {}, per_device_wh=per_device_wh, per_device_s=per_device_s,
                  total=total),
-        _trajectory(db, config, start_s, end_s, total.location_g),
+        _trajectory(stored, config, start_s, end_s, total.location_g),
         any(e.scope2_method == "market" for e in emissions),
         sorted(d for d, wh in per_device_wh.items() if wh == 0.0), timezone, sorted(unfactored_sites),
     )
@@ -239,12 +236,13 @@ def _note_factors(factors: dict[str, FactorUsed], e: StoredEmission) -> None:
             entry.notes.add(f["note"])
 
 
-def _embodied(config: Config, models: dict[str, tuple[str, str, str]], footprints: dict[str, Footprint],
+def _embodied(config: Config, models: dict[str, DeviceModel], footprints: dict[str, Footprint],
               start_s: float, end_s: float, *, timezone: str) -> list[EmbodiedLine]:
     years = set(range(_year(start_s, timezone), _year(end_s - 1, timezone) + 1))
     lines = []
-    for device, (_site, role, model) in sorted(models.items()):
-        fp = footprint_for(footprints, model, role, config.emissions.embodied_by_role)
+    for device, known in sorted(models.items()):
+        model = known.model
+        fp = footprint_for(footprints, model, known.role, config.emissions.embodied_by_role)
         if fp is None:
             continue
         acquired = config.emissions.acquired.get(device)
@@ -254,13 +252,14 @@ def _embodied(config: Config, models: dict[str, tuple[str, str, str]], footprint
     return lines
 
 
-def _refresh(config: Config, models: dict[str, tuple[str, str, str]], footprints: dict[str, Footprint],
+def _refresh(config: Config, models: dict[str, DeviceModel], footprints: dict[str, Footprint],
              power_w: dict[str, tuple[float, str]], *, per_device_wh: dict[str, float], per_device_s: dict[str, float],
              total: Totals) -> list[RefreshLine]:
     plans = {r.old_model.lower(): r.new_model for r in config.emissions.replacements}
     factor = total.location_g_per_kwh()
     lines = []
-    for device, (_site, _role, model) in sorted(models.items()):
+    for device, known in sorted(models.items()):
+        model = known.model
         new_model = plans.get(model.lower()) if model else None
         if new_model is None:
             continue
@@ -291,12 +290,12 @@ def _refresh(config: Config, models: dict[str, tuple[str, str, str]], footprints
     return lines
 
 
-def _trajectory(db: sqlite3.Connection, config: Config, start_s: float, end_s: float,
+def _trajectory(emissions: EmissionsStore, config: Config, start_s: float, end_s: float,
                 reporting_g: float) -> Trajectory | None:
     target = config.emissions.target
     if target is None:
         return None
-    baseline_g = period_location_g(db, target.baseline_from_s, target.baseline_to_s)
+    baseline_g = period_location_g(emissions, target.baseline_from_s, target.baseline_to_s)
     if baseline_g <= 0:
         return None
     year_s = 365.25 * DAY_S
@@ -310,14 +309,15 @@ def _trajectory(db: sqlite3.Connection, config: Config, start_s: float, end_s: f
                       baseline + (goal - baseline) * progress)
 
 
-def fleet_power_by_model(db: sqlite3.Connection, start_s: float, end_s: float) -> dict[str, float]:
+def fleet_power_by_model(store: Store, start_s: float, end_s: float) -> dict[str, float]:
     """model -> mean measured input power of the fleet's units of that model over the period."""
-    models = device_models(db)
+    models = EmissionsStore(store).device_models()
     wh: dict[str, float] = defaultdict(float)
     seconds: dict[str, float] = defaultdict(float)
-    for device, _site, _start, _end, energy, covered, method in _energy(db, start_s, end_s):
-        model = models.get(device, ("", "", ""))[2].lower()
-        if model and method in ("measured", "derived"):
-            wh[model] += energy
-            seconds[model] += covered
+    for row in store.intervals_between(start_s, end_s):
+        known = models.get(row.device)
+        model = known.model.lower() if known else ""
+        if model and row.interval.method in ("measured", "derived"):
+            wh[model] += row.interval.wh
+            seconds[model] += row.interval.seconds
     return {m: wh[m] * 3600.0 / seconds[m] for m in wh if seconds[m]}

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from agent.emissions.store import emissions_between
+from agent.emissions.store import EmissionsStore
 from agent.store.sqlite import Store
 
 
 def emissions_summary(store: Store) -> str:
-    rows = emissions_between(store.db, 0.0, 1e12)
+    rows = EmissionsStore(store).between(0.0, 1e12)
     location = [r for r in rows if r.scope2_method == "location"]
     if not location:
         return "emissions: no energy interval closed during the demo (run it with more --cycles)"

@@ -20,7 +20,7 @@ def wifi_section(store: Store, config: Config, data: ReportData) -> Section | No
     if config.wifi is None:
         return None
     factor = data.total.location_g_per_kwh()
-    figures = wifi_report(WifiStore(store.db), config.wifi, datetime.fromtimestamp(data.start_s, UTC),
+    figures = wifi_report(WifiStore(store), config.wifi, datetime.fromtimestamp(data.start_s, UTC),
                           datetime.fromtimestamp(data.end_s, UTC), factor_g_per_kwh=factor)
     groups = figures["groups"]
     assert isinstance(groups, list)

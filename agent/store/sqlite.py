@@ -8,6 +8,10 @@ Only a damaged file (SQLITE_CORRUPT, SQLITE_NOTADB, a failed integrity check) is
 line, and a new one started. A store another process holds is waited for (busy timeout), then reported
 with the holder's pid; it is never moved. Read-only opens (``status``, ``report``, ``wifi status|plan``)
 never create, move or migrate a store.
+
+The store is the only owner of the file's schema: its own tables (``CORE``) and each feature's are
+``TableSet`` declarations (agent/store/schema.py), migrated together when the store opens for writing.
+A feature's store module reaches its own tables through ``connection_for`` with the table set it declared.
 """
 
 from __future__ import annotations
@@ -24,14 +28,16 @@ from pathlib import Path
 from agent.clock import Clock, wall_clock
 from agent.energy import EnergyInterval, EnergyState
 from agent.errors import NetwattError
+from agent.points.lineprotocol import Point
 from agent.power.readings import Method
+from agent.store.schema import TableSet, migrate, pending, recorded_versions
 
 log = logging.getLogger(__name__)
-SCHEMA_VERSION = 1
 DB_NAME = "netwatt.db"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+# Version 1: the tables as netwatt made them before versioning (a file of that time already holds
+# them all: IF NOT EXISTS, and its energy totals are kept as they are).
+_CORE_1 = """
 CREATE TABLE IF NOT EXISTS points (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     time INTEGER NOT NULL,
@@ -72,20 +78,19 @@ CREATE TABLE IF NOT EXISTS device_status (
     polls INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-"""
-
-# Energy per device and method summed over every interval ever closed: the Prometheus energy counter.
-# A trigger keeps it in the transaction that adds the interval; a store from before it is summed once.
-# (Intervals are only ever appended: an interval is closed once, with the state that closed it.)
-_ENERGY_TOTALS = """
-CREATE TABLE energy_totals (device TEXT NOT NULL, method TEXT NOT NULL, wh REAL NOT NULL,
-                            PRIMARY KEY (device, method));
-INSERT INTO energy_totals SELECT device, method, SUM(wh) FROM energy_intervals GROUP BY device, method;
-CREATE TRIGGER energy_totals_add AFTER INSERT ON energy_intervals BEGIN
+-- Energy per device and method summed over every interval ever closed: the Prometheus energy counter.
+-- A trigger keeps it in the transaction that adds the interval; a store from before it is summed once
+-- (OR IGNORE: totals a file holds already stay as they are).
+CREATE TABLE IF NOT EXISTS energy_totals (device TEXT NOT NULL, method TEXT NOT NULL, wh REAL NOT NULL,
+                                          PRIMARY KEY (device, method));
+INSERT OR IGNORE INTO energy_totals SELECT device, method, SUM(wh) FROM energy_intervals GROUP BY device, method;
+CREATE TRIGGER IF NOT EXISTS energy_totals_add AFTER INSERT ON energy_intervals BEGIN
   INSERT INTO energy_totals VALUES (NEW.device, NEW.method, NEW.wh)
     ON CONFLICT (device, method) DO UPDATE SET wh = wh + excluded.wh;
 END;
 """
+
+CORE = TableSet("store", (_CORE_1,))
 
 
 # a later stage's own rows (emissions), written in the same transaction as the energy behind them
@@ -94,40 +99,6 @@ Write = Callable[[sqlite3.Connection], None]
 
 class StoreError(NetwattError):
     pass
-
-
-def _table_exists(db: sqlite3.Connection, table: str) -> bool:
-    return db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone() is not None
-
-
-def _statements(script: str) -> list[str]:
-    """The script's statements one by one (a trigger's body holds semicolons of its own)."""
-    statements, pending = [], ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            statements.append(pending.strip())
-            pending = ""
-    return statements
-
-
-def create_once(db: sqlite3.Connection, table: str, script: str) -> None:
-    """Run ``script`` (which creates ``table``) in one transaction unless ``table`` exists already; the
-    check is inside the write transaction, so two processes opening a new store never both create it.
-    A read-only look at a store that has no such table yet leaves it absent (only the agent reads it)."""
-    if _table_exists(db, table):
-        return
-    try:
-        db.execute("BEGIN IMMEDIATE")
-        if not _table_exists(db, table):
-            for statement in _statements(script):
-                db.execute(statement)
-        db.execute("COMMIT")
-    except sqlite3.OperationalError as exc:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_READONLY:
-            raise
 
 
 class _Damaged(sqlite3.DatabaseError):
@@ -142,17 +113,6 @@ def is_corrupt(exc: sqlite3.Error) -> bool:
     """Only real damage: a busy, locked, read-only or unopenable file is not corrupt."""
     code = getattr(exc, "sqlite_errorcode", None)
     return isinstance(exc, _Damaged) or (code is not None and code & 0xFF in _CORRUPT_CODES)
-
-
-def ensure_tables(db: sqlite3.Connection, schema: str) -> None:
-    """``CREATE TABLE IF NOT EXISTS`` a feature's tables. On a read-only look at a store where that feature
-    never wrote, the tables are made empty and in memory (TEMP), so the look reads "nothing yet"."""
-    try:
-        db.executescript(schema)
-    except sqlite3.OperationalError as exc:
-        if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_READONLY:
-            raise
-        db.executescript(schema.replace("CREATE TABLE", "CREATE TEMP TABLE"))
 
 
 def lock_holders(path: Path) -> list[int]:
@@ -198,6 +158,11 @@ class StoredPoint:
     line: str
 
 
+def stored(points: Iterable[Point], device: str = "") -> list[StoredPoint]:
+    """Points as the spool keeps them (their line protocol, with what bounds and views select by)."""
+    return [StoredPoint(int(p.time.timestamp()), p.measurement, device, p.line()) for p in points]
+
+
 @dataclass(frozen=True, slots=True)
 class Batch:
     output: str
@@ -232,6 +197,13 @@ class OutputStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredInterval:
+    device: str
+    site: str
+    interval: EnergyInterval
+
+
+@dataclass(frozen=True, slots=True)
 class PollRecord:
     """Everything one poll changes, committed together."""
 
@@ -258,7 +230,8 @@ def bump_counter(db: sqlite3.Connection, *, name: str, by: int) -> None:
 class Store:
     def __init__(self, state_directory: Path, *, max_points: int = 5_000_000, max_age_s: float = 35 * 86400,
                  buffer_limit: int = 1_000_000, clock: Clock = wall_clock, read_only: bool = False,
-                 busy_timeout_s: float | None = None) -> None:
+                 busy_timeout_s: float | None = None, tables: Sequence[TableSet] = ()) -> None:
+        """``tables``: the features' table sets (their migrations run at a writable open, with the store's)."""
         self.path = Path(state_directory) / DB_NAME
         self.clock = clock          # "now" for the age bound and the spool's timestamps (never the OS clock)
         self.max_points = max_points
@@ -267,15 +240,15 @@ class Store:
         self.read_only = read_only
         self._acks_in_memory: dict[str, tuple[int, int]] = {}    # output -> (acked id, points) not yet written
         self.busy_timeout_s = BUSY_TIMEOUT_S if busy_timeout_s is None else busy_timeout_s
+        self.table_sets = (CORE, *tables)
         self.missing = read_only and not self.path.exists()
         if self.missing:       # nothing written yet: an empty store in memory, nothing created on disk
-            self.db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-            self.db.executescript(_SCHEMA)
-            self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            self._db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            migrate(self._db, self.table_sets)
             return
         if not read_only:
             self._writable_directory()
-        self.db = self._open()
+        self._db = self._open()
 
     # -- opening, and surviving a damaged file ------------------------------------------------
 
@@ -330,37 +303,55 @@ class Store:
         try:
             if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise _Damaged("integrity check failed")
+            self._refuse_newer(db)
             if self.read_only:
-                self._check_version(db)
+                self._read_what_is_there(db)
                 return db
             db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode: a committed transaction survives a killed process; only an OS
             # crash may lose the last commits (FULL would fsync every poll round).
             db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
-            create_once(db, "energy_totals", _ENERGY_TOTALS)
-            row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if row is None:
-                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            self._check_version(db)
+            if pending(db, self.table_sets):
+                migrate(db, self.table_sets)
         except BaseException:
             db.close()
             raise
         return db
 
-    def _check_version(self, db: sqlite3.Connection) -> None:
-        try:
-            row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        except sqlite3.OperationalError as exc:
-            if "no such table" not in str(exc):
-                raise
-            row = None
-        if row is None or int(row[0]) != SCHEMA_VERSION:
-            raise StoreError(f"{self.path} has schema version {row[0] if row else 'none'}; this netwatt uses "
-                             f"{SCHEMA_VERSION}")
+    def _refuse_newer(self, db: sqlite3.Connection) -> None:
+        versions = recorded_versions(db)
+        for table_set in self.table_sets:
+            if versions.get(table_set.name, 0) > table_set.version:
+                raise StoreError(f"store {self.path} holds the {table_set.name} tables at version "
+                                 f"{versions[table_set.name]}, written by a newer netwatt; this one reads "
+                                 f"version {table_set.version}")
+
+    def _read_what_is_there(self, db: sqlite3.Connection) -> None:
+        """A read-only open migrates nothing. A feature that never wrote to this file reads as empty
+        (its tables made empty in memory, TEMP); tables of an older version are refused, clearly."""
+        versions = recorded_versions(db)
+        present = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        for table_set in pending(db, self.table_sets):
+            tables = table_set.tables()
+            if versions.get(table_set.name, 0) == 0 and not present & tables.keys():
+                for create in tables.values():
+                    db.execute(create.replace("CREATE TABLE", "CREATE TEMP TABLE", 1))
+                continue
+            held = versions.get(table_set.name, 0)
+            raise StoreError(f"store {self.path} holds the {table_set.name} tables at version {held}"
+                             f"{' (from before versioned tables)' if held == 0 else ''}; this netwatt reads "
+                             f"version {table_set.version}. A read-only command never migrates: the agent "
+                             "(`netwatt run`) does when it opens the store")
+
+    def connection_for(self, table_set: TableSet) -> sqlite3.Connection:
+        """The connection for a feature's store module to reach its own tables (migrated at open, since the
+        store was opened with ``table_set``). Nothing else gets the connection."""
+        if table_set not in self.table_sets:
+            raise StoreError(f"the store was opened without the {table_set.name} tables")
+        return self._db
 
     def close(self) -> None:
-        self.db.close()
+        self._db.close()
 
     def _now(self) -> float:
         return self.clock().timestamp()
@@ -368,7 +359,7 @@ class Store:
     def energy_totals(self) -> dict[str, dict[str, float]]:
         """device -> method -> Wh of every interval closed so far (never decreases)."""
         totals: dict[str, dict[str, float]] = {}
-        for device, method, wh in self.db.execute("SELECT device, method, wh FROM energy_totals"):
+        for device, method, wh in self._db.execute("SELECT device, method, wh FROM energy_totals"):
             totals.setdefault(device, {})[method] = wh
         return totals
 
@@ -377,7 +368,7 @@ class Store:
     def commit(self, records: Iterable[PollRecord], extra_points: Sequence[StoredPoint] = ()) -> int:
         """One transaction for a batch of polls: points, energy state and device status."""
         count = 0
-        db = self.db
+        db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
             for record in records:
@@ -418,15 +409,15 @@ class Store:
         return count
 
     def _insert(self, points: Sequence[StoredPoint]) -> int:
-        self.db.executemany("INSERT INTO points (time, measurement, device, line) VALUES (?, ?, ?, ?)",
+        self._db.executemany("INSERT INTO points (time, measurement, device, line) VALUES (?, ?, ?, ?)",
                             [(p.time, p.measurement, p.device, p.line) for p in points])
         return len(points)
 
     def count_skipped(self, device: str) -> None:
-        self.db.execute("""INSERT INTO device_status (device, skipped) VALUES (?, 1)
+        self._db.execute("""INSERT INTO device_status (device, skipped) VALUES (?, 1)
                            ON CONFLICT(device) DO UPDATE SET skipped = device_status.skipped + 1""",
                         (device,))
-        self._bump(self.db, "polls_skipped", 1)
+        self._bump(self._db, "polls_skipped", 1)
 
     @staticmethod
     def _bump(db: sqlite3.Connection, name: str, by: int) -> None:
@@ -461,17 +452,17 @@ class Store:
 
     def register_output(self, output: str) -> None:
         """A new output starts from the points still held (nothing it never could have had)."""
-        first = self.db.execute("SELECT MIN(id) FROM points").fetchone()[0]
+        first = self._db.execute("SELECT MIN(id) FROM points").fetchone()[0]
         start = (first - 1) if first is not None else (
-            self.db.execute("SELECT seq FROM sqlite_sequence WHERE name='points'").fetchone() or (0,))[0]
-        self.db.execute("INSERT OR IGNORE INTO cursors (output, acked_id) VALUES (?, ?)", (output, start))
+            self._db.execute("SELECT seq FROM sqlite_sequence WHERE name='points'").fetchone() or (0,))[0]
+        self._db.execute("INSERT OR IGNORE INTO cursors (output, acked_id) VALUES (?, ?)", (output, start))
 
     def next_batch(self, output: str, limit: int) -> Batch | None:
-        acked = self.db.execute("SELECT acked_id FROM cursors WHERE output = ?", (output,)).fetchone()
+        acked = self._db.execute("SELECT acked_id FROM cursors WHERE output = ?", (output,)).fetchone()
         if acked is None:
             raise StoreError(f"output {output!r} is not registered")
         after = max(acked[0], self._acks_in_memory.get(output, (0, 0))[0])
-        rows = self.db.execute("SELECT id, line FROM points WHERE id > ? ORDER BY id LIMIT ?",
+        rows = self._db.execute("SELECT id, line FROM points WHERE id > ? ORDER BY id LIMIT ?",
                                (after, limit)).fetchall()
         if not rows:
             return None
@@ -483,7 +474,7 @@ class Store:
         goes on past it meanwhile (a restart before then resends those points: harmless for InfluxDB)."""
         held_id, held_count = self._acks_in_memory.pop(batch.output, (0, 0))
         last_id, count = max(batch.last_id, held_id), len(batch.lines) + held_count
-        db = self.db
+        db = self._db
         try:
             db.execute("BEGIN IMMEDIATE")
             db.execute("""UPDATE cursors SET acked_id = MAX(acked_id, ?), written = written + ?,
@@ -499,60 +490,68 @@ class Store:
 
     def set_aside(self, batch: Batch, *, status: int | None, reason: str) -> None:
         """The output rejected the batch itself (bad line): keep it for a human, move on."""
-        self.db.execute("BEGIN IMMEDIATE")
+        self._db.execute("BEGIN IMMEDIATE")
         try:
-            self.db.execute("""INSERT INTO set_aside (output, created, first_id, last_id, status, reason, lines)
+            self._db.execute("""INSERT INTO set_aside (output, created, first_id, last_id, status, reason, lines)
                                VALUES (?, ?, ?, ?, ?, ?, ?)""",
                             (batch.output, self._now(), batch.first_id, batch.last_id, status, reason,
                              "\n".join(batch.lines)))
-            self.db.execute("""UPDATE cursors SET acked_id = MAX(acked_id, ?), set_aside = set_aside + ?,
+            self._db.execute("""UPDATE cursors SET acked_id = MAX(acked_id, ?), set_aside = set_aside + ?,
                                last_error = ? WHERE output = ?""",
                             (batch.last_id, len(batch.lines), reason[:300], batch.output))
-            self._bump(self.db, "points_set_aside", len(batch.lines))
-            self.db.execute("COMMIT")
+            self._bump(self._db, "points_set_aside", len(batch.lines))
+            self._db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._db.execute("ROLLBACK")
             raise
 
     def note_error(self, output: str, message: str) -> None:
         with contextlib.suppress(sqlite3.Error):     # best effort: the log says it too
-            self.db.execute("UPDATE cursors SET last_error = ? WHERE output = ?", (message[:300], output))
+            self._db.execute("UPDATE cursors SET last_error = ? WHERE output = ?", (message[:300], output))
 
     # -- reading -------------------------------------------------------------------------------
 
     def energy_states(self) -> dict[str, EnergyState]:
         return {device: EnergyState.from_json(json.loads(state))
-                for device, state in self.db.execute("SELECT device, state FROM energy_state")}
+                for device, state in self._db.execute("SELECT device, state FROM energy_state")}
 
     def energy_intervals(self, device: str | None = None) -> list[tuple[str, EnergyInterval]]:
-        query = "SELECT device, start, end, wh, seconds, method FROM energy_intervals"
-        rows = (self.db.execute(query + " WHERE device = ? ORDER BY start", (device,)) if device
-                else self.db.execute(query + " ORDER BY device, start"))
-        return [(d, EnergyInterval(s, e, wh, secs, Method(m))) for d, s, e, wh, secs, m in rows]
+        where, args = ("WHERE device = ?", (device,)) if device else ("", ())
+        return [(i.device, i.interval) for i in self._intervals(where, args, "device, start")]
+
+    def intervals_between(self, start_s: float, end_s: float) -> list[StoredInterval]:
+        """The intervals that start in [start_s, end_s), by start (a report's period)."""
+        return self._intervals("WHERE start >= ? AND start < ?", (start_s, end_s), "start")
+
+    def _intervals(self, where: str, args: tuple[object, ...], order: str) -> list[StoredInterval]:
+        rows = self._db.execute(f"SELECT device, site, start, end, wh, seconds, method FROM energy_intervals "
+                               f"{where} ORDER BY {order}", args)
+        return [StoredInterval(d, site, EnergyInterval(s, e, wh, secs, Method(m)))
+                for d, site, s, e, wh, secs, m in rows]
 
     def device_statuses(self) -> list[DeviceStatus]:
-        rows = self.db.execute("""SELECT device, last_poll, last_ok, power_w, method, basis, error_streak,
+        rows = self._db.execute("""SELECT device, last_poll, last_ok, power_w, method, basis, error_streak,
                                          last_error, polls, skipped FROM device_status ORDER BY device""")
         return [DeviceStatus(*row) for row in rows]
 
     def output_statuses(self) -> list[OutputStatus]:
         result = []
-        for output, acked, written, dropped, aside, error in self.db.execute(
+        for output, acked, written, dropped, aside, error in self._db.execute(
                 "SELECT output, acked_id, written, dropped, set_aside, last_error FROM cursors ORDER BY output"
         ).fetchall():
-            pending, oldest = self.db.execute("SELECT COUNT(*), MIN(time) FROM points WHERE id > ?",
+            pending, oldest = self._db.execute("SELECT COUNT(*), MIN(time) FROM points WHERE id > ?",
                                               (acked,)).fetchone()
             result.append(OutputStatus(output, pending, oldest, written, dropped, aside, error))
         return result
 
     def counters(self) -> dict[str, int]:
-        return dict(self.db.execute("SELECT name, value FROM counters").fetchall())
+        return dict(self._db.execute("SELECT name, value FROM counters").fetchall())
 
     def points(self, measurement: str | None = None) -> list[StoredPoint]:
         query = "SELECT time, measurement, device, line FROM points"
-        rows = (self.db.execute(query + " WHERE measurement = ? ORDER BY id", (measurement,))
-                if measurement else self.db.execute(query + " ORDER BY id"))
+        rows = (self._db.execute(query + " WHERE measurement = ? ORDER BY id", (measurement,))
+                if measurement else self._db.execute(query + " ORDER BY id"))
         return [StoredPoint(*row) for row in rows]
 
     def point_count(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM points").fetchone()[0])
+        return int(self._db.execute("SELECT COUNT(*) FROM points").fetchone()[0])

@@ -28,11 +28,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from agent.emissions.store import emission_totals
+from agent.emissions.store import EmissionsStore
 from agent.health import Exposition
+from agent.pipeline.record import max_gap_for
 from agent.points.schema import component_power
 from agent.power.readings import Kind, PollResult
-from agent.store.record import max_gap_for
 from agent.store.sqlite import DeviceStatus
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def device_metrics_text(agent: Agent, *, now_s: float, components: ComponentCach
     energy: Samples = [(labels(device, method=method), round(wh * JOULES_PER_WH, 6))
                        for device, by_method in sorted(agent.store.energy_totals().items()) if device in fresh
                        for method, wh in sorted(by_method.items())]
-    emissions = emission_totals(agent.store.db)
+    emissions = EmissionsStore(agent.store).totals()
     out = Exposition()
     out.family("netwatt_power_watts", "gauge", "Power drawn by the device at its latest poll, watts.", power)
     out.family("netwatt_energy_joules_total", "counter",

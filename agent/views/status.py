@@ -29,8 +29,7 @@ def status_json(store: Store) -> dict[str, Any]:
         "counters": store.counters(),
         "points_stored": store.point_count(),
         "energy_intervals_without_factor": store.counters().get(WITHOUT_FACTOR, 0),
-        "grid_factor_providers": [dict(zip(("provider", "zone", "last_attempt", "last_ok", "last_error"), row,
-                                           strict=True)) for row in FactorCache(store.db).statuses()],
+        "grid_factor_providers": [asdict(s) for s in FactorCache(store).statuses()],
     }
 
 
@@ -62,8 +61,8 @@ def _without_factor(counters: dict[str, int]) -> list[str]:
 
 
 def _providers_table(store: Store) -> list[str]:
-    rows = [[provider, zone, _age(attempt), _age(ok), error[:60] or "-"]
-            for provider, zone, attempt, ok, error in FactorCache(store.db).statuses()]
+    rows = [[s.provider, s.zone, _age(s.last_attempt), _age(s.last_ok), s.last_error[:60] or "-"]
+            for s in FactorCache(store).statuses()]
     return [grid(["grid factors", "zone", "last attempt", "last ok", "last error"], rows)] if rows else []
 
 

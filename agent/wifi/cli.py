@@ -6,15 +6,18 @@ import argparse
 import asyncio
 import getpass
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from agent.clock import wall_clock
 from agent.errors import ConfigError, NetwattError
 from agent.store.sqlite import Store
 from agent.wifi.interlock import WifiBusy
+from agent.wifi.planner import Plan
 from agent.wifi.runtime import open_wifi
 from agent.wifi.savings import wifi_report
-from agent.wifi.service import WifiService
+from agent.wifi.service import Round, WifiService
 from agent.wifi.settings import ConfigWithWifi
 from agent.wifi.status import status_json, status_table
 from agent.wifi.store import WifiStore
@@ -23,6 +26,12 @@ from collectors.snmp.pysnmp_client import PysnmpClient
 
 OK, FAILURE = 0, 1
 CLI_LOCK_WAIT_S = 30.0
+
+
+class OpenStore(Protocol):
+    """agent.daemon.open_store for the loaded config, passed in by agent/cli.py (the daemon is above this module)."""
+
+    def __call__(self, *, read_only: bool) -> Store: ...
 
 
 def add_parser(command: argparse.ArgumentParser) -> None:
@@ -52,18 +61,18 @@ def _wifi_config(config: ConfigWithWifi) -> None:
         raise ConfigError("the config has no wifi: section (or no controller in this shard)", file=config.file)
 
 
-def handle(args: argparse.Namespace, config: ConfigWithWifi, open_store: object) -> int:
-    """``config``: loaded by agent/cli.py, as this shard sees it."""
+def handle(args: argparse.Namespace, config: ConfigWithWifi, open_store: OpenStore) -> int:
+    """``config``: loaded by agent/cli.py, as this shard sees it; ``open_store`` opens that config's store."""
     _wifi_config(config)
     assert config.wifi is not None
     looking = args.wifi_command in ("status", "plan", "report")      # never create, move or migrate the store
-    store: Store = open_store(config, read_only=looking)  # type: ignore[operator]
+    store = open_store(read_only=looking)
     try:
         if args.wifi_command in ("on", "off"):
             config.wifi.group(args.group)          # unknown group: a usage error before anything happens
             seconds = 0.0 if args.end else _duration(args.duration)
             now = wall_clock()
-            wifi_store = WifiStore(store.db)
+            wifi_store = WifiStore(store)
             if args.end:
                 print(f"ended {wifi_store.end_requests(args.group, now)} request(s) of group {args.group}")
             else:
@@ -82,7 +91,7 @@ def handle(args: argparse.Namespace, config: ConfigWithWifi, open_store: object)
             return asyncio.run(_round(config, store, args, apply=None))
         if args.wifi_command == "report":
             end = wall_clock()
-            data = wifi_report(WifiStore(store.db), config.wifi, end - timedelta(days=args.days), end,
+            data = wifi_report(WifiStore(store), config.wifi, end - timedelta(days=args.days), end,
                                factor_g_per_kwh=args.factor)
             print(json.dumps(data, indent=2))
             return OK
@@ -114,6 +123,8 @@ def _instant(text: str) -> datetime:
 async def _round(config: ConfigWithWifi, store: Store, args: argparse.Namespace, *, apply: bool | None,
                  group: str | None = None) -> int:
     """``group``: an on/off request's group, whose targets alone decide the exit status."""
+    wifi = config.wifi
+    assert wifi is not None
     reader = PysnmpClient()
     at: datetime | None = getattr(args, "at", None)
 
@@ -124,37 +135,36 @@ async def _round(config: ConfigWithWifi, store: Store, args: argparse.Namespace,
     service: WifiService = open_wifi(config, store, reader, clock=clock, lock_wait_s=CLI_LOCK_WAIT_S)
     try:
         if apply is None:
-            data = status_json(service)
-            print(json.dumps(data, indent=2, default=str) if args.format == "json" else status_table(data))
+            print(json.dumps(status_json(service), indent=2, default=str) if args.format == "json"
+                  else status_table(service))
             return OK
         if not apply:
             plan, _observed, _desired = await service.plan()
-            print(json.dumps(plan.to_json(), indent=2) if args.format == "json" else _plan_table(plan.to_json()))
+            print(json.dumps(plan.to_json(), indent=2) if args.format == "json" else _plan_table(plan))
             return OK
         result = await service.run_round()
-        keys = None if group is None else {t.key for t in config.wifi.group(group).targets}  # type: ignore[union-attr]
+        keys = None if group is None else {t.key for t in wifi.group(group).targets}
         problems = result.problems(keys)
         data = {**result.to_json(), "ok": not problems, "problems": problems}
-        print(json.dumps(data, indent=2) if args.format == "json" else _plan_table(data))
+        print(json.dumps(data, indent=2) if args.format == "json" else _plan_table(result.plan, result, problems))
         return OK if not problems else FAILURE       # a refusal is an error, not a quiet success
     finally:
         await service.close()
         await reader.close()
 
 
-def _plan_table(data: dict[str, object]) -> str:
+def _plan_table(plan: Plan, result: Round | None = None, problems: Sequence[dict[str, str]] = ()) -> str:
     lines = [f"{'target':34} {'group':10} {'now':5} {'want':5} {'verdict':8} reason"]
 
-    def word(value: object) -> str:
+    def word(value: bool | None) -> str:
         return "-" if value is None else ("on" if value else "off")
 
-    for t in data["targets"]:  # type: ignore[attr-defined]
-        lines.append(f"{t['target']:34} {t['group']:10} {word(t['observed']):5} {word(t['desired']):5} "
-                     f"{t['verdict']:8} {t['reason']}")
-    for a in data.get("actions", []):  # type: ignore[attr-defined]
-        lines.append(f"{a['action']} {a['target']}: {a['result']} {a['error']}".rstrip())
-    for a in data.get("reverts", []):  # type: ignore[attr-defined]
-        lines.append(f"dead-man revert {a['target']}: {a['result']} {a['error']}".rstrip())
-    for p in data.get("problems", []):  # type: ignore[attr-defined]
+    for t in plan.items:
+        lines.append(f"{t.key:34} {t.group:10} {word(t.observed):5} {word(t.desired):5} {t.verdict:8} {t.reason}")
+    for a in result.actions if result else []:
+        lines.append(f"{a.action} {a.target.key}: {a.result} {a.error}".rstrip())
+    for a in result.reverts if result else []:
+        lines.append(f"dead-man revert {a.target.key}: {a.result} {a.error}".rstrip())
+    for p in problems:
         lines.append(f"NOT DONE {p['target']}: {p['result']}: {p['why']}")
     return "\n".join(lines)

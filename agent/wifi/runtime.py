@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from agent.clock import Clock, wall_clock
 from agent.points.lineprotocol import Point
-from agent.store.record import stored
-from agent.store.sqlite import Store
+from agent.store.sqlite import Store, stored
 from agent.wifi.adapters.factory import build_controllers, build_meter
 from agent.wifi.interlock import ApplyLock
 from agent.wifi.service import WifiService
@@ -33,6 +32,6 @@ def open_wifi(config: ConfigWithWifi, store: Store, reader: SnmpClient, *, sette
         store.commit([], stored(points))
 
     controllers = build_controllers(config, reader, setter or PysnmpSetter())
-    return WifiService(config.wifi, WifiStore(store.db), controllers, clock=clock, meter=build_meter(config, reader),
+    return WifiService(config.wifi, WifiStore(store), controllers, clock=clock, meter=build_meter(config, reader),
                        sink=sink, settle_s=settle_s, retry_delay_s=retry_delay_s,
                        apply_lock=ApplyLock(config.agent.state_directory), lock_wait_s=lock_wait_s)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from agent.wifi.settings import WifiConfig
-from agent.wifi.store import WifiStore
+from agent.wifi.store import StoredAction, WifiStore
 
 
 @dataclass(slots=True)
@@ -45,23 +45,23 @@ def wifi_report(store: WifiStore, config: WifiConfig, start: datetime, end: date
                 factor_g_per_kwh: float | None = None) -> dict[str, object]:
     """The Wi-Fi section of ``netwatt report`` for [start, end): per group off hours, kWh and CO2e avoided."""
     groups: dict[str, GroupSavings] = {name: GroupSavings(name) for name in config.groups}
-    open_off: dict[str, dict[str, object]] = {}
+    open_off: dict[str, StoredAction] = {}
     start_s, end_s = start.timestamp(), end.timestamp()
 
     def close(key: str, until: float) -> None:
         off = open_off.pop(key)
-        begin = max(float(off["time"]), start_s)  # type: ignore[arg-type]
+        begin = max(off.time.timestamp(), start_s)
         stop = min(until, end_s)
         if stop <= begin:
             return
         hours = (stop - begin) / 3600
-        before, after = off["power_before_w"], off["power_after_w"]
-        if isinstance(before, float) and isinstance(after, float):
-            watts, method = max(before - after, 0.0) * float(off["power_share"]), "measured"  # type: ignore[arg-type]
+        before, after = off.power_before_w, off.power_after_w
+        if before is not None and after is not None:
+            watts, method = max(before - after, 0.0) * off.power_share, "measured"
         else:
-            estimate = _estimate_w(config, str(off["ap"]), str(off["radio"]))
+            estimate = _estimate_w(config, off.ap, off.radio)
             watts, method = (estimate, "estimated") if estimate is not None else (0.0, "unknown")
-        entry = groups.setdefault(str(off["group"]), GroupSavings(str(off["group"])))
+        entry = groups.setdefault(off.group, GroupSavings(off.group))
         entry.off_periods += 1
         entry.off_hours += hours
         kwh = watts * hours / 1000
@@ -69,13 +69,13 @@ def wifi_report(store: WifiStore, config: WifiConfig, start: datetime, end: date
         entry.methods[method] = entry.methods.get(method, 0.0) + kwh
 
     for action in store.actions():
-        key, when = str(action["target"]), float(action["time"])  # type: ignore[arg-type]
+        key, when = action.target, action.time.timestamp()
         if when >= end_s:
             break
-        if action["action"] == "disable" and action["result"] == "confirmed":
+        if action.action == "disable" and action.result == "confirmed":
             if key not in open_off:
                 open_off[key] = action
-        elif action["result"] in ("confirmed", "reverted") and action["after"] and key in open_off:
+        elif action.result in ("confirmed", "reverted") and action.after and key in open_off:
             close(key, when)
     for key in list(open_off):
         close(key, end_s)

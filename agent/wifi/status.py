@@ -21,18 +21,19 @@ def status_json(service: WifiService) -> dict[str, object]:
         "prior_states": store.baselines(),
         "pending_restores": [{"request": p.request, "group": p.group, "target": p.target, "before": p.before}
                              for p in store.pending_restores()],
-        "recent_actions": store.actions(now - timedelta(days=1))[-50:],
+        "recent_actions": [a.to_json() for a in store.actions(now - timedelta(days=1))[-50:]],
     }
 
 
-def status_table(data: dict[str, object]) -> str:
+def status_table(service: WifiService) -> str:
+    now = service.clock()
+    store = service.store
     lines = [f"{'target':34} {'enabled':8} {'clients':8} error"]
-    for t in data["targets"]:  # type: ignore[attr-defined]
-        enabled = "-" if t["enabled"] is None else ("on" if t["enabled"] else "off")
-        clients = "-" if t["clients"] is None else str(t["clients"])
-        lines.append(f"{t['target']:34} {enabled:8} {clients:8} {t['error']}")
-    for r in data["requests"]:  # type: ignore[attr-defined]
-        lines.append(f"request {r['id']}: group {r['group']} {r['state']} until {r['until']} ({r['who']})")
-    for d in data["dead_man"]:  # type: ignore[attr-defined]
-        lines.append(f"dead-man job {d['id']}: {d['target']} back {'on' if d['restore'] else 'off'} at {d['due']}")
+    for key, (enabled, clients, _seen, error) in sorted(store.states().items()):
+        shown = "-" if enabled is None else ("on" if enabled else "off")
+        lines.append(f"{key:34} {shown:8} {'-' if clients is None else str(clients):8} {error}")
+    for r in store.requests(now):
+        lines.append(f"request {r.id}: group {r.group} {r.state} until {r.until.isoformat()} ({r.who})")
+    for d in store.armed_deadmen():
+        lines.append(f"dead-man job {d.id}: {d.target} back {'on' if d.restore else 'off'} at {d.due.isoformat()}")
     return "\n".join(lines)

@@ -1,46 +1,17 @@
 """The Wi-Fi tables in the agent's SQLite store: audit log, dead-man revert jobs, prior admin states,
 on-demand requests, idle clocks and the last state seen. Each write commits at once (autocommit), so a
-revert job is on disk before the disable it protects is sent."""
+revert job is on disk before the disable it protects is sent. The tables and their migrations are declared
+in agent/wifi/tables.py (the store runs them at open); reads return dataclasses."""
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from agent.store.sqlite import ensure_tables
+from agent.store.sqlite import Store
 from agent.wifi.model import Target
 from agent.wifi.policy import IdleEntry, Request
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS wifi_actions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, target TEXT NOT NULL, controller TEXT NOT NULL,
-    ap TEXT NOT NULL, radio TEXT NOT NULL, grp TEXT NOT NULL, action TEXT NOT NULL, who TEXT NOT NULL,
-    reason TEXT NOT NULL, before INTEGER, after INTEGER, result TEXT NOT NULL, duration_s REAL NOT NULL,
-    error TEXT NOT NULL DEFAULT '', power_before_w REAL, power_after_w REAL, power_method TEXT NOT NULL DEFAULT '',
-    power_share REAL NOT NULL DEFAULT 1
-);
-CREATE INDEX IF NOT EXISTS wifi_actions_by_time ON wifi_actions (time);
-CREATE TABLE IF NOT EXISTS wifi_deadman (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, controller TEXT NOT NULL,
-    restore INTEGER NOT NULL, created REAL NOT NULL, due REAL NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS wifi_baseline (target TEXT PRIMARY KEY, enabled INTEGER NOT NULL, since REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS wifi_requests (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, grp TEXT NOT NULL, state TEXT NOT NULL, created REAL NOT NULL,
-    until REAL NOT NULL, who TEXT NOT NULL, note TEXT NOT NULL DEFAULT ''
-);
--- what each on-demand request changed, and the state before it: restored when the request ends
-CREATE TABLE IF NOT EXISTS wifi_request_changes (
-    request INTEGER NOT NULL, target TEXT NOT NULL, before INTEGER NOT NULL, status TEXT NOT NULL,
-    PRIMARY KEY (request, target)
-);
-CREATE TABLE IF NOT EXISTS wifi_idle (target TEXT PRIMARY KEY, zero_since REAL, last_seen REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS wifi_state (
-    target TEXT PRIMARY KEY, enabled INTEGER, clients INTEGER, time REAL NOT NULL, error TEXT NOT NULL DEFAULT ''
-);
-"""
+from agent.wifi.tables import WIFI_TABLES
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +31,40 @@ class ActionRecord:
     power_after_w: float | None = None
     power_method: str = ""           # measured | estimated | ""
     power_share: float = 1.0         # this action's part of the port's change (several radios of one AP at once)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAction:
+    """One row of the audit log as stored (the target by its key)."""
+
+    id: int
+    time: datetime
+    target: str
+    controller: str
+    ap: str
+    radio: str
+    group: str
+    action: str
+    who: str
+    reason: str
+    before: bool | None
+    after: bool | None
+    result: str
+    duration_s: float
+    error: str
+    power_before_w: float | None
+    power_after_w: float | None
+    power_method: str
+    power_share: float
+
+    def to_json(self) -> dict[str, object]:
+        """As ``wifi status`` shows it: the row's own values (time in epoch seconds, before/after 1, 0 or null)."""
+        return {"id": self.id, "time": self.time.timestamp(), "target": self.target, "controller": self.controller,
+                "ap": self.ap, "radio": self.radio, "group": self.group, "action": self.action, "who": self.who,
+                "reason": self.reason, "before": _int(self.before), "after": _int(self.after),
+                "result": self.result, "duration_s": self.duration_s, "error": self.error,
+                "power_before_w": self.power_before_w, "power_after_w": self.power_after_w,
+                "power_method": self.power_method, "power_share": self.power_share}
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,10 +101,13 @@ def _bool(value: int | None) -> bool | None:
     return None if value is None else bool(value)
 
 
+def _int(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
 class WifiStore:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-        ensure_tables(db, _SCHEMA)
+    def __init__(self, store: Store) -> None:
+        self.db = store.connection_for(WIFI_TABLES)
 
     # -- audit -----------------------------------------------------------------------------------
 
@@ -113,15 +121,14 @@ class WifiStore:
              a.power_after_w, a.power_method, a.power_share))
         return int(cursor.lastrowid or 0)
 
-    def actions(self, since: datetime | None = None) -> list[dict[str, object]]:
+    def actions(self, since: datetime | None = None) -> list[StoredAction]:
         rows = self.db.execute(
             """SELECT id, time, target, controller, ap, radio, grp, action, who, reason, before, after, result,
                       duration_s, error, power_before_w, power_after_w, power_method, power_share
                FROM wifi_actions WHERE time >= ? ORDER BY id""", (_ts(since) if since else 0.0,))
-        names = ("id", "time", "target", "controller", "ap", "radio", "group", "action", "who", "reason", "before",
-                 "after", "result", "duration_s", "error", "power_before_w", "power_after_w", "power_method",
-                 "power_share")
-        return [dict(zip(names, row, strict=True)) for row in rows]
+        return [StoredAction(i, _dt(t), target, controller, ap, radio, group, action, who, reason, _bool(before),
+                             _bool(after), *rest)
+                for i, t, target, controller, ap, radio, group, action, who, reason, before, after, *rest in rows]
 
     def changes_since(self, since: datetime) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM wifi_actions WHERE time >= ? AND result != 'refused'",

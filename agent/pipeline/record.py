@@ -5,18 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from agent.energy import EnergyState, Sample, integrate
-from agent.points.lineprotocol import Point
 from agent.points.schema import energy_points, poll_points
 from agent.power.readings import PollResult
 from agent.settings.config import Inventory
-from agent.store.sqlite import PollRecord, StoredPoint, Write
+from agent.store.sqlite import PollRecord, Write, stored
 
 if TYPE_CHECKING:
     from agent.emissions.engine import EmissionsEngine
-
-
-def stored(points: list[Point], device: str = "") -> list[StoredPoint]:
-    return [StoredPoint(int(p.time.timestamp()), p.measurement, device, p.line()) for p in points]
 
 
 def max_gap_for(config: Inventory, device_name: str) -> float:
