@@ -231,10 +231,10 @@ class Agent:
         scheduler.add_job(self._flush, IntervalTrigger(seconds=self.config.agent.flush_interval_s,
                                                        jitter=self.config.agent.flush_jitter_s or None),
                           id="flush", max_instances=1, coalesce=True)
-        if self.wifi is not None:
+        if self.wifi is not None and self.config.wifi is not None:
             # first round now (the scheduler runs on the wall clock): reconcile desired vs actual (never replays
             # missed toggles), then every evaluate_every
-            scheduler.add_job(self._wifi_round, IntervalTrigger(seconds=self.config.wifi.evaluate_every_s),  # type: ignore[union-attr]
+            scheduler.add_job(self._wifi_round, IntervalTrigger(seconds=self.config.wifi.evaluate_every_s),
                               id="wifi", max_instances=1, coalesce=True, next_run_time=wall_clock())
             await self._start_wifi_api()
         self._schedule_factor_refresh(scheduler)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agent.errors import ConfigError
@@ -31,11 +31,13 @@ from agent.settings.netconf import (
 from agent.settings.secrets import Secret, secret_at
 from agent.yamlfile.section import Section
 from collectors.snmp.ciphers import missing_cipher
-from collectors.snmp.types import SnmpTarget, SnmpV2cAuth, SnmpV3Auth
+from collectors.snmp.types import AuthProtocol, PrivProtocol, SnmpTarget, SnmpV2cAuth, SnmpV3Auth
 
 CONFIG_VERSION = 1
-AUTH_PROTOCOLS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
-PRIV_PROTOCOLS = ("DES", "3DES", "AES", "AES128", "AES192", "AES256", "AES192C", "AES256C")
+# the SNMP client's own protocol names, by the spelling a config may use ("SHA-256" = "SHA256")
+AUTH_PROTOCOLS: dict[str, AuthProtocol] = {name: name for name in get_args(AuthProtocol)}
+PRIV_PROTOCOLS: dict[str, PrivProtocol] = {name: name for name in get_args(PrivProtocol)}
+_Protocol = TypeVar("_Protocol", AuthProtocol, PrivProtocol)
 ROLES = ("router", "switch", "wlc", "firewall", "access_point", "other")
 OUTPUT_TYPES = ("sqlite", "influxdb_v1", "influxdb_v2", "influxdb_v3")
 SNMP_BACKENDS = ("auto", "gufo", "pysnmp")     # collectors.snmp.backends
@@ -67,9 +69,9 @@ class Credential:
     version: Literal["2c", "3"]
     community: Secret | None = None
     username: str = ""
-    auth_protocol: str | None = None
+    auth_protocol: AuthProtocol | None = None
     auth_password: Secret | None = None
-    priv_protocol: str | None = None
+    priv_protocol: PrivProtocol | None = None
     priv_password: Secret | None = None
     context_name: str = ""
 
@@ -79,9 +81,9 @@ class Credential:
             return SnmpV2cAuth(self.community.reveal())
         return SnmpV3Auth(
             self.username,
-            auth_protocol=self.auth_protocol,  # type: ignore[arg-type]
+            auth_protocol=self.auth_protocol,
             auth_password=self.auth_password.reveal() if self.auth_password else None,
-            priv_protocol=self.priv_protocol,  # type: ignore[arg-type]
+            priv_protocol=self.priv_protocol,
             priv_password=self.priv_password.reveal() if self.priv_password else None,
             context_name=self.context_name,
         )
@@ -288,14 +290,14 @@ def _credential(name: str, s: Section, env: dict[str, str], base_dir: Path | Non
     return credential
 
 
-def _protocol(s: Section, key: str, allowed: tuple[str, ...]) -> str | None:
+def _protocol(s: Section, key: str, allowed: dict[str, _Protocol]) -> _Protocol | None:
     if not s.has(key):
         s.raw(key, None)
         return None
     value = s.text(key).upper().replace("-", "")
     if value not in allowed:
         raise s.error(key, f"{s.data[key]!r} is not one of: {', '.join(allowed)}")
-    return value
+    return allowed[value]
 
 
 def _site(name: str, s: Section) -> Site:

@@ -441,7 +441,8 @@ def _targets(name: str, s: Section, scope: Scope, *, controllers: dict[str, Cont
                               "cannot switch a whole AP")
             owner = _poe_controller(ap, controllers) if ap.poe is not None else ap.controller
             if owner is None:
-                raise s.error("aps", f"group {name}: no controller of type poe for switch {ap.poe.switch!r}"  # type: ignore[union-attr]
+                switch = ap.poe.switch if ap.poe is not None else ""
+                raise s.error("aps", f"group {name}: no controller of type poe for switch {switch!r}"
                               f" (access point {ap_name})")
             # switching the whole AP switches its radios: a critical radio makes the AP critical
             critical = ap.critical or any(r.critical for r in ap.radios)
@@ -471,11 +472,15 @@ def _event(s: Section) -> Event:
         return value
 
     event = Event(name=s.text("name"), start=local("start"), end=local("end"),
-                  state=s.choice("state", ("on", "off"), "on"), line=s.line)  # type: ignore[arg-type]
+                  state=_state(s), line=s.line)
     if event.end <= event.start:
         raise s.error("end", f"event {event.name}: ends before it starts")
     s.finish()
     return event
+
+
+def _state(s: Section) -> State:
+    return "off" if s.choice("state", ("on", "off"), "on") == "off" else "on"
 
 
 def _window(s: Section) -> Window:
@@ -484,7 +489,7 @@ def _window(s: Section) -> Window:
     except ValueError as exc:
         raise s.error("cron", str(exc)) from None
     window = Window(name=s.text("name"), cron=cron, duration_s=s.duration("duration", minimum=60.0),
-                    state=s.choice("state", ("on", "off"), "on"), line=s.line)  # type: ignore[arg-type]
+                    state=_state(s), line=s.line)
     s.finish()
     return window
 
