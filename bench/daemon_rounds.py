@@ -29,6 +29,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -332,7 +333,10 @@ class Bench:
             _sleep_until(boundary - 0.5)   # the last round's skipped polls (if any) are counted at its next start
             last = watcher.metrics[-1]
         finally:
-            proc.terminate()
+            # under py-spy, stop the agent (py-spy's child) so that py-spy writes its profile
+            agent_pid = next(iter(tree(proc.pid)[1:]), proc.pid) if self.args.py_spy else proc.pid
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(agent_pid, signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=30)
             watcher.stop()
