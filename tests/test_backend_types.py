@@ -154,10 +154,13 @@ def test_gufo_reads_known_instances_with_one_get_and_walks_when_rows_change(
     assert after[-1].varbinds == after[0].varbinds
 
 
-def test_adjacent_columns_from_column_one_or_two_are_walked_as_one_run() -> None:
+def test_nearby_columns_from_column_one_or_two_are_walked_as_one_run() -> None:
     from collectors.snmp.gufo_client import _column_runs  # noqa: PLC0415
 
     a, b, c = (1, 3, 99), (1, 3, 98), (1, 3, 97)
     subtrees = [(*c, 1, 5), (*c, 1, 6), (*b, 1, 1), (*b, 1, 2), (*a, 1, 2), (*a, 1, 3), (*a, 1, 4), (*a, 1, 7)]
     assert _column_runs(subtrees) == [[(*c, 1, 5)], [(*c, 1, 6)], [(*b, 1, 1), (*b, 1, 2)],
                                       [(*a, 1, 2), (*a, 1, 3), (*a, 1, 4)], [(*a, 1, 7)]]
+    # ENTITY-MIB's columns for power: one column not wanted between two wanted ones is walked through
+    entity = [(*a, 1, column) for column in (2, 4, 5, 7, 13)]
+    assert _column_runs(entity) == [entity[:4], entity[4:]]

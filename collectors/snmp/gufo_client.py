@@ -7,7 +7,7 @@ What gufo does not do is done here, so both backends answer alike:
   exceed the in-flight bound, however large the fleet. SNMPv3 sessions are kept per device: engine
   discovery and time sync cost two round trips that a new socket would pay on every poll;
 - **walks**: gufo's GETBULK carries one OID, so subtrees are walked one after another on the device's
-  socket (adjacent columns of a table entry as one sequence, see ``_column_runs``), sized from what
+  socket (nearby columns of a table entry as one sequence, see ``_column_runs``), sized from what
   the walk planner learnt (rows per subtree, empty subtrees skipped); OIDs that do not increase end
   the walk with an error (gufo would ask again forever). That costs a PDU
   per column where pysnmp sends one PDU for all of them, so once a walk has found a device's rows,
@@ -441,16 +441,21 @@ class GufoClient:
         return sock
 
 
+RUN_GAP = 2      # wanted columns of a run at most this far apart: one column not wanted in between is walked
+
+
 def _column_runs(subtrees: Sequence[Oid]) -> list[list[Oid]]:
-    """Subtrees grouped into runs of adjacent columns of one table entry, each walked in one GETBULK
-    sequence from the entry (gufo's GETBULK carries one OID). Only runs that start at column 1 or 2
-    (column 1 is usually the not-accessible index) are grouped, so a walk from the entry costs no rows
-    that are not wanted, but those of the column after the run in its last reply."""
+    """Subtrees grouped into runs of nearby columns of one table entry, each walked in one GETBULK
+    sequence from the entry (gufo's GETBULK carries one OID, bounded by it: a sequence cannot start
+    mid-entry). Only runs that start at column 1 or 2 (column 1 is usually the not-accessible index)
+    are grouped, and a run's columns are at most ``RUN_GAP`` apart, so a walk from the entry costs
+    the rows of at most one column not wanted between two wanted ones, and those of the column after
+    the run in its last reply. Five ENTITY-MIB columns (2, 4, 5, 7, 13): two walks instead of five."""
     runs: list[list[Oid]] = []
     for subtree in subtrees:
         previous = runs[-1] if runs else None
         if (previous is not None and len(subtree) > 1 and previous[-1][:-1] == subtree[:-1]
-                and previous[-1][-1] + 1 == subtree[-1] and previous[0][-1] <= 2):
+                and 0 < subtree[-1] - previous[-1][-1] <= RUN_GAP and previous[0][-1] <= 2):
             previous.append(subtree)
         else:
             runs.append([subtree])
