@@ -6,11 +6,12 @@ What gufo does not do is done here, so both backends answer alike:
   (opened when the walk gets its in-flight slot, dropped when it ends), so descriptors in use never
   exceed the in-flight bound, however large the fleet. SNMPv3 sessions are kept per device: engine
   discovery and time sync cost two round trips that a new socket would pay on every poll;
-- **walks**: gufo's GETBULK carries one OID, so subtrees are walked one after another on the device's
-  socket (nearby columns of a table entry as one sequence, see ``_column_runs``), sized from what
+- **walks**: gufo's GETBULK carries one OID. A v2c walk therefore writes its own GETBULKs with every open
+  subtree in each (``collectors.snmp.ber``, on the device's gufo socket: 2 PDUs where one-OID walks took 6,
+  as snmp_exporter does); SNMPv3 subtrees are walked one after another with gufo's GETBULK (nearby
+  columns of a table entry as one sequence, see ``_column_runs``), sized from what
   the walk planner learnt (rows per subtree, empty subtrees skipped); OIDs that do not increase end
-  the walk with an error (gufo would ask again forever). That costs a PDU
-  per column where pysnmp sends one PDU for all of them, so once a walk has found a device's rows,
+  the walk with an error (gufo would ask again forever). Once a walk has found a device's rows,
   the next polls GET exactly those instances (one PDU per ``GET_REPLY_BYTES`` of reply), and walk
   again every ``REWALK_EVERY`` polls to find new rows. If an instance has gone, or the agent cannot
   answer the GET, the same poll walks instead (and that device walks for ``REWALK_EVERY`` polls), so
@@ -29,6 +30,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -51,7 +54,8 @@ from gufo.snmp.user import (
 )
 
 from collectors.errors import CollectError, ErrorKind
-from collectors.snmp.failures import timeout_error, v3_rejected_error
+from collectors.snmp.ber import BerError, Response, decode_response, encode_request
+from collectors.snmp.failures import status_error, timeout_error, v3_rejected_error
 from collectors.snmp.limiter import AdaptiveLimit, InFlightGate, LagWatcher
 from collectors.snmp.resolve import AddressBook
 from collectors.snmp.types import (
@@ -82,6 +86,7 @@ OID_CACHE_SIZE = 200_000  # distinct OIDs parsed from gufo's text kept (~20 MB a
 # a GET's varbinds, BER, as the walk found them: a reply inside the 1,500-byte limit many agents keep
 # (Cisco's default). A reply that does not fit after all (values grew) makes that device walk for REWALK_EVERY polls.
 GET_REPLY_BYTES = 1400
+_TOO_BIG = 1               # error-status tooBig: the reply would not fit, ask for fewer repetitions
 REWALK_EVERY = 20          # polls between full walks (new rows, empty subtrees): WalkPlanner.reprobe_every
 
 
@@ -135,7 +140,7 @@ class _Wire:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(True)
 
-    async def run(self, send: Callable[[], None], receive: Callable[[], T], *, timeout_s: float,
+    async def run(self, send: Callable[[], object], receive: Callable[[], T], *, timeout_s: float,
                   attempts: int) -> T:
         loop = asyncio.get_running_loop()
         for _ in range(attempts):
@@ -169,7 +174,8 @@ class _Layout:
 
     subtrees: tuple[Oid, ...]
     instances: tuple[Oid, ...]      # shared by devices with the same rows, as their GET chunks
-    walk_requests: int              # what the walk cost: GETs are used only when they cost fewer PDUs
+    walk_requests: int              # what the walk cost: GETs are used unless they cost more PDUs (a GET
+                                    # reads only the rows wanted, a walk also the one past each column)
     polls: int = 0
 
 
@@ -198,6 +204,7 @@ class GufoClient:
         self._texts: dict[Oid, str] = {}
         self.requests_sent = 0
         self.timeouts = 0
+        self._request_ids = itertools.count(int.from_bytes(os.urandom(3), "big"))
 
     # -- public seam -------------------------------------------------------------------------
 
@@ -230,6 +237,8 @@ class GufoClient:
         async with self._device(target) as session:
             if isinstance(session, CollectError):
                 whole.errors.append(session)
+            elif isinstance(target.auth, SnmpV2cAuth):
+                await self._walk_together(target, session, whole, target.auth.community.encode())
             else:
                 for run in _column_runs(whole.subtrees):
                     start = run[0][:-1] if len(run) > 1 else run[0]     # a run: from its table entry
@@ -282,7 +291,7 @@ class GufoClient:
 
     def _learn_layout(self, target: SnmpTarget, subtrees: Sequence[Oid], walk: WalkResult) -> None:
         walks_left = self._walk_only.pop(target.name, 1) - 1
-        if walk.errors or walk.requests < 2 or walks_left > 0:
+        if walk.errors or not walk.varbinds or walks_left > 0:
             self._layouts.pop(target.name, None)      # nothing to gain over walking, or not yet
             if walks_left > 0:
                 self._walk_only[target.name] = walks_left
@@ -301,8 +310,8 @@ class GufoClient:
                 result.errors.append(session)
                 return result, True
             chunks = self._chunks[layout.instances]
-            if len(chunks) >= layout.walk_requests:
-                self._walk_only[target.name] = REWALK_EVERY     # GETs would cost as many PDUs as the walk
+            if len(chunks) > layout.walk_requests:
+                self._walk_only[target.name] = REWALK_EVERY     # GETs would cost more PDUs than the walk
                 return result, False
             for instances in chunks:
                 chunk = list(instances)
@@ -322,6 +331,28 @@ class GufoClient:
         return result, True
 
     # -- requests ----------------------------------------------------------------------------
+
+    async def _walk_together(self, target: SnmpTarget, session: _Wire, walk: BulkWalk, community: bytes) -> None:
+        """v2c: every open subtree in each GETBULK, as snmp_exporter and the pysnmp backend do (gufo's GETBULK
+        carries one OID: a PDU per column run, 6 a device where this takes 2). The request is written and
+        the reply read by our BER codec (``collectors.snmp.ber``) on the device's gufo socket."""
+        while requested := walk.next_request():
+            repetitions = walk.repetitions()
+            request_id = next(self._request_ids) % 2_000_000_000
+            wire = encode_request(community=community, request_id=request_id, oids=requested, bulk=True,
+                                  max_repetitions=repetitions)
+            reply = await self._exchange(target, session, functools.partial(os.write, session.fd, wire),
+                                         functools.partial(_read_response, session.fd, request_id))
+            if isinstance(reply, CollectError):
+                walk.errors.append(reply)
+                return
+            if reply.error_status == _TOO_BIG and repetitions > 1:
+                walk.max_repetitions = max(1, repetitions // 2)     # the agent's reply would not fit
+                continue
+            if reply.error_status:
+                walk.errors.append(status_error(reply.error_status, requested))
+                return
+            walk.feed(requested, reply.varbinds)
 
     async def _walk_subtree(self, target: SnmpTarget, session: _Wire, walk: BulkWalk, *,
                             last: Oid | None = None) -> None:
@@ -344,7 +375,7 @@ class GufoClient:
                 rows.append(((*subtree[:-1], subtree[-1] + 1), EndOfMibView))
             walk.feed(requested, rows)
 
-    async def _exchange(self, target: SnmpTarget, wire: _Wire, send: Callable[[], None],
+    async def _exchange(self, target: SnmpTarget, wire: _Wire, send: Callable[[], object],
                         receive: Callable[[], T]) -> T | CollectError:
         self.requests_sent += 1
         try:
@@ -354,7 +385,7 @@ class GufoClient:
             return timeout_error(target)
         except gufo.SnmpAuthError:
             return v3_rejected_error(target, "report: unknown user, wrong digest or not in time window")
-        except gufo.SnmpDecodeError as exc:
+        except (gufo.SnmpDecodeError, BerError) as exc:
             return CollectError(ErrorKind.PROTOCOL, f"undecodable reply: {exc}", target.address)
         except ConnectionRefusedError:
             return CollectError(ErrorKind.UNREACHABLE, "port unreachable (ICMP): no SNMP agent listens",
@@ -460,6 +491,15 @@ def _column_runs(subtrees: Sequence[Oid]) -> list[list[Oid]]:
         else:
             runs.append([subtree])
     return runs
+
+
+def _read_response(fd: int, request_id: int) -> Response:
+    """The reply to ``request_id`` from a connected socket; BlockingIOError: nothing (more) to read yet,
+    or a stray datagram (``_Wire.run`` waits on)."""
+    response = decode_response(os.read(fd, 65535))
+    if response.request_id != request_id:
+        raise BlockingIOError
+    return response
 
 
 def _bulk_rows(session: Any, cursor: Any, oid: Callable[[str], Oid]) -> tuple[list[tuple[Oid, SnmpValue]], bool]:
