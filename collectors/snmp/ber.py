@@ -58,7 +58,22 @@ def _integer(data: bytes, start: int, stop: int) -> int:
     return int.from_bytes(data[start:stop], "big", signed=True)
 
 
+_OIDS: dict[bytes, Oid] = {}
+_OIDS_MAX = 50_000         # distinct encoded OIDs kept (~10 MB at most); cleared when full
+
+
 def _oid(data: bytes, start: int, stop: int) -> Oid:
+    """An OID, decoded once per distinct encoding: a fleet's replies repeat the same few hundred OIDs."""
+    key = data[start:stop]
+    oid = _OIDS.get(key)
+    if oid is None:
+        if len(_OIDS) >= _OIDS_MAX:
+            _OIDS.clear()
+        oid = _OIDS[key] = _decode_oid(data, start, stop)
+    return oid
+
+
+def _decode_oid(data: bytes, start: int, stop: int) -> Oid:
     if start == stop:
         raise BerError("empty OID")
     arcs: list[int] = []
