@@ -284,8 +284,9 @@ class Bench:
     def daemon(self) -> dict[str, Any]:
         args, n = self.args, self.args.devices
         config = self.config("run")
-        # start well before a boundary: the first round is the next multiple of the interval
-        if args.interval - time.time() % args.interval < 12:
+        # start well before a boundary: the first round is the next multiple of the interval (a large
+        # config takes its time to parse: ~1 s per 5,000 devices)
+        if args.interval - time.time() % args.interval < 12 + args.devices / 5000:
             _sleep_until((time.time() // args.interval + 1) * args.interval + 0.2)
         launched = time.time()
         proc = subprocess.Popen(self.agent_argv("daemon", "run", "-c", str(config), "--log-format", "json"),
