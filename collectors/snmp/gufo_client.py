@@ -69,7 +69,7 @@ from collectors.snmp.types import (
     format_oid,
     parse_oid,
 )
-from collectors.snmp.walk import BulkWalk, WalkPlanner, outermost
+from collectors.snmp.walk import BulkWalk, WalkPlanner, outermost_tuple
 
 T = TypeVar("T")
 _AUTH_KEYS: dict[str, type[Any]] = {"MD5": Md5Key, "SHA": Sha1Key, "SHA224": Sha224Key, "SHA256": Sha256Key,
@@ -212,7 +212,7 @@ class GufoClient:
         started = time.perf_counter()
         layout = self._layouts.get(target.name)
         requests = 0
-        if layout is not None and layout.subtrees == tuple(outermost(subtrees)):
+        if layout is not None and layout.subtrees == outermost_tuple(subtrees):
             if layout.polls < REWALK_EVERY:
                 layout.polls += 1
                 known, usable = await self._get_instances(target, layout)
@@ -300,7 +300,7 @@ class GufoClient:
         instances = self._shared.setdefault(instances, instances)
         if instances not in self._chunks:       # once per distinct set of rows, sized by its values
             self._chunks[instances] = _get_chunks(walk.varbinds, self._text)
-        self._layouts[target.name] = _Layout(tuple(outermost(subtrees)), instances, walk.requests)
+        self._layouts[target.name] = _Layout(outermost_tuple(subtrees), instances, walk.requests)
 
     async def _get_instances(self, target: SnmpTarget, layout: _Layout) -> tuple[WalkResult, bool]:
         """GET the instances of the last walk; (result, False) when the device must be walked instead."""

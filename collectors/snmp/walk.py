@@ -28,6 +28,11 @@ def outermost(subtrees: Sequence[Oid]) -> list[Oid]:
     return list(_outermost(tuple(subtrees)))
 
 
+def outermost_tuple(subtrees: Sequence[Oid]) -> tuple[Oid, ...]:
+    """``outermost`` as a tuple shared by every caller with the same subtrees (not one per device)."""
+    return _outermost(tuple(subtrees))
+
+
 @functools.lru_cache(maxsize=1024)      # every poll asks it for the same few profile sets
 def _outermost(subtrees: tuple[Oid, ...]) -> tuple[Oid, ...]:
     unique = sorted(set(subtrees))
