@@ -107,6 +107,38 @@ def test_a_round_skips_a_device_whose_previous_poll_still_runs(tmp_path: Path) -
     assert Store(tmp_path).counters()["polls_skipped"] == 1
 
 
+def test_a_round_polls_each_device_at_its_place_in_the_jitter_window(tmp_path: Path) -> None:
+    devices = "".join(f"  - {{name: d{i}, address: 192.0.2.{10 + i}, credential: c}}\n" for i in range(6))
+    config = load_config_text(config_text(tmp_path, "  interval: 60s\n  collection_jitter: 0.4s\n", devices),
+                              environ={}, builtin_profiles=PROFILES)
+    agent = Agent(config)
+    poller = _SlowPoller()
+    poller.release.set()
+    agent.poller = poller  # type: ignore[assignment]
+    started: dict[str, float] = {}
+    poll = poller.poll
+
+    async def timed_poll(device: Device) -> PollResult:
+        started[device.name] = asyncio.get_running_loop().time()
+        return await poll(device)
+
+    poller.poll = timed_poll  # type: ignore[method-assign]
+
+    async def one_round() -> float:
+        began = asyncio.get_running_loop().time()
+        await agent._round(60.0)
+        return began
+
+    began = asyncio.run(one_round())
+    offsets = {name: device_offset_s(config.devices[name], config) for name in started}
+    assert set(started) == {"sw1", *(f"d{i}" for i in range(6))}      # sw2 polls every 5 minutes
+    assert len(set(offsets.values())) == len(offsets)
+    for name, at in started.items():      # never before its offset, and close to it
+        assert offsets[name] - 0.001 <= at - began <= offsets[name] + 0.5
+    assert sorted(started, key=started.__getitem__) == sorted(offsets, key=offsets.__getitem__)
+    asyncio.run(agent.close())
+
+
 def test_devices_a_round_did_not_reach_before_the_next_are_skipped(tmp_path: Path) -> None:
     devices = "".join(f"  - {{name: d{i}, address: 192.0.2.{10 + i}, credential: c}}\n" for i in range(5))
     config = load_config_text(config_text(tmp_path, "  interval: 60s\n  max_in_flight: 1\n", devices),
