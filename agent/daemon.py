@@ -432,6 +432,7 @@ class Agent:
     async def _shutdown(self, scheduler: AsyncIOScheduler, committer: asyncio.Task[None]) -> None:
         deadline = time.monotonic() + self.config.agent.shutdown_timeout_s
         scheduler.pause()           # no new polls; shutdown() would cancel the running ones
+        self._stop.set()            # rounds start no more polls (also when run() ended on its duration)
         if self._running:
             await asyncio.wait(set(self._running), timeout=max(0.0, deadline - time.monotonic()))
         scheduler.shutdown(wait=False)
