@@ -64,6 +64,7 @@ def _loader_for(file: str) -> type:
 _MAP_TAGS = (None, "!", "tag:yaml.org,2002:map")
 _SEQ_TAGS = (None, "!", "tag:yaml.org,2002:seq")
 _NO_KEY = object()
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 class _Builder:
@@ -109,9 +110,12 @@ class _Builder:
         tag = event.tag
         if tag is None or tag == "!":
             tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
-        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
-        value = self.loader.construct_object(node, deep=True)
-        self.loader.constructed_objects.clear()      # it would keep every node
+        if tag == _STR_TAG:                          # most scalars: the text itself, no node to build
+            value = event.value
+        else:
+            node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+            value = self.loader.construct_object(node, deep=True)
+            self.loader.constructed_objects.clear()      # it would keep every node
         if event.anchor is not None:
             self.anchors[event.anchor] = value
         self._add(value, event.start_mark)
