@@ -214,7 +214,9 @@ class Bench:
             self.exporter.terminate()
             self.exporter.wait(timeout=10)
 
-    def exporter_round(self, number: int) -> Round:
+    def exporter_round(self, number: int, *, after: str = "run") -> Round:
+        """snmp_exporter's round paired with netwatt's ``after`` round ``number`` (poller "exporter" after
+        a daemon round, "exporter/once" after a `run --once`)."""
         assert self.exporter is not None
         before_pkts, before_cpu = self.in_pkts(), cpu_seconds(self.exporter.pid)
         snmpd, busy = self.fleet.snmpd_cpu_s(), machine_busy_s()
@@ -228,7 +230,7 @@ class Bench:
         summary = json.loads(out.stdout.strip().splitlines()[-1]) if out.stdout.strip() else {}
         snmpd_cpu = self.fleet.snmpd_cpu_s() - snmpd
         other = machine_busy_s() - busy - cpu - snmpd_cpu
-        r = Round("exporter", number, round(wall, 2), round(cpu, 2),
+        r = Round("exporter" if after == "run" else "exporter/once", number, round(wall, 2), round(cpu, 2),
                   round((self.in_pkts() - before_pkts - 1) / self.args.devices, 2),
                   timeouts=int(summary.get("timeouts", -1)), failed=int(summary.get("failed", -1)),
                   snmpd_cpu_s=round(snmpd_cpu, 2), other_load_cores=round(max(0.0, other) / wall, 2))
@@ -378,7 +380,8 @@ def table(rounds: Sequence[Round], devices: int) -> str:
         return statistics.median(values) if values else None
 
     def pair_ratio(poller: str, numbers: Sequence[int]) -> str:
-        ex = {r.number: r for r in rounds if r.poller == "exporter"}
+        peer = "exporter/once" if poller == "run --once" else "exporter"
+        ex = {r.number: r for r in rounds if r.poller == peer}
         ratios = [r.wall_s / ex[r.number].wall_s for r in rounds
                   if r.poller == poller and r.number in numbers and r.number in ex and ex[r.number].wall_s]
         return f"{statistics.median(ratios):.2f}x" if ratios else "-"
@@ -398,10 +401,11 @@ def table(rounds: Sequence[Round], devices: int) -> str:
                    f"{med(poller, 'req_per_device', nums):.2f} | {sum(r.skipped for r in chosen)} | "
                    f"{sum(r.timeouts for r in chosen)} | {sum(r.failed for r in chosen)} | "
                    f"{max(r.rss_mb for r in chosen):.0f} | {pair_ratio(poller, nums)} |")
-    ex = [r for r in rounds if r.poller == "exporter"]
+    ex = [r for r in rounds if r.poller.startswith("exporter")]
     if ex:
-        out.append(f"| snmp_exporter 0.21 (all rounds) | {med('exporter', 'wall_s'):.2f} | "
-                   f"{med('exporter', 'cpu_s'):.2f} | {med('exporter', 'req_per_device'):.2f} | - | "
+        out.append(f"| snmp_exporter 0.21 (all rounds) | {statistics.median(r.wall_s for r in ex):.2f} | "
+                   f"{statistics.median(r.cpu_s for r in ex):.2f} | "
+                   f"{statistics.median(r.req_per_device for r in ex):.2f} | - | "
                    f"{sum(r.timeouts for r in ex)} | {sum(r.failed for r in ex)} | - | |")
     return "\n".join(out) + "\n"
 
@@ -439,7 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for k in range(1, args.once + 1):
                     bench.once_round(k)
                     if bench.exporter is not None:
-                        bench.exporter_round(k)
+                        bench.exporter_round(k, after="run --once")
                 daemon = bench.daemon() if args.rounds else {}
             finally:
                 bench.stop_exporter()
