@@ -279,7 +279,9 @@ def _shard_argument(text: str) -> Shard:
 
 def _run(args: argparse.Namespace) -> int:
     setup_logging(log_format=args.log_format, debug=args.debug)
-    config = restrict(load_config_isolated(args.config), args.shard)
+    # a one-shot process exits soon: the child process that keeps a daemon's RSS small would only cost it time
+    load = load_config if args.once else load_config_isolated
+    config = restrict(load(args.config), args.shard)
     lock = RunLock(config.agent.state_directory)       # one agent per state directory
     lock.acquire()
     try:
