@@ -401,7 +401,7 @@ class GufoClient:
             wire = encode_request(community=community, request_id=request_id, oids=requested, bulk=True,
                                   max_repetitions=repetitions)
             reply = await self._exchange(target, session, functools.partial(os.write, session.fd, wire),
-                                         functools.partial(_read_response, session.fd, request_id))
+                                         functools.partial(_read_response, session.fd, request_id), requested)
             if isinstance(reply, CollectError):
                 walk.errors.append(reply)
                 return
