@@ -396,18 +396,26 @@ class Agent:
     async def _commit_loop(self) -> None:
         while True:
             await asyncio.sleep(COMMIT_EVERY_S)
-            # A slice at a time, the event loop in between: recording 1,000 results at once held the loop
-            # ~0.2-0.3 s, replies queued behind it, and the in-flight bound shrank to a few dozen.
-            # Every tick commits at least once, so polls kept in memory by a failed commit are retried.
-            while True:
-                later, self._pending = self._pending[COMMIT_SLICE:], self._pending[:COMMIT_SLICE]
-                try:
-                    self._commit()
-                finally:
-                    self._pending += later
-                if not self._pending or self.store_problem is not None:     # done, or retried next tick
-                    break
-                await asyncio.sleep(0)
+            await self._commit_in_slices()
+
+    async def _commit_in_slices(self) -> None:
+        """A slice at a time, the event loop in between: recording 1,000 results at once held the loop
+        ~0.2-0.3 s, replies queued behind it, and the in-flight bound shrank to a few dozen. Every tick
+        commits at least once, so the polls a failed commit kept in memory (``_unsaved``) are retried.
+        While the store cannot be written, one commit takes all that is pending: slices would leave the
+        rest in ``_pending``, beyond the bound on what is kept in memory."""
+        if self.store_problem is not None:
+            self._commit()
+            return
+        while True:
+            later, self._pending = self._pending[COMMIT_SLICE:], self._pending[:COMMIT_SLICE]
+            try:
+                self._commit()
+            finally:
+                self._pending += later
+            if not self._pending or self.store_problem is not None:     # done, or retried next tick
+                return
+            await asyncio.sleep(0)
 
     def _commit(self) -> None:
         """Commit the polls done since the last commit. If the store cannot be written (a full disk), their

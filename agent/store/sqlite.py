@@ -111,6 +111,14 @@ def _statements(script: str) -> list[str]:
     return statements
 
 
+def rollback_quietly(db: sqlite3.Connection) -> None:
+    """End a failed transaction without masking its cause: SQLite has already rolled it back itself after
+    some errors (SQLITE_FULL, SQLITE_IOERR), and a ROLLBACK then fails with 'no transaction is active'."""
+    if db.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+
+
 def create_once(db: sqlite3.Connection, table: str, script: str) -> None:
     """Run ``script`` (which creates ``table``) in one transaction unless ``table`` exists already; the
     check is inside the write transaction, so two processes opening a new store never both create it.
@@ -124,8 +132,7 @@ def create_once(db: sqlite3.Connection, table: str, script: str) -> None:
                 db.execute(statement)
         db.execute("COMMIT")
     except sqlite3.OperationalError as exc:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
+        rollback_quietly(db)
         if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_READONLY:
             raise
 
@@ -410,10 +417,7 @@ class Store:
             self._enforce_bounds(db)
             db.execute("COMMIT")
         except BaseException:
-            # SQLite may have rolled back already (a full disk does): never mask the real cause
-            if db.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
+            rollback_quietly(db)
             raise
         return count
 
@@ -492,9 +496,7 @@ class Store:
             self._bump(db, "points_written", count)
             db.execute("COMMIT")
         except sqlite3.Error:
-            if db.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
+            rollback_quietly(db)
             self._acks_in_memory[batch.output] = (last_id, count)
 
     def set_aside(self, batch: Batch, *, status: int | None, reason: str) -> None:
@@ -511,7 +513,7 @@ class Store:
             self._bump(self.db, "points_set_aside", len(batch.lines))
             self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            rollback_quietly(self.db)       # a full disk: the INSERT's own error is the one raised
             raise
 
     def note_error(self, output: str, message: str) -> None:
