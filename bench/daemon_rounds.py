@@ -44,7 +44,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent_soak import inside_netns
+from agent_soak import fleet_config, inside_netns
 from fleet import Fleet, cpu_seconds, device_address, exit_on_signals
 from peers import exporter_config
 from run_fleet import EXPORTER, EXPORTER_LISTEN, machine, machine_busy_s, snapshot_netwatt
@@ -55,28 +55,12 @@ _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def agent_config(*, devices: int, interval_s: int, jitter_s: float, state_dir: Path, max_in_flight: int) -> str:
-    lines = [
-        "version: 1",
-        "agent:",
-        f"  interval: {interval_s}s",
-        "  round_interval: true",
-        f"  collection_jitter: {jitter_s:g}s",
-        "  flush_interval: 1s",
-        f"  max_in_flight: {max_in_flight}",
-        "  snmp_backend: gufo",
-        f'  state_directory: "{state_dir}"',
-        f'  http: {{listen: "127.0.0.1:{METRICS_PORT}"}}',
-        "  hostname: bench",
-        "credentials:",
-        '  bench: {version: 2c, community: "plain:public"}',
-        "sites:",
-        "  bench: {timezone: UTC, grid_zone: FR}",
-        "devices:",
-    ]
-    lines += [f'  - {{name: dev{i:05d}, address: "{device_address(i)}", site: bench, role: switch, '
-              "credential: bench, profiles: [entity_sensor, power_ethernet], timeout: 1s, retries: 1}"
-              for i in range(devices)]
-    lines += ["outputs:", "  - {type: sqlite}"]
+    lines = fleet_config([f"interval: {interval_s}s", "round_interval: true", f"collection_jitter: {jitter_s:g}s",
+                          "flush_interval: 1s", f"max_in_flight: {max_in_flight}", "snmp_backend: gufo",
+                          f'state_directory: "{state_dir}"', f'http: {{listen: "127.0.0.1:{METRICS_PORT}"}}',
+                          "hostname: bench"],
+                         devices=devices,
+                         device_keys="profiles: [entity_sensor, power_ethernet], timeout: 1s, retries: 1")
     return "\n".join(lines) + "\n"
 
 

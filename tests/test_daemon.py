@@ -84,11 +84,17 @@ class _SlowPoller:
                           power=DevicePower(None, Method.UNKNOWN, None, []), info=DeviceInfo(), errors=[])
 
 
-def test_a_round_skips_a_device_whose_previous_poll_still_runs(tmp_path: Path) -> None:
-    config = load_config_text(config_text(tmp_path, "  interval: 60s\n"), environ={}, builtin_profiles=PROFILES)
-    agent = Agent(config)
+def slow_agent(state: Path, agent_lines: str, more_devices: int = 0) -> tuple[Agent, _SlowPoller]:
+    """An agent whose polls wait for ``poller.release``, with devices d0.. besides sw1 and sw2."""
+    devices = "".join(f"  - {{name: d{i}, address: 192.0.2.{10 + i}, credential: c}}\n" for i in range(more_devices))
+    agent = Agent(load_config_text(config_text(state, agent_lines, devices), environ={}, builtin_profiles=PROFILES))
     poller = _SlowPoller()
     agent.poller = poller  # type: ignore[assignment]
+    return agent, poller
+
+
+def test_a_round_skips_a_device_whose_previous_poll_still_runs(tmp_path: Path) -> None:
+    agent, poller = slow_agent(tmp_path, "  interval: 60s\n")
 
     async def two_rounds() -> None:
         await agent._start_round(60.0)          # sw1 (interval 60 s) starts polling and hangs
@@ -108,13 +114,9 @@ def test_a_round_skips_a_device_whose_previous_poll_still_runs(tmp_path: Path) -
 
 
 def test_a_round_polls_each_device_at_its_place_in_the_jitter_window(tmp_path: Path) -> None:
-    devices = "".join(f"  - {{name: d{i}, address: 192.0.2.{10 + i}, credential: c}}\n" for i in range(6))
-    config = load_config_text(config_text(tmp_path, "  interval: 60s\n  collection_jitter: 0.4s\n", devices),
-                              environ={}, builtin_profiles=PROFILES)
-    agent = Agent(config)
-    poller = _SlowPoller()
+    agent, poller = slow_agent(tmp_path, "  interval: 60s\n  collection_jitter: 0.4s\n", 6)
+    config = agent.config
     poller.release.set()
-    agent.poller = poller  # type: ignore[assignment]
     started: dict[str, float] = {}
     poll = poller.poll
 
@@ -140,12 +142,7 @@ def test_a_round_polls_each_device_at_its_place_in_the_jitter_window(tmp_path: P
 
 
 def test_devices_a_round_did_not_reach_before_the_next_are_skipped(tmp_path: Path) -> None:
-    devices = "".join(f"  - {{name: d{i}, address: 192.0.2.{10 + i}, credential: c}}\n" for i in range(5))
-    config = load_config_text(config_text(tmp_path, "  interval: 60s\n  max_in_flight: 1\n", devices),
-                              environ={}, builtin_profiles=PROFILES)
-    agent = Agent(config)
-    poller = _SlowPoller()
-    agent.poller = poller  # type: ignore[assignment]
+    agent, poller = slow_agent(tmp_path, "  interval: 60s\n  max_in_flight: 1\n", 5)
 
     async def overrun() -> None:
         await agent._start_round(60.0)          # one worker: the first device hangs, five wait their turn
