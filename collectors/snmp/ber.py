@@ -139,6 +139,20 @@ def decode_response(data: bytes) -> Response:
         raise BerError("no varbind list")
     varbinds: list[tuple[Oid, SnmpValue]] = []
     while pos < list_end:
+        # The usual varbind, every length in short form, read inline (a third of the decoding time);
+        # anything else takes the checked path below, which says what is wrong with it.
+        if (pos + 4 <= list_end and data[pos] == _SEQUENCE and data[pos + 2] == _OID
+                and (vb_end := pos + 2 + data[pos + 1]) <= list_end and data[pos + 1] < 0x80
+                and data[pos + 3] < 0x80 and (oid_end := pos + 4 + data[pos + 3]) + 2 <= vb_end
+                and data[oid_end + 1] < 0x80 and oid_end + 2 + data[oid_end + 1] == vb_end):
+            oid = _OIDS.get(data[pos + 4:oid_end]) or _oid(data, pos + 4, oid_end)
+            tag = data[oid_end]
+            if tag == _INTEGER and vb_end > oid_end + 2:
+                varbinds.append((oid, int.from_bytes(data[oid_end + 2:vb_end], "big", signed=True)))
+            else:
+                varbinds.append((oid, _value(tag, data, oid_end + 2, vb_end)))
+            pos = vb_end
+            continue
         tag, start, vb_end = _header(data, pos, list_end)
         if tag != _SEQUENCE:
             raise BerError("bad varbind")
