@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -277,9 +278,25 @@ def _shard_argument(text: str) -> Shard:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+# Python's default (700, 10, 10) ran the cyclic collector ~1,000 times in a `run --once` of 10,000 devices:
+# 2.1 s of its ~15 s of CPU, rescanning the results and per-device state that all stay alive. Garbage
+# without cycles is freed at once whatever the thresholds; cycles now wait for 50,000 new objects, and the
+# full collection comes after 200 young collections (100 by default) and, as always, a 25 % growth.
+GC_THRESHOLDS = (50_000, 20, 10)
+
+
+def _collect_garbage_less_often() -> None:
+    """The loaded config lives as long as the process: frozen, the collector never scans it again."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def _run(args: argparse.Namespace) -> int:
     setup_logging(log_format=args.log_format, debug=args.debug)
-    config = restrict(load_config_isolated(args.config), args.shard)
+    # a one-shot process exits soon: the child process that keeps a daemon's RSS small would only cost it time
+    load = load_config if args.once else load_config_isolated
+    config = restrict(load(args.config), args.shard)
+    _collect_garbage_less_often()
     lock = RunLock(config.agent.state_directory)       # one agent per state directory
     lock.acquire()
     try:

@@ -1,9 +1,10 @@
-"""``netwatt run``: the agent. One poll job per device on APScheduler, commits to the store,
+"""``netwatt run``: the agent. One round job per interval on APScheduler, commits to the store,
 forwards to the outputs, reloads on SIGHUP, drains and flushes on SIGTERM.
 
-Scheduling policy (``poll_job_options``): every device at its interval with jitter, at most one
-poll of a device at a time (a poll still running when the next is due is skipped and counted),
-missed runs coalesced. Results are committed in small transactions by one writer task, so the
+Scheduling policy (``round_job_options``, ``Agent._round``): one APScheduler job per interval starts
+each round; the round polls its devices as one batch, each at its fixed offset in the jitter window,
+at most one poll of a device at a time (a poll still running when the next is due is skipped and
+counted), missed rounds coalesced. Results are committed in small transactions by one writer task, so the
 event loop never waits on SQLite per device.
 """
 
@@ -23,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -51,27 +51,33 @@ from agent.yamlfile.section import parse_duration
 log = logging.getLogger("netwatt.agent")
 COMMIT_EVERY_S = 0.5
 MAX_UNSAVED_POLLS = 20_000        # polls kept in memory while the store cannot be written
+COMMIT_SLICE = 200           # poll results per transaction in the commit loop: ~40 ms of the loop
 
 
-def poll_job_options(device: Device, config: Config, *, now: datetime) -> dict[str, Any]:
-    """APScheduler arguments for one device's poll job (pure, so it is testable without a clock)."""
-    interval = device.interval_s or config.agent.interval_s
-    start = now + timedelta(seconds=0.1)      # the first poll right away
+def device_offset_s(device: Device, config: Config) -> float:
+    """The device's fixed place in the collection_jitter window, from a stable hash of its name.
+
+    APScheduler's own jitter adds to the previous (jittered) run, so polls drift later every round
+    (measured: 65 s between polls at interval 60 s, jitter 10 s); a fixed offset does not drift."""
+    return zlib.crc32(device.name.encode()) % 10_000 / 10_000 * config.agent.collection_jitter_s
+
+
+def round_job_options(interval_s: float, config: Config, *, now: datetime) -> dict[str, Any]:
+    """APScheduler arguments for the job that starts every round of the devices polled every
+    ``interval_s`` (pure, so it is testable without a clock). One job per interval, not one per
+    device: 10,000 jobs due in the same second cost APScheduler ~1 s of CPU a round."""
+    start = now + timedelta(seconds=0.1)      # the first round right away
     if config.agent.round_interval:
-        # first run on the next wall-clock multiple of the interval (:00, :01, ...), like Telegraf
+        # first round on the next wall-clock multiple of the interval (:00, :01, ...), like Telegraf
         epoch = now.timestamp()
-        start = datetime.fromtimestamp((epoch // interval + 1) * interval, UTC)
-    # collection_jitter spreads devices over a fixed offset each, from a stable hash of the name:
-    # APScheduler's own jitter adds to the previous (jittered) run, so polls drift later every round
-    # (measured: 65 s between polls at interval 60 s, jitter 10 s).
-    offset = zlib.crc32(device.name.encode()) % 10_000 / 10_000 * config.agent.collection_jitter_s
+        start = datetime.fromtimestamp((epoch // interval_s + 1) * interval_s, UTC)
     return {
-        "trigger": IntervalTrigger(seconds=interval, start_date=start + timedelta(seconds=offset), timezone=UTC),
-        "id": f"poll:{device.name}",
-        "name": f"poll {device.name}",
+        "trigger": IntervalTrigger(seconds=interval_s, start_date=start, timezone=UTC),
+        "id": f"round:{interval_s:g}",
+        "name": f"poll round every {interval_s:g}s",
         "max_instances": 1,
         "coalesce": True,
-        "misfire_grace_time": max(1, int(interval)),
+        "misfire_grace_time": max(1, int(interval_s)),
         "replace_existing": True,
     }
 
@@ -185,6 +191,9 @@ class Agent:
         self.lost_polls = 0
         self._problem_note = ProblemNote(config.agent.state_directory)
         self._running: set[asyncio.Task[None]] = set()
+        self._rounds: dict[float, asyncio.Task[None]] = {}      # the latest round of each interval
+        self._superseded: set[asyncio.Task[None]] = set()       # rounds a newer one of theirs has replaced
+        self._busy: set[str] = set()                             # devices being polled now
         self._stop = asyncio.Event()
         self._scheduler: AsyncIOScheduler | None = None
         self.wifi = None
@@ -226,7 +235,6 @@ class Agent:
                 loop.add_signal_handler(signum, handler)
         scheduler = AsyncIOScheduler(timezone=UTC)
         self._scheduler = scheduler
-        scheduler.add_listener(self._on_skipped, EVENT_JOB_MAX_INSTANCES)
         self._schedule_devices(scheduler)
         scheduler.add_job(self._flush, IntervalTrigger(seconds=self.config.agent.flush_interval_s,
                                                        jitter=self.config.agent.flush_jitter_s or None),
@@ -293,27 +301,70 @@ class Agent:
     def _schedule_devices(self, scheduler: AsyncIOScheduler) -> None:
         now = self.clock()
         for job in scheduler.get_jobs():
-            if job.id.startswith("poll:"):
+            if job.id.startswith("round:"):
                 job.remove()
-        for device in self.config.devices.values():
-            scheduler.add_job(self._poll_job, args=[device.name], **poll_job_options(device, self.config, now=now))
+        for interval_s in sorted({self._interval_of(d) for d in self.config.devices.values()}):
+            scheduler.add_job(self._start_round, args=[interval_s],
+                              **round_job_options(interval_s, self.config, now=now))
 
-    async def _poll_job(self, name: str) -> None:
-        device = self.config.devices.get(name)
-        if device is None:
-            return
+    def _interval_of(self, device: Device) -> float:
+        return device.interval_s or self.config.agent.interval_s
+
+    async def _start_round(self, interval_s: float) -> None:
+        """The round job: the round gets its own task and the job returns, so a round still polling never
+        holds up the next one. The previous round's devices not started yet have missed their slot."""
+        previous = self._rounds.get(interval_s)
+        if previous is not None and not previous.done():
+            self._superseded.add(previous)
+        task = asyncio.get_running_loop().create_task(self._round(interval_s))
+        self._rounds[interval_s] = task
+        self._running.add(task)        # SIGTERM lets the polls in progress finish
+        task.add_done_callback(self._round_done)
+
+    def _round_done(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self._superseded.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("poll round failed", exc_info=task.exception())
+
+    async def _round(self, interval_s: float) -> None:
+        """Poll the devices of one interval, each at its offset in the jitter window, by a bounded pool of
+        workers (not one task per device). At most one poll of a device at a time: a device whose
+        previous poll is still running is skipped, and counted."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         task = asyncio.current_task()
-        assert task is not None
-        self._running.add(task)
-        try:
-            result = await self.poller.poll(device)
-            self._note_availability(result)
-            self._pending.append(result)
-        finally:
-            self._running.discard(task)
+        due = sorted((device_offset_s(d, self.config), d.name) for d in self.config.devices.values()
+                     if self._interval_of(d) == interval_s)
+        queue = iter(due)
 
-    def _on_skipped(self, event: JobSubmissionEvent) -> None:
-        device = event.job_id.removeprefix("poll:")
+        async def worker() -> None:
+            for offset, name in queue:      # one shared iterator: each device is taken once
+                if task in self._superseded:
+                    self._skipped(name)     # the next round began before this device's turn came
+                    continue
+                if (delay := started + offset - loop.time()) > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stop.wait(), delay)
+                device = self.config.devices.get(name)
+                if self._stop.is_set():
+                    return
+                if device is None:          # removed by a reload meanwhile
+                    continue
+                if name in self._busy:
+                    self._skipped(name)
+                    continue
+                self._busy.add(name)
+                try:
+                    result = await self.poller.poll(device)
+                    self._note_availability(result)
+                    self._pending.append(result)
+                finally:
+                    self._busy.discard(name)
+
+        await asyncio.gather(*(worker() for _ in range(max(1, min(len(due), self.config.agent.max_in_flight)))))
+
+    def _skipped(self, device: str) -> None:
         self.stats.skipped += 1
         with contextlib.suppress(sqlite3.Error):      # a full disk: the commit's error says so already
             self.store.count_skipped(device)
@@ -348,7 +399,26 @@ class Agent:
     async def _commit_loop(self) -> None:
         while True:
             await asyncio.sleep(COMMIT_EVERY_S)
+            await self._commit_in_slices()
+
+    async def _commit_in_slices(self) -> None:
+        """A slice at a time, the event loop in between: recording 1,000 results at once held the loop
+        ~0.2-0.3 s, replies queued behind it, and the in-flight bound shrank to a few dozen. Every tick
+        commits at least once, so the polls a failed commit kept in memory (``_unsaved``) are retried.
+        While the store cannot be written, one commit takes all that is pending: slices would leave the
+        rest in ``_pending``, beyond the bound on what is kept in memory."""
+        if self.store_problem is not None:
             self._commit()
+            return
+        while True:
+            later, self._pending = self._pending[COMMIT_SLICE:], self._pending[:COMMIT_SLICE]
+            try:
+                self._commit()
+            finally:
+                self._pending += later
+            if not self._pending or self.store_problem is not None:     # done, or retried next tick
+                return
+            await asyncio.sleep(0)
 
     def _commit(self) -> None:
         """Commit the polls done since the last commit. If the store cannot be written (a full disk), their
@@ -462,6 +532,7 @@ class Agent:
     async def _shutdown(self, scheduler: AsyncIOScheduler, committer: asyncio.Task[None]) -> None:
         deadline = time.monotonic() + self.config.agent.shutdown_timeout_s
         scheduler.pause()           # no new polls; shutdown() would cancel the running ones
+        self._stop.set()            # rounds start no more polls (also when run() ended on its duration)
         if self._running:
             await asyncio.wait(set(self._running), timeout=max(0.0, deadline - time.monotonic()))
         scheduler.shutdown(wait=False)

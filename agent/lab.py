@@ -18,7 +18,6 @@ from pathlib import Path
 from types import TracebackType
 
 from agent.errors import NetwattError
-from collectors.snmp.pysnmp_client import PysnmpClient
 from collectors.snmp.types import SnmpTarget, SnmpV2cAuth, parse_oid
 
 RESPONDER = "snmpsim-command-responder"
@@ -101,6 +100,8 @@ class SnmpsimProcess:
                        f"{self.start_timeout_s:g} s:\n{self.log_tail()}")
 
     async def _answers(self) -> bool:
+        # imported here: `netwatt` imports this module for `demo`, and an agent polling with gufo never needs pysnmp
+        from collectors.snmp.pysnmp_client import PysnmpClient  # noqa: PLC0415
         client = PysnmpClient()
         try:
             target = SnmpTarget("probe", self.host, self.port, SnmpV2cAuth(self.communities[0]),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -60,6 +61,8 @@ class Poller:
         self._identities: dict[str, _Identity] = {}
         self._netconf: NetconfPoller | None = None
         self._subtrees: dict[tuple[str, ...], list[Oid]] = {}     # per profile set, shared by its devices
+        self._profile_names: dict[tuple[str, ...], list[str]] = {}     # the same, as DeviceInfo.profiles
+        self._profiles: dict[tuple[str, ...], list[Profile]] = {}
 
     def netconf(self) -> NetconfPoller:
         """Built on the first NETCONF device: ncclient and paramiko (~13 MB) are loaded only if one is configured."""
@@ -112,17 +115,19 @@ class Poller:
         else:
             profiles = select_profiles(self.config.profiles.values(), sys_object_id)
         vendor = next((p.vendor for p in profiles if p.vendor), "")
-        info = DeviceInfo(
-            sys_object_id=format_oid(sys_object_id) if sys_object_id else "",
-            sys_descr=text(reply.varbinds.get(SYS_DESCR))[:200],
-            sys_name=text(reply.varbinds.get(SYS_NAME)),
-            vendor=vendor, model=device.model, profiles=[p.name for p in profiles],
-        )
         names = tuple(p.name for p in profiles)
         subtrees = self._subtrees.get(names)
         if subtrees is None:      # 10,000 devices: one list of OIDs per profile set, not per device (28 MB)
             subtrees = self._subtrees[names] = [t for p in profiles for t in p.subtrees()]
-        identity = _Identity(info, profiles, subtrees, time.monotonic())
+            self._profile_names[names] = list(names)
+        # A fleet's devices share their model's texts and profile list: one copy each, not one per device.
+        info = DeviceInfo(
+            sys_object_id=sys.intern(format_oid(sys_object_id)) if sys_object_id else "",
+            sys_descr=sys.intern(text(reply.varbinds.get(SYS_DESCR))[:200]),
+            sys_name=text(reply.varbinds.get(SYS_NAME)),
+            vendor=vendor, model=device.model, profiles=self._profile_names[names],
+        )
+        identity = _Identity(info, self._profiles.setdefault(names, profiles), subtrees, time.monotonic())
         self._identities[device.name] = identity
         return identity, [], reply.requests
 

@@ -84,28 +84,28 @@ def inside_netns(name: str) -> Iterator[None]:
 # --- config -------------------------------------------------------------------------------------------
 
 
+def fleet_config(agent_lines: Sequence[str], *, devices: int, device_keys: str, first_name: int = 0) -> list[str]:
+    """The benches' config lines: ``agent:`` with ``agent_lines``, one v2c credential, the site, ``devices``
+    devices at the fleet's addresses (named from dev{first_name:05d}, each with ``device_keys``), the
+    SQLite output; a caller may append more outputs."""
+    lines = ["version: 1", "agent:", *(f"  {line}" for line in agent_lines),
+             "credentials:",
+             '  bench: {version: 2c, community: "plain:public"}',
+             "sites:",
+             "  bench: {timezone: UTC, grid_zone: FR}",
+             "devices:"]
+    lines += [f'  - {{name: dev{i + first_name:05d}, address: "{device_address(i)}", site: bench, role: switch, '
+              f"credential: bench, {device_keys}}}" for i in range(devices)]
+    return [*lines, "outputs:", "  - {type: sqlite}"]
+
+
 def agent_config(*, devices: int, interval_s: int, jitter_s: float, flush_s: float, state_dir: Path,
                  influx_url: str | None, max_in_flight: int) -> str:
-    lines = [
-        "version: 1",
-        "agent:",
-        f"  interval: {interval_s}s",
-        "  round_interval: true",
-        f"  collection_jitter: {jitter_s:g}s",
-        f"  flush_interval: {flush_s:g}s",
-        f"  max_in_flight: {max_in_flight}",
-        f"  shutdown_timeout: {SHUTDOWN_TIMEOUT_S:g}s",
-        f'  state_directory: "{state_dir}"',
-        "  hostname: soak",
-        "credentials:",
-        '  bench: {version: 2c, community: "plain:public"}',
-        "sites:",
-        "  bench: {timezone: UTC, grid_zone: FR}",
-        "devices:",
-    ]
-    lines += [f'  - {{name: dev{i:05d}, address: "{device_address(i - 1)}", site: bench, role: switch, '
-              "credential: bench, profiles: auto, timeout: 2s, retries: 1}" for i in range(1, devices + 1)]
-    lines += ["outputs:", "  - {type: sqlite}"]
+    lines = fleet_config([f"interval: {interval_s}s", "round_interval: true", f"collection_jitter: {jitter_s:g}s",
+                          f"flush_interval: {flush_s:g}s", f"max_in_flight: {max_in_flight}",
+                          f"shutdown_timeout: {SHUTDOWN_TIMEOUT_S:g}s", f'state_directory: "{state_dir}"',
+                          "hostname: soak"],
+                         devices=devices, device_keys="profiles: auto, timeout: 2s, retries: 1", first_name=1)
     if influx_url:
         lines.append(f'  - {{type: influxdb_v1, url: "{influx_url}", database: {DATABASE}}}')
     return "\n".join(lines) + "\n"

@@ -3,9 +3,12 @@ own bookkeeping, measured with the agent's real job options and no network.
 
     python3 bench/scheduler_cost.py --devices 1000,10000 --rate 1000 --seconds 20
 
-For each fleet size N, N jobs are scheduled with ``agent.daemon.poll_job_options`` (fixed per-device
-offsets over the interval) at an interval of N / rate seconds, so every size runs the same number of
-jobs per second. Each job does what ``Agent._poll_job`` does around the poll (task bookkeeping, a
+What one APScheduler job per device costs: the agent had one until issue 17 (``netwatt run`` now starts
+one job per interval and polls a round's devices as one batch, ``agent.daemon.round_job_options``).
+For each fleet size N, N jobs are scheduled with ``poll_job_options`` below, the agent's former
+per-device job options (fixed per-device offsets over the interval) at an interval of N / rate
+seconds, so every size runs the same number of jobs per second. Each job does what the former
+``Agent._poll_job`` did around the poll (task bookkeeping, a
 result appended for the committer) with a no-op poll. Reported: CPU microseconds per job run, and
 the job store's share (``MemoryJobStore.update_job`` + ``get_due_jobs``), from a py-spy-free timer
 around those two methods. Flat numbers across N mean no per-poll work grows with the fleet.
@@ -20,7 +23,7 @@ import logging
 import resource
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +31,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 
-from agent.config.load import load_config_text
-from agent.daemon import poll_job_options
+from agent.config.load import Config, load_config_text
+from agent.daemon import device_offset_s
+from agent.settings.config import Device
+
+
+def poll_job_options(device: Device, config: Config, *, now: datetime) -> dict[str, Any]:
+    """The per-device job the agent used before issue 17 (round_interval off, as configured here)."""
+    interval = device.interval_s or config.agent.interval_s
+    start = now + timedelta(seconds=0.1 + device_offset_s(device, config))
+    return {"trigger": IntervalTrigger(seconds=interval, start_date=start, timezone=UTC), "id": f"poll:{device.name}",
+            "max_instances": 1, "coalesce": True, "misfire_grace_time": max(1, int(interval)),
+            "replace_existing": True}
 
 
 class Timed:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 import pytest
 from pysnmp.proto import rfc1902
 
 from collectors.snmp.backends import BackendRouter
-from collectors.snmp.types import SnmpTarget, SnmpV2cAuth, SnmpV3Auth, WalkResult, parse_oid
+from collectors.snmp.types import Oid, SnmpTarget, SnmpV2cAuth, SnmpV3Auth, WalkResult, parse_oid
 from tests.harness.pool import MisbehavingFactory
 
 pytestmark = pytest.mark.integration
@@ -114,24 +115,41 @@ def test_a_credential_gufo_cannot_speak_goes_to_pysnmp_and_says_so_once(
 
 def test_gufo_reads_known_instances_with_one_get_and_walks_when_rows_change(
         misbehaving_agent_factory: MisbehavingFactory) -> None:
-    """gufo's GETBULK carries one subtree: after a walk, polls GET the rows found, and walk again
+    """After a walk (v2c: every column in each GETBULK), polls GET the rows found, and walk again
     when an instance is gone (same poll) or every REWALK_EVERY polls (new rows)."""
     from collectors.snmp.gufo_client import REWALK_EVERY, GufoClient  # noqa: PLC0415
 
-    columns = [f"{ROOT}.{c}" for c in (1, 2, 4)]      # 1-2: one walk from the table entry; 4: its own
+    columns = [f"{ROOT}.{c}" for c in (1, 2, 4)]
     table = {f"{col}.{row}": rfc1902.Integer32(10 * c + row) for c, col in enumerate(columns) for row in (1, 2)}
     agent = misbehaving_agent_factory("wrong_types", table)
     t = target(agent.port, "gufo")
     subtrees = [parse_oid(c) for c in columns]
 
+    walked: list[bool] = []      # per poll: did it walk (else it only GET the known instances)
+
     async def polls() -> list[WalkResult]:
         client = GufoClient()
+        walk = client._walk
+
+        async def poll() -> WalkResult:
+            calls = len(seen)
+            result = await client.walk(t, subtrees)
+            walked.append(len(seen) > calls)
+            return result
+
+        seen: list[int] = []
+
+        async def counting(target_: SnmpTarget, subtrees_: Sequence[Oid]) -> WalkResult:
+            seen.append(1)
+            return await walk(target_, subtrees_)
+
+        client._walk = counting  # type: ignore[method-assign,assignment]
         try:
-            results = [await client.walk(t, subtrees) for _ in range(3)]
+            results = [await poll() for _ in range(3)]
             agent.replace_table({k: v for k, v in table.items() if not k.endswith(".2")})   # a row went
-            results.append(await client.walk(t, subtrees))
+            results.append(await poll())
             agent.replace_table({**table, f"{columns[0]}.3": rfc1902.Integer32(99)})         # a row came
-            results += [await client.walk(t, subtrees) for _ in range(REWALK_EVERY + 1)]
+            results += [await poll() for _ in range(REWALK_EVERY + 1)]
             return results
         finally:
             await client.close()
@@ -139,8 +157,9 @@ def test_gufo_reads_known_instances_with_one_get_and_walks_when_rows_change(
     results = asyncio.run(polls())
     expected = {parse_oid(k): int(v) for k, v in table.items()}
     assert results[0].varbinds == results[1].varbinds == results[2].varbinds == expected
-    walk_requests = results[0].requests     # a PDU per run of columns, + 1 where the agent's view ends
-    assert walk_requests in (2, 3)
+    walk_requests = results[0].requests     # one GETBULK of all three columns, + 1 where the agent's view ends
+    assert walk_requests in (1, 2)
+    assert walked[:3] == [True, False, False]
     assert [r.requests for r in results[1:3]] == [1, 1]              # then one GET
     gone = results[3]
     assert gone.varbinds == {oid: v for oid, v in expected.items() if oid[-1] == 1}
@@ -148,16 +167,20 @@ def test_gufo_reads_known_instances_with_one_get_and_walks_when_rows_change(
     assert all(r.errors == [] for r in results)
     after = results[4:]
     # the device whose GET failed walks for REWALK_EVERY polls (and sees the new row at once), then GETs again
-    assert all(r.requests >= 2 for r in after[:REWALK_EVERY - 1])    # walks (a GET would be 1 request)
+    assert walked[4:4 + REWALK_EVERY - 1] == [True] * (REWALK_EVERY - 1)
     assert parse_oid(f"{columns[0]}.3") in after[0].varbinds
+    assert not walked[-1]
     assert after[-1].requests == 1
     assert after[-1].varbinds == after[0].varbinds
 
 
-def test_adjacent_columns_from_column_one_or_two_are_walked_as_one_run() -> None:
+def test_nearby_columns_from_column_one_or_two_are_walked_as_one_run() -> None:
     from collectors.snmp.gufo_client import _column_runs  # noqa: PLC0415
 
     a, b, c = (1, 3, 99), (1, 3, 98), (1, 3, 97)
     subtrees = [(*c, 1, 5), (*c, 1, 6), (*b, 1, 1), (*b, 1, 2), (*a, 1, 2), (*a, 1, 3), (*a, 1, 4), (*a, 1, 7)]
     assert _column_runs(subtrees) == [[(*c, 1, 5)], [(*c, 1, 6)], [(*b, 1, 1), (*b, 1, 2)],
                                       [(*a, 1, 2), (*a, 1, 3), (*a, 1, 4)], [(*a, 1, 7)]]
+    # ENTITY-MIB's columns for power: one column not wanted between two wanted ones is walked through
+    entity = [(*a, 1, column) for column in (2, 4, 5, 7, 13)]
+    assert _column_runs(entity) == [entity[:4], entity[4:]]

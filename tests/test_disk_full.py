@@ -4,19 +4,26 @@ tmpfs, a real InfluxDB as output, the lab's snmpsim devices. The cause is logged
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
+import sqlite3
 import subprocess
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from agent.config.load import load_config_text
+from agent.daemon import COMMIT_SLICE, Agent
 from agent.lab import SnmpsimProcess, lab_config_text
-from agent.store.sqlite import Store
+from agent.power.profile_files import load_builtin_profiles
+from agent.power.readings import DeviceInfo, DevicePower, Method, PollResult
+from agent.store.sqlite import Store, StoredPoint
 from tests.agent_process import netwatt, start_agent, wait_for
 from tests.harness.influxd import InfluxServer, InfluxServerPool
 from tests.harness.ports import free_tcp_port
@@ -117,5 +124,59 @@ def test_disk_full_keeps_the_polls_says_why_and_recovers(lab: SnmpsimProcess, in
         # every poll made is committed: one device_power point per successful poll and device
         polls = sum(s.polls for s in store.device_statuses())
         assert polls >= after["polls_committed"]  # type: ignore[operator]
+    finally:
+        store.close()
+
+
+def test_a_batch_set_aside_on_a_full_disk_fails_with_the_disk_full_error(small_disk: Path) -> None:
+    """SQLite rolls a transaction back itself on SQLITE_FULL: the store's own ROLLBACK must not replace
+    the cause with 'cannot rollback - no transaction is active'. The batch stays in the spool."""
+    store = Store(small_disk)
+    try:
+        store.register_output("influx")
+        store.commit([], [StoredPoint(1_800_000_000 + i, "m", "sw1", f"m,device=sw1 v={i} {'x' * 200}")
+                          for i in range(500)])
+        batch = store.next_batch("influx", 500)
+        assert batch is not None
+        fill(small_disk)
+        with pytest.raises(sqlite3.OperationalError, match="database or disk is full"):
+            store.set_aside(batch, status=400, reason="partial write: field type conflict")
+        assert not store.in_transaction
+        assert store.next_batch("influx", 500) == batch
+    finally:
+        store.close()
+
+
+def test_the_commit_loop_keeps_polls_while_the_disk_is_full_and_commits_them_after(small_disk: Path) -> None:
+    """A tick with a full disk keeps its slice in memory; the next ticks retry all kept polls at once
+    (no slices while the store fails: what is pending joins the bounded memory); with room again one
+    tick commits them all, each once."""
+    text = (f"version: 1\nagent:\n  state_directory: {small_disk / 'state'}\n"
+            "credentials:\n  c: {version: 2c, community: 'plain:x'}\n"
+            "devices:\n  - {name: sw1, address: 192.0.2.1, credential: c}\n")
+    agent = Agent(load_config_text(text, environ={}, builtin_profiles=load_builtin_profiles()))
+    polls = 2 * COMMIT_SLICE + 50
+    start = datetime(2026, 12, 7, tzinfo=UTC)
+    agent._pending = [PollResult(device="sw1", site="", role="switch", time=start + timedelta(seconds=i),
+                                 power=DevicePower(None, Method.UNKNOWN, None, []), info=DeviceInfo(),
+                                 errors=["timeout: no reply " + "x" * 2000]) for i in range(polls)]
+    filler = fill(small_disk)
+    try:
+        asyncio.run(agent._commit_in_slices())
+        assert agent.store_problem is not None
+        assert "database or disk is full" in agent.store_problem
+        assert (len(agent._unsaved), len(agent._pending)) == (COMMIT_SLICE, polls - COMMIT_SLICE)
+        asyncio.run(agent._commit_in_slices())
+        assert (len(agent._unsaved), len(agent._pending)) == (polls, 0)
+        assert agent.progress.committed == 0
+        filler.unlink()
+        asyncio.run(agent._commit_in_slices())
+        assert agent.store_problem is None
+        assert (len(agent._unsaved), agent.progress.committed, agent.lost_polls) == (0, polls, 0)
+    finally:
+        asyncio.run(agent.close())
+    store = Store(small_disk / "state")
+    try:
+        assert [(s.device, s.polls) for s in store.device_statuses()] == [("sw1", polls)]
     finally:
         store.close()

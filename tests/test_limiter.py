@@ -16,6 +16,15 @@ def test_grows_only_while_saturated_and_the_loop_keeps_up() -> None:
     assert limit.slots == 14          # capped at the configured maximum
 
 
+def test_grows_in_proportion_so_a_large_fleet_is_not_held_at_a_few_dozen() -> None:
+    limit = AdaptiveLimit(limit=32, increase_step=2, increase_ratio=0.05, maximum=2000)
+    samples = 0
+    while limit.slots < 1000:
+        limit.on_lag(0.001, saturated=True)
+        samples += 1
+    assert 60 <= samples <= 80          # ~1.5 s of 20 ms samples; adding 2 a sample took 484 samples
+
+
 def test_shrinks_when_replies_queue_behind_the_loop() -> None:
     limit = AdaptiveLimit(limit=100, decrease_factor=0.5, minimum=4, lag_budget_s=0.05)
     limit.on_lag(0.2, saturated=True)

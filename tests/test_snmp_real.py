@@ -82,6 +82,16 @@ def test_v2c_poll_of_a_real_agent(snmpd: NetSnmpd, snmp_backend: str) -> None:
                                                                           "PSU2 Input Power"}
 
 
+def test_a_first_v2c_poll_costs_gufo_no_more_requests_than_pysnmp(snmpd: NetSnmpd) -> None:
+    """gufo's own GETBULK carries one OID; on v2c netwatt writes GETBULKs with every subtree instead."""
+    config = config_for(
+        [f"{{name: sw, address: '127.0.0.1:{snmpd.port}', credential: v2, timeout: 2s}}"],
+        ["v2: {version: 2c, community: 'env:COMMUNITY'}"], {"COMMUNITY": "netwatt-ro"})
+    gufo, pysnmp = (asyncio.run(poll(config, backend))["sw"] for backend in ("gufo", "pysnmp"))
+    assert gufo.power.power_w == pysnmp.power.power_w == 215.0
+    assert 2 <= gufo.requests <= pysnmp.requests        # the identity GET and at least one GETBULK
+
+
 @pytest.mark.parametrize("user", sorted(USERS))
 def test_v3_authpriv_with_sha2_and_aes(snmpd: NetSnmpd, user: str, snmp_backend: str) -> None:
     u = USERS[user]

@@ -34,15 +34,22 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LOST_BACKSLASHES = re.compile(r"\\+(?=[,= ]|$)")
 
 
+_NEEDS_CARE = re.compile(r"[\x00-\x1f\x7f\\,= ]")      # names and tags without these are written as they are
+
+
 def _clean(value: str) -> str:
     return _LOST_BACKSLASHES.sub("", _CONTROL.sub("", value))
 
 
 def _escape_measurement(value: str) -> str:
+    if not _NEEDS_CARE.search(value):
+        return value
     return _clean(value).replace(",", "\\,").replace(" ", "\\ ")
 
 
 def _escape_key(value: str) -> str:
+    if not _NEEDS_CARE.search(value):
+        return value
     return _clean(value).replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
 
 

@@ -9,6 +9,7 @@ already holds those tables (``IF NOT EXISTS``, totals kept, never recomputed).
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -88,6 +89,13 @@ def migrate(db: sqlite3.Connection, sets: Sequence[TableSet]) -> None:
                        "version = excluded.version", (table_set.name, table_set.version))
         db.execute("COMMIT")
     except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
+        rollback_quietly(db)
         raise
+
+
+def rollback_quietly(db: sqlite3.Connection) -> None:
+    """End a failed transaction without masking its cause: SQLite has already rolled it back itself after
+    some errors (SQLITE_FULL, SQLITE_IOERR), and a ROLLBACK then fails with 'no transaction is active'."""
+    if db.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")

@@ -30,7 +30,7 @@ from agent.energy import EnergyInterval, EnergyState
 from agent.errors import NetwattError
 from agent.points.lineprotocol import Point
 from agent.power.readings import Method
-from agent.store.schema import TableSet, migrate, pending, recorded_versions
+from agent.store.schema import TableSet, migrate, pending, recorded_versions, rollback_quietly
 
 log = logging.getLogger(__name__)
 DB_NAME = "netwatt.db"
@@ -350,6 +350,11 @@ class Store:
             raise StoreError(f"the store was opened without the {table_set.name} tables")
         return self._db
 
+    @property
+    def in_transaction(self) -> bool:
+        """A write left open (never, between calls: every failure ends its transaction)."""
+        return self._db.in_transaction
+
     def close(self) -> None:
         self._db.close()
 
@@ -401,10 +406,7 @@ class Store:
             self._enforce_bounds(db)
             db.execute("COMMIT")
         except BaseException:
-            # SQLite may have rolled back already (a full disk does): never mask the real cause
-            if db.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
+            rollback_quietly(db)
             raise
         return count
 
@@ -483,9 +485,7 @@ class Store:
             self._bump(db, "points_written", count)
             db.execute("COMMIT")
         except sqlite3.Error:
-            if db.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
+            rollback_quietly(db)
             self._acks_in_memory[batch.output] = (last_id, count)
 
     def set_aside(self, batch: Batch, *, status: int | None, reason: str) -> None:
@@ -502,7 +502,7 @@ class Store:
             self._bump(self._db, "points_set_aside", len(batch.lines))
             self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            rollback_quietly(self._db)       # a full disk: the INSERT's own error is the one raised
             raise
 
     def note_error(self, output: str, message: str) -> None:

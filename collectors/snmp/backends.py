@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from collectors.snmp.limiter import AdaptiveLimit
-from collectors.snmp.pysnmp_client import PysnmpClient
 from collectors.snmp.types import Oid, SnmpClient, SnmpTarget, WalkResult
 
 if TYPE_CHECKING:
     from collectors.snmp.gufo_client import GufoClient
+    from collectors.snmp.pysnmp_client import PysnmpClient
 
 log = logging.getLogger(__name__)
 BACKENDS = ("auto", "gufo", "pysnmp")
@@ -51,7 +51,7 @@ class BackendRouter:
             raise ValueError(f"unknown SNMP backend {default!r} (one of {', '.join(BACKENDS)})")
         self.default = default
         self._sizes = {"initial_in_flight": initial_in_flight, "max_in_flight": max_in_flight}
-        self.pysnmp = PysnmpClient(**self._sizes)
+        self._pysnmp: PysnmpClient | None = None
         self._gufo: GufoClient | None = None
         self._said: set[str] = set()          # devices whose fallback was logged
 
@@ -61,6 +61,15 @@ class BackendRouter:
         if resolve_backend(self.default) == "gufo" and gufo_available():
             return self.gufo.limit
         return self.pysnmp.limit
+
+    @property
+    def pysnmp(self) -> PysnmpClient:
+        """Made on first use: pysnmp and pyasn1 cost ~0.3 s and several MB to import, which an agent
+        whose devices all go to gufo never needs."""
+        if self._pysnmp is None:
+            from collectors.snmp.pysnmp_client import PysnmpClient  # noqa: PLC0415
+            self._pysnmp = PysnmpClient(**self._sizes)
+        return self._pysnmp
 
     @property
     def gufo(self) -> GufoClient:
@@ -113,7 +122,8 @@ class BackendRouter:
         return why is not None
 
     async def close(self) -> None:
-        await self.pysnmp.close()
+        if self._pysnmp is not None:
+            await self._pysnmp.close()
         if self._gufo is not None:
             await self._gufo.close()
 

@@ -6,11 +6,12 @@ What gufo does not do is done here, so both backends answer alike:
   (opened when the walk gets its in-flight slot, dropped when it ends), so descriptors in use never
   exceed the in-flight bound, however large the fleet. SNMPv3 sessions are kept per device: engine
   discovery and time sync cost two round trips that a new socket would pay on every poll;
-- **walks**: gufo's GETBULK carries one OID, so subtrees are walked one after another on the device's
-  socket (adjacent columns of a table entry as one sequence, see ``_column_runs``), sized from what
+- **walks**: gufo's GETBULK carries one OID. A v2c walk therefore writes its own GETBULKs with every open
+  subtree in each (``collectors.snmp.ber``, on the device's gufo socket: 2 PDUs where one-OID walks took 6,
+  as snmp_exporter does); SNMPv3 subtrees are walked one after another with gufo's GETBULK (nearby
+  columns of a table entry as one sequence, see ``_column_runs``), sized from what
   the walk planner learnt (rows per subtree, empty subtrees skipped); OIDs that do not increase end
-  the walk with an error (gufo would ask again forever). That costs a PDU
-  per column where pysnmp sends one PDU for all of them, so once a walk has found a device's rows,
+  the walk with an error (gufo would ask again forever). Once a walk has found a device's rows,
   the next polls GET exactly those instances (one PDU per ``GET_REPLY_BYTES`` of reply), and walk
   again every ``REWALK_EVERY`` polls to find new rows. If an instance has gone, or the agent cannot
   answer the GET, the same poll walks instead (and that device walks for ``REWALK_EVERY`` polls), so
@@ -36,6 +37,8 @@ import asyncio
 import contextlib
 import errno
 import functools
+import itertools
+import os
 import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -59,7 +62,7 @@ from gufo.snmp.user import (
 )
 
 from collectors.errors import CollectError, ErrorKind
-from collectors.snmp.ber import error_status_of
+from collectors.snmp.ber import BerError, Response, decode_response, encode_request, error_status_of
 from collectors.snmp.failures import status_error, timeout_error, unreachable_error, v3_rejected_error
 from collectors.snmp.limiter import AdaptiveLimit, InFlightGate, LagWatcher
 from collectors.snmp.resolve import AddressBook
@@ -74,7 +77,7 @@ from collectors.snmp.types import (
     format_oid,
     parse_oid,
 )
-from collectors.snmp.walk import BulkWalk, WalkPlanner, outermost
+from collectors.snmp.walk import BulkWalk, WalkPlanner, outermost_tuple
 
 T = TypeVar("T")
 _AUTH_KEYS: dict[str, type[Any]] = {"MD5": Md5Key, "SHA": Sha1Key, "SHA224": Sha224Key, "SHA256": Sha256Key,
@@ -91,10 +94,10 @@ OID_CACHE_SIZE = 200_000  # distinct OIDs parsed from gufo's text kept (~20 MB a
 # a GET's varbinds, BER, as the walk found them: a reply inside the 1,500-byte limit many agents keep
 # (Cisco's default). A reply that does not fit after all (values grew) makes that device walk for REWALK_EVERY polls.
 GET_REPLY_BYTES = 1400
+_TOO_BIG = 1               # error-status tooBig: the reply would not fit, ask for fewer repetitions
 REWALK_EVERY = 20          # polls between full walks (new rows, empty subtrees): WalkPlanner.reprobe_every
 GUFO_REPLY_BYTES = 4096    # gufo-snmp decodes a reply from a buffer this size: a longer one fails "incomplete"
 _PEEK_BYTES = 512          # enough for a v2c reply's header up to its error-status (community <= 255 bytes)
-_TOO_BIG = 1
 _ICMP_ERRNOS = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ECONNREFUSED}
 
 
@@ -171,7 +174,7 @@ class _Wire:
         assert self._view is not None, "peek outside watch()"
         return peek_reply(self._view, self._head)
 
-    async def run(self, send: Callable[[], None], receive: Callable[[], T], *, timeout_s: float,
+    async def run(self, send: Callable[[], object], receive: Callable[[], T], *, timeout_s: float,
                   attempts: int) -> T:
         loop = asyncio.get_running_loop()
         for _ in range(attempts):
@@ -229,7 +232,8 @@ class _Layout:
 
     subtrees: tuple[Oid, ...]
     instances: tuple[Oid, ...]      # shared by devices with the same rows, as their GET chunks
-    walk_requests: int              # what the walk cost: GETs are used only when they cost fewer PDUs
+    walk_requests: int              # what the walk cost: GETs are used unless they cost more PDUs (a GET
+                                    # reads only the rows wanted, a walk also the one past each column)
     polls: int = 0
 
 
@@ -258,6 +262,7 @@ class GufoClient:
         self._texts: dict[Oid, str] = {}
         self.timeouts = 0
         self.needs_pysnmp: dict[str, str] = {}    # device -> why gufo cannot read it (BackendRouter reroutes)
+        self._request_ids = itertools.count(int.from_bytes(os.urandom(3), "big"))
 
     # -- public seam -------------------------------------------------------------------------
 
@@ -265,7 +270,7 @@ class GufoClient:
         started = time.perf_counter()
         layout = self._layouts.get(target.name)
         requests = 0
-        if layout is not None and layout.subtrees == tuple(outermost(subtrees)):
+        if layout is not None and layout.subtrees == outermost_tuple(subtrees):
             if layout.polls < REWALK_EVERY:
                 layout.polls += 1
                 known, usable = await self._get_instances(target, layout)
@@ -290,6 +295,8 @@ class GufoClient:
         async with self._device(target) as session:
             if isinstance(session, CollectError):
                 whole.errors.append(session)
+            elif isinstance(target.auth, SnmpV2cAuth):
+                await self._walk_together(target, session, whole, target.auth.community.encode())
             else:
                 for run in _column_runs(whole.subtrees):
                     start = run[0][:-1] if len(run) > 1 else run[0]     # a run: from its table entry
@@ -342,7 +349,7 @@ class GufoClient:
 
     def _learn_layout(self, target: SnmpTarget, subtrees: Sequence[Oid], walk: WalkResult) -> None:
         walks_left = self._walk_only.pop(target.name, 1) - 1
-        if walk.errors or walk.requests < 2 or walks_left > 0:
+        if walk.errors or not walk.varbinds or walks_left > 0:
             self._layouts.pop(target.name, None)      # nothing to gain over walking, or not yet
             if walks_left > 0:
                 self._walk_only[target.name] = walks_left
@@ -351,7 +358,7 @@ class GufoClient:
         instances = self._shared.setdefault(instances, instances)
         if instances not in self._chunks:       # once per distinct set of rows, sized by its values
             self._chunks[instances] = _get_chunks(walk.varbinds, self._text)
-        self._layouts[target.name] = _Layout(tuple(outermost(subtrees)), instances, walk.requests)
+        self._layouts[target.name] = _Layout(outermost_tuple(subtrees), instances, walk.requests)
 
     async def _get_instances(self, target: SnmpTarget, layout: _Layout) -> tuple[WalkResult, bool]:
         """GET the instances of the last walk; (result, False) when the device must be walked instead."""
@@ -361,8 +368,8 @@ class GufoClient:
                 result.errors.append(session)
                 return result, True
             chunks = self._chunks[layout.instances]
-            if len(chunks) >= layout.walk_requests:
-                self._walk_only[target.name] = REWALK_EVERY     # GETs would cost as many PDUs as the walk
+            if len(chunks) > layout.walk_requests:
+                self._walk_only[target.name] = REWALK_EVERY     # GETs would cost more PDUs than the walk
                 return result, False
             for instances in chunks:
                 chunk = list(instances)
@@ -382,6 +389,28 @@ class GufoClient:
         return result, True
 
     # -- requests ----------------------------------------------------------------------------
+
+    async def _walk_together(self, target: SnmpTarget, session: _Wire, walk: BulkWalk, community: bytes) -> None:
+        """v2c: every open subtree in each GETBULK, as snmp_exporter and the pysnmp backend do (gufo's GETBULK
+        carries one OID: a PDU per column run, 6 a device where this takes 2). The request is written and
+        the reply read by our BER codec (``collectors.snmp.ber``) on the device's gufo socket."""
+        while requested := walk.next_request():
+            repetitions = walk.repetitions()
+            request_id = next(self._request_ids) % 2_000_000_000
+            wire = encode_request(community=community, request_id=request_id, oids=requested, bulk=True,
+                                  max_repetitions=repetitions)
+            reply = await self._exchange(target, session, functools.partial(os.write, session.fd, wire),
+                                         functools.partial(_read_response, session.fd, request_id), requested)
+            if isinstance(reply, CollectError):
+                walk.errors.append(reply)
+                return
+            if reply.error_status == _TOO_BIG and repetitions > 1:
+                walk.max_repetitions = max(1, repetitions // 2)     # the agent's reply would not fit
+                continue
+            if reply.error_status:
+                walk.errors.append(status_error(reply.error_status, requested))
+                return
+            walk.feed(requested, reply.varbinds)
 
     async def _walk_subtree(self, target: SnmpTarget, session: _Wire, walk: BulkWalk, *,
                             last: Oid | None = None) -> None:
@@ -404,7 +433,7 @@ class GufoClient:
                 rows.append(((*subtree[:-1], subtree[-1] + 1), EndOfMibView))
             walk.feed(requested, rows)
 
-    async def _exchange(self, target: SnmpTarget, wire: _Wire, send: Callable[[], None],
+    async def _exchange(self, target: SnmpTarget, wire: _Wire, send: Callable[[], object],
                         receive: Callable[[], T], oids: Sequence[Oid] = ()) -> T | CollectError:
         try:
             return await wire.run(send, receive, timeout_s=target.timeout_s, attempts=target.retries + 1)
@@ -418,7 +447,7 @@ class GufoClient:
             return CollectError(ErrorKind.PROTOCOL, f"{exc}: read with pysnmp", target.address)
         except gufo.SnmpAuthError:
             return v3_rejected_error(target, "report: unknown user, wrong digest or not in time window")
-        except gufo.SnmpDecodeError as exc:
+        except (gufo.SnmpDecodeError, BerError) as exc:
             return CollectError(ErrorKind.PROTOCOL, f"undecodable reply: {exc}", target.address)
         except ConnectionRefusedError:
             return unreachable_error(target.address)
@@ -508,20 +537,34 @@ class GufoClient:
         return sock
 
 
+RUN_GAP = 2      # wanted columns of a run at most this far apart: one column not wanted in between is walked
+
+
 def _column_runs(subtrees: Sequence[Oid]) -> list[list[Oid]]:
-    """Subtrees grouped into runs of adjacent columns of one table entry, each walked in one GETBULK
-    sequence from the entry (gufo's GETBULK carries one OID). Only runs that start at column 1 or 2
-    (column 1 is usually the not-accessible index) are grouped, so a walk from the entry costs no rows
-    that are not wanted, but those of the column after the run in its last reply."""
+    """Subtrees grouped into runs of nearby columns of one table entry, each walked in one GETBULK
+    sequence from the entry (gufo's GETBULK carries one OID, bounded by it: a sequence cannot start
+    mid-entry). Only runs that start at column 1 or 2 (column 1 is usually the not-accessible index)
+    are grouped, and a run's columns are at most ``RUN_GAP`` apart, so a walk from the entry costs
+    the rows of at most one column not wanted between two wanted ones, and those of the column after
+    the run in its last reply. Five ENTITY-MIB columns (2, 4, 5, 7, 13): two walks instead of five."""
     runs: list[list[Oid]] = []
     for subtree in subtrees:
         previous = runs[-1] if runs else None
         if (previous is not None and len(subtree) > 1 and previous[-1][:-1] == subtree[:-1]
-                and previous[-1][-1] + 1 == subtree[-1] and previous[0][-1] <= 2):
+                and 0 < subtree[-1] - previous[-1][-1] <= RUN_GAP and previous[0][-1] <= 2):
             previous.append(subtree)
         else:
             runs.append([subtree])
     return runs
+
+
+def _read_response(fd: int, request_id: int) -> Response:
+    """The reply to ``request_id`` from a connected socket; BlockingIOError: nothing (more) to read yet,
+    or a stray datagram (``_Wire.run`` waits on)."""
+    response = decode_response(os.read(fd, 65535))
+    if response.request_id != request_id:
+        raise BlockingIOError
+    return response
 
 
 def _bulk_rows(session: Any, cursor: Any, oid: Callable[[str], Oid]) -> tuple[list[tuple[Oid, SnmpValue]], bool]:

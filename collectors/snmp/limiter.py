@@ -4,7 +4,7 @@ Replies are decoded on the event loop. When the loop falls behind, replies wait 
 buffer while their timers run, and a healthy device looks dead: the poller's own CPU saturation
 turns into timeouts. So the bound follows the event loop's lag and the kernel's count of replies
 dropped from a full socket buffer, not device latency (a slow WAN device is not our problem to
-throttle): additive increase while the loop keeps up, multiplicative decrease when its lag exceeds
+throttle): proportional increase while the loop keeps up, multiplicative decrease when its lag exceeds
 a budget or replies are dropped. ``LagWatcher`` takes the samples for every backend.
 """
 
@@ -22,9 +22,13 @@ class AdaptiveLimit:
     limit: float = 32.0
     minimum: int = 4
     maximum: int = 2000
-    lag_budget_s: float = 0.05      # loop lag above this means replies are queueing behind us
+    # loop lag above this means replies are queueing behind us: a tenth of a 1 s timeout, far from
+    # making a healthy device time out (0.05 s shrank the bound on every scheduling hiccup of a
+    # shared machine: it settled at 10-45 where the host could keep hundreds in flight)
+    lag_budget_s: float = 0.1
     decrease_factor: float = 0.7
     increase_step: float = 2.0
+    increase_ratio: float = 0.05    # growth per sample is at least this share of the bound: 32 -> 1,000 in ~1.5 s
 
     def on_drops(self, dropped: int) -> None:
         """The kernel dropped replies: the socket buffer overflowed, too much was in flight."""
@@ -36,7 +40,8 @@ class AdaptiveLimit:
         if lag_s > self.lag_budget_s:
             self.limit = max(float(self.minimum), self.limit * self.decrease_factor)
         elif saturated:
-            self.limit = min(float(self.maximum), self.limit + self.increase_step)
+            step = max(self.increase_step, self.limit * self.increase_ratio)
+            self.limit = min(float(self.maximum), self.limit + step)
 
     @property
     def slots(self) -> int:
