@@ -90,7 +90,7 @@ wifi:
 """
     config = load_config_text(text, environ={"NC_PASSWORD": server.password})
     assert config.wifi is not None
-    controller = C9800Controller(config.wifi.controllers["wlc9800"], config.wifi.access_points)
+    controller = C9800Controller(config.wifi.controllers["wlc9800"])
     targets = {t.key: t for t in config.wifi.targets()}
 
     async def scenario() -> None:
@@ -172,7 +172,7 @@ wifi:
 """
     config = load_config_text(text, environ={"NC_PASSWORD": server.password})
     assert config.wifi is not None
-    controller = C9800Controller(config.wifi.controllers["wlc9800"], config.wifi.access_points)
+    controller = C9800Controller(config.wifi.controllers["wlc9800"])
     [target] = config.wifi.targets()
 
     async def wlan_status() -> list[str]:

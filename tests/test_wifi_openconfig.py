@@ -132,7 +132,7 @@ def test_failed_verification_cancels_the_commit_and_an_unconfirmed_one_expires(
         await seed(server)
         config = config_for(server, tmp_path / "state", confirm_timeout="3s")
         assert config.wifi is not None
-        real = OpenConfigController(config.wifi.controllers["ap7"], config.wifi.access_points)
+        real = OpenConfigController(config.wifi.controllers["ap7"])
         store = Store(tmp_path / "state", tables=FEATURE_TABLES)
         try:
             executor = Executor(WifiStore(store), {"ap7": StaleReads(real)},

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 
 from agent.wifi.adapters.base import Applied, Immediate
-from agent.wifi.adapters.netconf_session import ControllerSession
+from agent.wifi.adapters.netconf_session import ControllerSession, xml_text
 from agent.wifi.model import ControllerError, Observed, Scope, Target
-from agent.wifi.settings import AccessPoint, ControllerSpec
+from agent.wifi.settings import ControllerSpec
 from collectors.netconf.types import CANDIDATE_CAPABILITY, CONFIRMED_COMMIT_CAPABILITY
 from collectors.netconf.xmlsafe import parse as parse_xml
 
@@ -36,12 +36,6 @@ BAND_NUMBERS = {"2.4": 1, "5": 2, "dual": 3, "6": 4}
 SLOTS_FOR_BAND = {1: (0,), 2: (1, 2), 3: (0, 2), 4: (2, 3)}
 
 
-def _text(value: str) -> str:
-    element = etree.Element("t")
-    element.text = value
-    return str(etree.tostring(element, encoding="unicode"))[3:-4]
-
-
 def slot_admin_rpc(ap_name: str, slot: int, band: str, enabled: bool) -> str:
     number = BAND_NUMBERS.get(band)
     if number is None or slot not in SLOTS_FOR_BAND[number]:
@@ -49,18 +43,18 @@ def slot_admin_rpc(ap_name: str, slot: int, band: str, enabled: bool) -> str:
                               f"(band {number}: slots {SLOTS_FOR_BAND.get(number or 0, ())})")
     mode = "admin-state-enabled" if enabled else "admin-state-disabled"
     return (f'<set-ap-slot-admin-state xmlns="{RPC_NS}"><mode>{mode}</mode><slot-id>{slot}</slot-id>'
-            f"<band>{number}</band><ap-name>{_text(ap_name)}</ap-name></set-ap-slot-admin-state>")
+            f"<band>{number}</band><ap-name>{xml_text(ap_name)}</ap-name></set-ap-slot-admin-state>")
 
 
 def ap_admin_rpc(ap_name: str, enabled: bool) -> str:
     mode = "admin-state-enabled" if enabled else "admin-state-disabled"
-    return (f'<set-ap-admin-state xmlns="{RPC_NS}"><mode>{mode}</mode><ap-name>{_text(ap_name)}</ap-name>'
+    return (f'<set-ap-admin-state xmlns="{RPC_NS}"><mode>{mode}</mode><ap-name>{xml_text(ap_name)}</ap-name>'
             "</set-ap-admin-state>")
 
 
 def wlan_edit(profile: str, enabled: bool) -> str:
     return (f'<config xmlns="{NC}"><wlan-cfg-data xmlns="{WLAN_CFG}"><wlan-cfg-entries><wlan-cfg-entry>'
-            f"<profile-name>{_text(profile)}</profile-name><apf-vap-id-data><wlan-status>{str(enabled).lower()}"
+            f"<profile-name>{xml_text(profile)}</profile-name><apf-vap-id-data><wlan-status>{str(enabled).lower()}"
             "</wlan-status></apf-vap-id-data></wlan-cfg-entry></wlan-cfg-entries></wlan-cfg-data></config>")
 
 
@@ -76,10 +70,8 @@ class C9800Controller:
 
     scopes = frozenset({Scope.RADIO, Scope.AP, Scope.SSID})
 
-    def __init__(self, spec: ControllerSpec, aps: dict[str, AccessPoint]) -> None:
+    def __init__(self, spec: ControllerSpec) -> None:
         self.name = spec.name
-        self.spec = spec
-        self.aps = aps
         self.session = ControllerSession(spec)
 
     async def read(self, targets: Sequence[Target]) -> dict[str, Observed]:

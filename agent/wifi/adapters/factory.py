@@ -34,10 +34,10 @@ def _netconf_controller(config: ConfigWithWifi, name: str) -> Controller | None:
     spec = config.wifi.controllers[name]
     if spec.type == "openconfig":
         from agent.wifi.adapters.openconfig import OpenConfigController  # noqa: PLC0415  (NETCONF only if used)
-        return OpenConfigController(spec, config.wifi.access_points)
+        return OpenConfigController(spec)
     if spec.type == "c9800":
         from agent.wifi.adapters.c9800 import C9800Controller  # noqa: PLC0415
-        return C9800Controller(spec, config.wifi.access_points)
+        return C9800Controller(spec)
     log.error("wifi controller %s: unknown type %s", name, spec.type)
     return None
 

@@ -8,6 +8,8 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
+from lxml import etree
+
 from agent.wifi.model import ControllerError
 from agent.wifi.settings import ControllerSpec
 from collectors.netconf import HostKeyCheck, NetconfAuth, NetconfError, NetconfTarget, open_session
@@ -16,6 +18,13 @@ if TYPE_CHECKING:       # the session module loads ncclient: only on first use
     from collectors.netconf import NetconfSession
 
 T = TypeVar("T")
+
+
+def xml_text(value: str) -> str:
+    """``value`` escaped as the text of an element (what lxml writes between the tags)."""
+    element = etree.Element("t")
+    element.text = value
+    return str(etree.tostring(element, encoding="unicode"))[3:-4]
 
 
 def netconf_target(spec: ControllerSpec) -> NetconfTarget:

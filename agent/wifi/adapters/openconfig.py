@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from agent.wifi.adapters.base import Applied
-from agent.wifi.adapters.netconf_session import ControllerSession
+from agent.wifi.adapters.netconf_session import ControllerSession, xml_text
 from agent.wifi.model import ControllerError, Observed, Scope, Target
-from agent.wifi.settings import AccessPoint, ControllerSpec
+from agent.wifi.settings import ControllerSpec
 from collectors.netconf import NetconfError
 from collectors.netconf.types import CANDIDATE_CAPABILITY, CONFIRMED_COMMIT_CAPABILITY
 from collectors.netconf.xmlsafe import parse as parse_xml
@@ -38,9 +38,7 @@ def radio_edit(slot: int, band: str, enabled: bool) -> str:
 
 
 def ssid_edit(name: str, enabled: bool) -> str:
-    text = etree.Element("n")
-    text.text = name
-    escaped = etree.tostring(text, encoding="unicode")[3:-4]
+    escaped = xml_text(name)
     return (f'<config xmlns="{NC}"><ssids xmlns="{MAC}"><ssid><name>{escaped}</name><config><name>{escaped}</name>'
             f'<enabled>{str(enabled).lower()}</enabled></config></ssid></ssids></config>')
 
@@ -48,10 +46,8 @@ def ssid_edit(name: str, enabled: bool) -> str:
 class OpenConfigController:
     scopes = frozenset({Scope.RADIO, Scope.SSID})
 
-    def __init__(self, spec: ControllerSpec, aps: dict[str, AccessPoint]) -> None:
+    def __init__(self, spec: ControllerSpec) -> None:
         self.name = spec.name
-        self.spec = spec
-        self.aps = aps
         self.session = ControllerSession(spec)
 
     async def read(self, targets: Sequence[Target]) -> dict[str, Observed]:
