@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from collectors.snmp.limiter import AdaptiveLimit
@@ -98,18 +98,17 @@ class BackendRouter:
         return self.gufo if backend == "gufo" else self.pysnmp
 
     async def walk(self, target: SnmpTarget, subtrees: Sequence[Oid]) -> WalkResult:
-        backend = self.backend_for(target)
-        result = await self.client(backend).walk(target, subtrees)
-        if backend == "gufo" and self._rerouted(target):
-            backend, result = "pysnmp", await self.pysnmp.walk(target, subtrees)
-        result.backend = backend
-        return result
+        return await self._ask(target, lambda client: client.walk(target, subtrees))
 
     async def get(self, target: SnmpTarget, oids: Sequence[Oid]) -> WalkResult:
+        return await self._ask(target, lambda client: client.get(target, oids))
+
+    async def _ask(self, target: SnmpTarget, request: Callable[[SnmpClient], Awaitable[WalkResult]]) -> WalkResult:
+        """``request`` on the target's backend; asked again with pysnmp when gufo rerouted the device."""
         backend = self.backend_for(target)
-        result = await self.client(backend).get(target, oids)
+        result = await request(self.client(backend))
         if backend == "gufo" and self._rerouted(target):
-            backend, result = "pysnmp", await self.pysnmp.get(target, oids)
+            backend, result = "pysnmp", await request(self.pysnmp)
         result.backend = backend
         return result
 
