@@ -255,7 +255,7 @@ class Fleet:
     def stop(self) -> None:
         for proc in (self.dead_proc, self.snmpd):
             if proc is not None:
-                _stop(proc)
+                stop_process(proc)
         self.dead_proc = self.snmpd = None
         if self._netns_created:
             # Anything else still inside was started by us (a poller that outlived its timeout).
@@ -312,7 +312,8 @@ def _run(argv: list[str]) -> None:
         raise FleetError(f"{' '.join(argv)} failed ({result.returncode}): {result.stderr.strip()}")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, SIGKILL after 5 s; reaps it and closes its pipes."""
     if proc.poll() is None:
         proc.terminate()
         try:

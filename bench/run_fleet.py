@@ -52,6 +52,7 @@ from fleet import (
     exit_on_signals,
     peak_rss_mb,
     reset_peak_rss,
+    stop_process,
 )
 from peers import exporter_config
 
@@ -262,13 +263,8 @@ class Bench:
         raise RuntimeError("snmp_exporter did not answer a scrape within 15 s")
 
     def stop_exporter(self) -> None:
-        if self.exporter is not None and self.exporter.poll() is None:
-            self.exporter.terminate()
-            try:
-                self.exporter.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.exporter.kill()
-                self.exporter.wait(timeout=5)
+        if self.exporter is not None:
+            stop_process(self.exporter)
         self.exporter = None
 
     # -- one round -------------------------------------------------------------------------
