@@ -11,7 +11,7 @@ from agent.config.load import load_config_text
 from agent.emissions.compute import Emission, FactorUse, Scope2
 from agent.emissions.factors import Basis, Granularity, GridFactor, year_bounds
 from agent.emissions.store import EmissionRow, insert_emissions
-from agent.report.data import build
+from agent.report.data import ReportData, build
 from agent.report.render import as_csv, as_table
 from agent.report.sections import Section, build_sections
 from agent.store.sqlite import Store
@@ -51,12 +51,17 @@ def stored(tmp_path: Path) -> Store:
     return store
 
 
-def test_totals_groups_and_trajectory_by_hand(tmp_path: Path) -> None:
+def first_of_june(tmp_path: Path, *, by: str) -> ReportData:
+    """The report over 2026-06-01 (UTC) of the stored rows, grouped ``by``."""
     store = stored(tmp_path)
     try:
-        data = build(store, CONFIG, start_s=day(2026, 6, 1), end_s=day(2026, 6, 2), by="site")
+        return build(store, CONFIG, start_s=day(2026, 6, 1), end_s=day(2026, 6, 2), by=by)
     finally:
         store.close()
+
+
+def test_totals_groups_and_trajectory_by_hand(tmp_path: Path) -> None:
+    data = first_of_june(tmp_path, by="site")
     assert data.total.wh == pytest.approx(5000.0)
     assert data.total.location_g == pytest.approx(800.0)
     assert {k: g.location_g for k, g in data.groups.items()} == {"a": pytest.approx(400.0), "b": pytest.approx(400.0)}
@@ -77,11 +82,7 @@ def test_totals_groups_and_trajectory_by_hand(tmp_path: Path) -> None:
 
 def test_a_feature_section_appended_after_the_built_ones_renders(tmp_path: Path) -> None:
     """What report/command.py does with the Wi-Fi savings section: appended after the built sections."""
-    store = stored(tmp_path)
-    try:
-        data = build(store, CONFIG, start_s=day(2026, 6, 1), end_s=day(2026, 6, 2), by="device")
-    finally:
-        store.close()
+    data = first_of_june(tmp_path, by="device")
     built = [*build_sections(data), Section("wifi", "Wi-Fi savings", text=["measured PoE delta"])]
     assert [s.id for s in built][-1] == "wifi"
     assert "Wi-Fi savings" in as_table(built)
