@@ -16,7 +16,7 @@ from agent.wifi.guards import Change, apply_guards
 from agent.wifi.model import Desired, Observed, Scope, Target
 from agent.wifi.planner import make_plan
 from agent.wifi.policy import IdleEntry, Request, evaluate, group_rule, update_idle
-from agent.wifi.settings import Guards
+from agent.wifi.settings import Group, Guards
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "examples" / "velodrome.yaml"
 ENV = {"NETWATT_WLC_COMMUNITY": "private", "NETWATT_WIFI_TOKEN": "s3cret-token-for-tests"}
@@ -29,6 +29,16 @@ def utc(text: str) -> datetime:
 
 def example(text: str | None = None) -> Config:
     return load_config_text(text or EXAMPLE.read_text(), file="velodrome.yaml", environ=ENV)
+
+
+def assert_in_force(group: Group, start: datetime, end: datetime, state: str, reason: str) -> None:
+    """The group wants ``state`` (for ``reason``) from ``start`` until just before ``end``; the other state a
+    minute before ``start`` and at ``end``."""
+    other, minute = ("off" if state == "on" else "on"), timedelta(minutes=1)
+    assert group_rule(group, start - minute, [])[0] == other
+    assert group_rule(group, start, [])[:2] == (state, reason)
+    assert group_rule(group, end - minute, [])[0] == state
+    assert group_rule(group, end, [])[0] == other
 
 
 def wifi_text(groups: str, *, extra: str = "") -> str:
@@ -116,10 +126,7 @@ def test_a_window_in_the_missing_hour_still_happens() -> None:
 """), environ={})
     assert config.wifi is not None
     group = config.wifi.groups["g"]
-    assert group_rule(group, utc("2026-03-29T00:59"), [])[0] == "on"
-    assert group_rule(group, utc("2026-03-29T01:00"), [])[:2] == ("off", "window:night")
-    assert group_rule(group, utc("2026-03-29T02:59"), [])[0] == "off"
-    assert group_rule(group, utc("2026-03-29T03:00"), [])[0] == "on"
+    assert_in_force(group, utc("2026-03-29T01:00"), utc("2026-03-29T03:00"), "off", "window:night")
 
 
 @pytest.mark.parametrize(("day", "offset_h"), [("2026-03-28", 1), ("2026-03-29", 2), ("2026-10-24", 2),
@@ -135,10 +142,7 @@ def test_window_starts_at_local_wall_time_across_dst(day: str, offset_h: int) ->
     assert config.wifi is not None
     group = config.wifi.groups["g"]
     start_utc = datetime.fromisoformat(f"{day}T06:00").replace(tzinfo=UTC) - timedelta(hours=offset_h)
-    assert group_rule(group, start_utc - timedelta(minutes=1), [])[0] == "off"
-    assert group_rule(group, start_utc, [])[:2] == ("on", "window:morning")
-    assert group_rule(group, start_utc + timedelta(hours=2) - timedelta(minutes=1), [])[0] == "on"
-    assert group_rule(group, start_utc + timedelta(hours=2), [])[0] == "off"
+    assert_in_force(group, start_utc, start_utc + timedelta(hours=2), "on", "window:morning")
 
 
 def test_event_buffers_on_the_night_the_clocks_go_back() -> None:
@@ -146,10 +150,7 @@ def test_event_buffers_on_the_night_the_clocks_go_back() -> None:
     config = example()
     assert config.wifi is not None
     bowl = config.wifi.groups["bowl"]
-    assert group_rule(bowl, utc("2026-10-25T17:44"), [])[0] == "off"
-    assert group_rule(bowl, utc("2026-10-25T17:45"), [])[:2] == ("on", "event:OM-Lyon")
-    assert group_rule(bowl, utc("2026-10-25T22:44"), [])[0] == "on"
-    assert group_rule(bowl, utc("2026-10-25T22:45"), [])[0] == "off"
+    assert_in_force(bowl, utc("2026-10-25T17:45"), utc("2026-10-25T22:45"), "on", "event:OM-Lyon")
 
 
 # -- precedence, overlap, expiry --------------------------------------------------------------------
