@@ -11,13 +11,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 from .ports import free_tcp_port
-from .process import ManagedProcess, ServerStartError, find_tool
+from .process import ManagedProcess, find_tool
 from .server import SubprocessServer
-
-_ATTEMPTS = 3
 
 
 class PromQueryError(RuntimeError):
@@ -26,6 +24,7 @@ class PromQueryError(RuntimeError):
 
 class PrometheusServer(SubprocessServer):
     name = "prometheus"
+    bind_errors = ("address already in use",)
 
     def __init__(self, targets: list[str], *, scrape_interval: str = "1s", work_dir: Path | None = None,
                  ready_timeout: float = 60.0) -> None:
@@ -50,29 +49,18 @@ class PrometheusServer(SubprocessServer):
                 "--log.level=warn"]
         return ManagedProcess(self.name, argv, self.work_dir / "prometheus.log")
 
+    def _free_port(self) -> int:
+        return free_tcp_port()
+
+    def _ready(self) -> bool:
+        return self._probe()        # a TCP listener: no UDP port to check
+
     def _probe(self) -> bool:
         try:
             with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1.0) as response:
                 return int(response.status) == 200
         except (OSError, urllib.error.URLError):
             return False
-
-    def start(self) -> Self:
-        """Start on a free port and wait for /-/ready; ServerStartError with the log tail."""
-        if self._proc is not None:
-            return self
-        for attempt in range(1, _ATTEMPTS + 1):
-            self.port = free_tcp_port()
-            proc = self._proc = self._process(self.port)
-            try:
-                proc.start()
-                proc.wait_ready(self._probe, self.ready_timeout)
-                return self
-            except ServerStartError as exc:
-                self.stop()
-                if attempt == _ATTEMPTS or "address already in use" not in exc.log_tail:
-                    raise
-        raise AssertionError("unreachable")
 
     def api(self, path: str, params: dict[str, str]) -> Any:
         url = f"{self.url}/api/v1/{path}?{urllib.parse.urlencode(params)}"

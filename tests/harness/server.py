@@ -1,4 +1,4 @@
-"""Base for servers run as a child process on a free 127.0.0.1 UDP port."""
+"""Base for servers run as a child process on a free 127.0.0.1 port (UDP unless a server says otherwise)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ class Startable(ABC):
 
 class SubprocessServer(Startable):
     name = "server"
+    bind_errors: tuple[str, ...] = _BIND_ERRORS
 
     def __init__(self, work_dir: Path | None, ready_timeout: float) -> None:
         self._own_dir = work_dir is None
@@ -72,6 +73,13 @@ class SubprocessServer(Startable):
     def _probe(self) -> bool:
         """One real SNMP request to self.port; True once the server answers."""
 
+    def _free_port(self) -> int:
+        return free_udp_port()
+
+    def _ready(self) -> bool:
+        """What start waits for: the probe, once no other process holds our port."""
+        return self._checked_probe()
+
     def _checked_probe(self) -> bool:
         # snmpsim whose bind failed still logs "Listening" and hangs without a socket; snmpd may share a
         # SO_REUSEADDR port. Either way another process holds our port: move to a new one.
@@ -85,17 +93,17 @@ class SubprocessServer(Startable):
         if self._proc is not None:
             return self
         for attempt in range(1, _ATTEMPTS + 1):
-            self.port = free_udp_port()
+            self.port = self._free_port()
             proc = self._proc = self._process(self.port)
             try:
                 proc.start()
-                proc.wait_ready(self._checked_probe, self.ready_timeout)
+                proc.wait_ready(self._ready, self.ready_timeout)
                 return self
             except _PortTaken:
                 error = proc.fail(f"UDP port {self.port} was taken by another process")
             except ServerStartError as exc:
                 error = exc
-                if not any(marker in exc.log_tail for marker in _BIND_ERRORS):
+                if not any(marker in exc.log_tail for marker in self.bind_errors):
                     self.stop()
                     raise
             self.stop()
