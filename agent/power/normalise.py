@@ -150,7 +150,8 @@ def _metric_readings(profile: Profile, metric: Metric, varbinds: Mapping[Oid, Sn
         owner = entities.owner(entity_index)
         fields = {name: text(value) for name, value in row.cells.items()}
         fields.update(index=format_oid(row.index), metric=metric.name,
-                      entity=(own.label if own else "") or (owner.label if owner else ""))
+                      entity=(own.label if own else "") or (owner.label if owner else ""),
+                      entity_descr=(own.descr if own else "") or (owner.descr if owner else ""))
         label = render_template(metric.label, fields) or fields["entity"] or fields.get("name", "") or (
             f"{metric.name} {fields['index']}".strip())
         fields["label"] = label

@@ -369,7 +369,7 @@ def _column_ref_value(s: Section, key: str, value: str, columns: dict[str, int])
 
 
 def _check_template(s: Section, key: str, template: str, columns: dict[str, int]) -> None:
-    allowed = {"index", "entity", "metric", "label", *columns}
+    allowed = {"index", "entity", "entity_descr", "metric", "label", *columns}
     for field_name in re.findall(r"{(\w+)}", template):
         if field_name not in allowed:
             raise s.error(key, f"unknown placeholder {{{field_name}}} (known: {', '.join(sorted(allowed))})")
