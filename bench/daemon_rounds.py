@@ -24,10 +24,12 @@ sampled every 0.05 s; its maximum is the peak.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -259,6 +261,8 @@ class Bench:
         if proc.returncode not in (0, 1):        # 1: some device failed, counted below
             raise RuntimeError(f"run --once exited {proc.returncode}: {stderr.decode()[-1500:]}")
         snmpd_cpu = self.fleet.snmpd_cpu_s() - snmpd
+        if proc.returncode == 1:
+            _print_failure_causes(stderr.decode(errors="replace"))
         store = _store_summary(self.work / f"state-once{number}" / "netwatt.db")
         r = Round("run --once", number, round(wall, 2), round(cpu, 2),
                   round((self.in_pkts() - before_pkts - 1) / self.args.devices, 2),
@@ -351,6 +355,15 @@ def _store_summary(path: Path) -> dict[str, int]:
     finally:
         db.close()
     return {"devices_with_power": int(devices)}
+
+
+def _print_failure_causes(stderr: str) -> None:
+    """Why devices of a ``run --once`` failed: its log lines counted by message, device names and numbers
+    left out (the failed count alone does not say whether it was the responder, the host or netwatt)."""
+    causes = collections.Counter(re.sub(r"\bsw\d+\b|\d+(\.\d+)?", "#", line.split(" ", 3)[-1])
+                                 for line in stderr.splitlines() if "ERROR" in line or "WARNING" in line)
+    for cause, count in causes.most_common(5):
+        print(f"    {count:6d} x {cause[:160]}", flush=True)
 
 
 def _sleep_until(when: float) -> None:
