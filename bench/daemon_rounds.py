@@ -360,7 +360,7 @@ def _store_summary(path: Path) -> dict[str, int]:
 def _print_failure_causes(stderr: str) -> None:
     """Why devices of a ``run --once`` failed: its log lines counted by message, device names and numbers
     left out (the failed count alone does not say whether it was the responder, the host or netwatt)."""
-    causes = collections.Counter(re.sub(r"\bsw\d+\b|\d+(\.\d+)?", "#", line.split(" ", 3)[-1])
+    causes = collections.Counter(re.sub(r"\d+(\.\d+)?", "#", line.split(" ", 3)[-1])
                                  for line in stderr.splitlines() if "ERROR" in line or "WARNING" in line)
     for cause, count in causes.most_common(5):
         print(f"    {count:6d} x {cause[:160]}", flush=True)
