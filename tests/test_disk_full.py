@@ -131,7 +131,8 @@ def test_disk_full_keeps_the_polls_says_why_and_recovers(lab: SnmpsimProcess, in
 def test_a_batch_set_aside_on_a_full_disk_fails_with_the_disk_full_error(small_disk: Path) -> None:
     """SQLite rolls a transaction back itself on SQLITE_FULL: the store's own ROLLBACK must not replace
     the cause with 'cannot rollback - no transaction is active'. The batch stays in the spool."""
-    store = Store(small_disk)
+    # the points' own time: the store's age bound must not drop them whatever the host's date
+    store = Store(small_disk, clock=lambda: datetime.fromtimestamp(1_800_000_600, UTC))
     try:
         store.register_output("influx")
         store.commit([], [StoredPoint(1_800_000_000 + i, "m", "sw1", f"m,device=sw1 v={i} {'x' * 200}")
