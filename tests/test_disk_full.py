@@ -5,6 +5,7 @@ tmpfs, a real InfluxDB as output, the lab's snmpsim devices. The cause is logged
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import sqlite3
@@ -33,9 +34,11 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
+    # 16 MB: room for the store and its WAL (up to ~4 MB before a checkpoint) while InfluxDB is down,
+    # so the disk is full when the test fills it, not before
     folder = tmp_path / "small"
     folder.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(folder)], check=True)
     try:
         yield folder
     finally:
@@ -61,15 +64,19 @@ def count(influx: InfluxServer, after_s: float = 0) -> int:
 
 
 def fill(folder: Path) -> Path:
+    """Fill the small disk to its last byte. The filler grows from what ``reserve`` put aside, if anything:
+    an agent spooling while InfluxDB is down may have filled the disk already (then nothing more fits)."""
     filler = folder / "filler"
-    with filler.open("wb") as out:
-        try:
-            while True:
-                out.write(b"\0" * 65536)
-                out.flush()
-        except OSError:
-            pass
+    with contextlib.suppress(OSError), filler.open("ab") as out:
+        while True:
+            out.write(b"\0" * 65536)
+            out.flush()
     return filler
+
+
+def reserve(folder: Path, size: int = 512 * 1024) -> None:
+    """Room that deleting the filler gives back, however full the agent made the disk meanwhile."""
+    (folder / "filler").write_bytes(b"\0" * size)
 
 
 def test_disk_full_keeps_the_polls_says_why_and_recovers(lab: SnmpsimProcess, influxd_factory: InfluxServerPool,
@@ -83,6 +90,7 @@ def test_disk_full_keeps_the_polls_says_why_and_recovers(lab: SnmpsimProcess, in
     config = tmp_path / "netwatt.yaml"
     config.write_text(text + f"outputs:\n  - {{type: influxdb_v1, url: '{influx.url}', database: netwatt}}\n")
     log = tmp_path / "agent.log"
+    reserve(small_disk)
     agent = start_agent(config, log)
     try:
         wait_for(lambda: healthz(port)[1].get("polls_committed", 0) > 20, 60, "first commits")  # type: ignore[operator]
